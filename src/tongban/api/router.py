@@ -1,0 +1,39 @@
+"""The ``/api/v1/`` NinjaAPI: routers of each app, error translation, OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
+
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+
+api = NinjaAPI(
+    title="tongban API",
+    version="1.0.0",
+    description="通办 一网通办 platform REST API",
+    urls_namespace="api",
+)
+
+_STATUS = {ValidationFailed: 422, NotFound: 404, PermissionDenied: 403, Conflict: 409}
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    body = {
+        "code": exc.code,
+        "message": exc.message,
+        "errors": [{"path": e.path, "message": e.message} for e in exc.errors],
+    }
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(NinjaValidationError)
+def request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+        errors.append({"path": ".".join(loc), "message": err.get("msg", "invalid")})
+    body = {"code": "invalid_request", "message": "请求参数不正确", "errors": errors}
+    return api.create_response(request, body, status=422)

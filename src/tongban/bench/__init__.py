@@ -1,0 +1,1 @@
+"""Benchmarks: ``tongban bench NAME [--json]``. Benchmarks report speed; tests assert behaviour."""

@@ -1,0 +1,188 @@
+"""The catalog-as-code file format (``tongban-catalog/1``), as typed models.
+
+A catalog is a folder of YAML files; each file is one ``CatalogDocument`` holding any of
+divisions, departments, service centres, data elements, items and implementations. The JSON
+Schema published at ``docs/catalog.schema.json`` (and ``/api/v1/catalog/schema.json``) is
+generated from these models; ``tongban catalog schema`` rewrites it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+Scalar = str | int | float | bool
+
+SCHEMA_ID = "tongban-catalog/1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- Rules (情形规则) ---------------------------------------------------------------------------
+# A rule is a mapping with exactly one of these shapes:
+#   {q: KEY, eq|ne|gt|gte|lt|lte: VALUE}   compare an answer with a constant
+#   {q: KEY, in|not_in: [VALUE, ...]}      membership (for multi_choice: any selected value)
+#   {q: KEY, answered: true|false}         whether the question was answered
+#   {all: [RULE, ...]} / {any: [RULE, ...]} / {not: RULE}
+RuleDoc = dict[str, Any]
+
+
+class DivisionDoc(_Strict):
+    code: Annotated[str, Field(pattern=r"^\d{6}(\d{3})?$")]
+    name: str = Field(min_length=1, max_length=64)
+    level: Literal["province", "city", "district", "street"]
+    parent: str | None = None
+
+
+class DepartmentDoc(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=128)
+    short_name: str = Field(default="", max_length=32)
+    division: str
+
+
+class WindowDoc(_Strict):
+    number: str = Field(min_length=1, max_length=16)
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["general", "dedicated", "help", "complaint"] = "general"
+    departments: list[Code] = Field(default_factory=list)
+
+
+class ServiceCentreDoc(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=128)
+    division: str
+    address: str = ""
+    opening_hours: str = ""
+    phone: str = ""
+    windows: list[WindowDoc] = Field(default_factory=list)
+
+
+class DataElementDoc(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=64)
+    type: Literal["text", "integer", "decimal", "date", "boolean", "choice"]
+    validator: Literal["none", "id_number", "uscc", "mobile", "division", "postcode", "regex"] = (
+        "none"
+    )
+    pattern: str = ""
+    max_length: int | None = Field(default=None, ge=1)
+    choices: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+class OptionDoc(_Strict):
+    value: Annotated[str, Field(min_length=1, max_length=64)]
+    label: str = Field(min_length=1, max_length=128)
+
+
+class QuestionDoc(_Strict):
+    key: Key
+    text: str = Field(min_length=1, max_length=255)
+    help: str = ""
+    type: Literal["choice", "multi_choice", "yes_no", "number", "date"]
+    options: list[OptionDoc] = Field(default_factory=list)
+    when: RuleDoc | None = None
+
+
+class MaterialDoc(_Strict):
+    key: Key
+    name: str = Field(min_length=1, max_length=255)
+    source: Literal["applicant", "government", "third_party"] = "applicant"
+    requirement: Literal["required", "tolerable", "optional"] = "required"
+    commitment_replaceable: bool = False
+    licence_type: str = ""
+    data_source: str = ""
+    formats: list[Literal["pdf", "jpg", "png", "ofd", "doc", "docx", "xls", "xlsx", "zip"]] = (
+        Field(default_factory=lambda: ["pdf", "jpg", "png"])
+    )
+    max_size_mb: int = Field(default=10, ge=1, le=200)
+    originals: int = Field(default=0, ge=0, le=20)
+    copies: int = Field(default=0, ge=0, le=20)
+    template: str = ""
+    notes: str = ""
+    when: RuleDoc | None = None
+
+
+class FieldDoc(_Strict):
+    key: Key
+    label: str = Field(min_length=1, max_length=128)
+    element: Code
+    required: bool = True
+    prefill: Literal["none", "identity", "history", "data_source"] = "none"
+    data_source: str = ""
+    when: RuleDoc | None = None
+
+
+class ItemDoc(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    type: Literal[
+        "licensing", "confirmation", "payment", "adjudication", "reward", "filing",
+        "other_administrative", "public_service",
+    ]
+    department: Code
+    legal_basis: str = Field(min_length=1)
+    acceptance_conditions: str = Field(min_length=1)
+    statutory_limit_days: int | None = Field(default=None, ge=0, le=3650)
+    promised_limit_days: int = Field(ge=0, le=3650)
+    fee: str = "不收费"
+    result: Literal["none", "document", "licence"] = "document"
+    result_name: str = ""
+    result_licence_type: str = ""
+    handling_mode: Literal["immediate", "promised"] = "promised"
+    online_depth: int = Field(default=3, ge=1, le=4)
+    required_trips: int = Field(default=1, ge=0, le=9)
+    applicant_types: list[Literal["person", "enterprise"]] = Field(min_length=1)
+    allows_commitment: bool = False
+    allows_tolerance: bool = False
+    tongban_scope: Literal["local", "city", "province", "cross_province"] = "local"
+    keywords: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    popularity: int = Field(default=0, ge=0)
+    sample_note: str = ""
+    questions: list[QuestionDoc] = Field(default_factory=list)
+    materials: list[MaterialDoc] = Field(default_factory=list)
+    fields: list[FieldDoc] = Field(default_factory=list)
+
+
+class ImplementationDoc(_Strict):
+    item: Code
+    division: str
+    handling_department: Code | None = None
+    promised_limit_days: int | None = Field(default=None, ge=0, le=3650)
+    fee: str = ""
+    service_centre: Code | None = None
+    windows: str = ""
+    online_depth: int | None = Field(default=None, ge=1, le=4)
+    required_trips: int | None = Field(default=None, ge=0, le=9)
+
+
+class CatalogDocument(_Strict):
+    """One catalog file. Every section is optional; a folder's files are merged on import."""
+
+    schema_: Literal["tongban-catalog/1"] = Field(alias="schema")
+    divisions: list[DivisionDoc] = Field(default_factory=list)
+    departments: list[DepartmentDoc] = Field(default_factory=list)
+    service_centres: list[ServiceCentreDoc] = Field(default_factory=list)
+    data_elements: list[DataElementDoc] = Field(default_factory=list)
+    items: list[ItemDoc] = Field(default_factory=list)
+    implementations: list[ImplementationDoc] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema (2020-12) of a catalog file."""
+    schema = CatalogDocument.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://tongban.invalid/schemas/" + SCHEMA_ID + ".json"
+    schema["title"] = "tongban catalog file"
+    return schema
+
+

@@ -1,0 +1,1 @@
+"""Shared building blocks every domain app may use: identifiers, masking, errors, plugins."""

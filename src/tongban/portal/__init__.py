@@ -1,0 +1,1 @@
+"""Portal: the citizen- and enterprise-facing pages (home, search, item guides, 情形 guidance)."""

@@ -1,0 +1,198 @@
+"""Django settings for tongban, built from environment variables (see ``tongban.config``).
+
+Defaults give the embedded set-up used by ``make demo``: SQLite in WAL mode under ``var/``,
+the database-backed task queue and no external service. Production sets ``DATABASE_URL`` to
+PostgreSQL and ``TONGBAN_SECRET_KEY``; every variable is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+import structlog
+from django.utils.translation import gettext_lazy as _
+
+from tongban.config import ConfigError, env_bool, env_int, env_list, env_path, env_str
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BASE_DIR = PACKAGE_DIR.parent.parent
+VAR_DIR = env_path("TONGBAN_VAR_DIR", BASE_DIR / "var")
+
+DEBUG = env_bool("TONGBAN_DEBUG", default=False)
+TESTING = env_bool("TONGBAN_TESTING", default=False)
+SECRET_KEY = env_str("TONGBAN_SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ConfigError(
+            "TONGBAN_SECRET_KEY is not set. Set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set TONGBAN_DEBUG=true for a local demo."
+        )
+    SECRET_KEY = "insecure-local-only-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("TONGBAN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("TONGBAN_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "tongban.core",
+    "tongban.identity",
+    "tongban.catalog",
+    "tongban.portal",
+    "tongban.api",
+    "tongban.bench",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tongban.portal.middleware.DisplayPreferencesMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "tongban.urls"
+WSGI_APPLICATION = "tongban.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tongban.portal.context.display_preferences",
+            ],
+        },
+    }
+]
+
+# --- Database: embedded SQLite (WAL) by default, PostgreSQL through DATABASE_URL -------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "tongban.sqlite3"),
+            "OPTIONS": {
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Identity ----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+OIDC_ENABLED = env_bool("TONGBAN_OIDC_ENABLED", default=False)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("tongban.identity.oidc.UnifiedIdentityBackend")
+OIDC_RP_CLIENT_ID = env_str("TONGBAN_OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("TONGBAN_OIDC_CLIENT_SECRET")
+OIDC_OP_ISSUER = env_str("TONGBAN_OIDC_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("TONGBAN_OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("TONGBAN_OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("TONGBAN_OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("TONGBAN_OIDC_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("TONGBAN_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid profile"
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+AXES_FAILURE_LIMIT = env_int("TONGBAN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("TONGBAN_LOGIN_LOCKOUT_MINUTES", 30) / 60  # hours
+# Lock an account name after repeated failures, and a source address spraying many names.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_VERBOSE = False
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("TONGBAN_SECURE_COOKIES", default=not DEBUG and not TESTING)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Language: 简体中文 by default, English kept complete ---------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = env_str("TONGBAN_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static assets: served by the app, never from a CDN ------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static", BASE_DIR / "build" / "vendor"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Background work: one task API (django-tasks); embedded database backend by default ----------
+TASKS = {"default": {"BACKEND": env_str(
+    "TONGBAN_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Catalog ------------------------------------------------------------------------------------
+TONGBAN_SEARCH_SYNONYMS = env_path(
+    "TONGBAN_SEARCH_SYNONYMS", PACKAGE_DIR / "catalog" / "search_synonyms.yaml"
+)
+
+# --- Logging: structlog, JSON in production, readable in a console ------------------------------
+LOG_LEVEL = env_str("TONGBAN_LOG_LEVEL", "INFO")
+LOG_JSON = env_bool("TONGBAN_LOG_JSON", default=not DEBUG)
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.processors.JSONRenderer() if LOG_JSON else structlog.dev.ConsoleRenderer(),
+    ],
+    cache_logger_on_first_use=True,
+)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"jieba": {"level": "WARNING"}},
+}
