@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tongban.portal",
     "tongban.api",
     "tongban.bench",
+    "tongban.demo",
 ]
 
 MIDDLEWARE = [

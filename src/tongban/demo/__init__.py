@@ -1,0 +1,1 @@
+"""Sample data for ``make demo`` and the tests: a catalog from the seeds and synthetic registries."""
