@@ -162,6 +162,8 @@ USE_TZ = True
 # --- Static assets: served by the app, never from a CDN ------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise scans it at start-up
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
 STATICFILES_DIRS = [PACKAGE_DIR / "static", BASE_DIR / "build" / "vendor"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

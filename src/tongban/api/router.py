@@ -37,3 +37,12 @@ def request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResp
         errors.append({"path": ".".join(loc), "message": err.get("msg", "invalid")})
     body = {"code": "invalid_request", "message": "请求参数不正确", "errors": errors}
     return api.create_response(request, body, status=422)
+
+
+def _mount() -> None:
+    from tongban.api import catalog
+
+    api.add_router("/", catalog.router)
+
+
+_mount()

@@ -98,8 +98,8 @@ class MaterialDoc(_Strict):
     commitment_replaceable: bool = False
     licence_type: str = ""
     data_source: str = ""
-    formats: list[Literal["pdf", "jpg", "png", "ofd", "doc", "docx", "xls", "xlsx", "zip"]] = (
-        Field(default_factory=lambda: ["pdf", "jpg", "png"])
+    formats: list[Literal["pdf", "jpg", "png", "ofd", "doc", "docx", "xls", "xlsx", "zip"]] = Field(
+        default_factory=lambda: ["pdf", "jpg", "png"]
     )
     max_size_mb: int = Field(default=10, ge=1, le=200)
     originals: int = Field(default=0, ge=0, le=20)
@@ -123,8 +123,14 @@ class ItemDoc(_Strict):
     code: Code
     name: str = Field(min_length=1, max_length=200)
     type: Literal[
-        "licensing", "confirmation", "payment", "adjudication", "reward", "filing",
-        "other_administrative", "public_service",
+        "licensing",
+        "confirmation",
+        "payment",
+        "adjudication",
+        "reward",
+        "filing",
+        "other_administrative",
+        "public_service",
     ]
     department: Code
     legal_basis: str = Field(min_length=1)
@@ -184,5 +190,3 @@ def json_schema() -> dict[str, Any]:
     schema["$id"] = "https://tongban.invalid/schemas/" + SCHEMA_ID + ".json"
     schema["title"] = "tongban catalog file"
     return schema
-
-

@@ -142,19 +142,33 @@ def compile_version(version: ItemVersion) -> GuideSpec:
     )
     materials = tuple(
         GuideMaterial(
-            key=m.key, name=m.name, requirement=m.requirement, source=m.source,
-            commitment_replaceable=m.commitment_replaceable, licence_type=m.licence_type,
-            data_source=m.data_source, formats=tuple(m.formats), max_size_mb=m.max_size_mb,
-            originals=m.originals, copies=m.copies, notes=m.notes,
+            key=m.key,
+            name=m.name,
+            requirement=m.requirement,
+            source=m.source,
+            commitment_replaceable=m.commitment_replaceable,
+            licence_type=m.licence_type,
+            data_source=m.data_source,
+            formats=tuple(m.formats),
+            max_size_mb=m.max_size_mb,
+            originals=m.originals,
+            copies=m.copies,
+            notes=m.notes,
             when=compile_rule(m.when, specs),
         )
         for m in version.materials.all()
     )
     fields = tuple(
         GuideField(
-            key=f.key, label=f.label, element_code=f.element.code, element_name=f.element.name,
-            value_type=f.element.value_type, required=f.required, prefill=f.prefill,
-            data_source=f.data_source, when=compile_rule(f.when, specs),
+            key=f.key,
+            label=f.label,
+            element_code=f.element.code,
+            element_name=f.element.name,
+            value_type=f.element.value_type,
+            required=f.required,
+            prefill=f.prefill,
+            data_source=f.data_source,
+            when=compile_rule(f.when, specs),
         )
         for f in version.fields.select_related("element")
     )
@@ -200,7 +214,9 @@ def evaluate(spec: GuideSpec, answers: Mapping[str, Answer]) -> GuideResult:
     for q in spec.questions:
         shown = q.when.evaluate(effective)
         state: QuestionState = {
-            Truth.TRUE: "asked", Truth.UNKNOWN: "pending", Truth.FALSE: "hidden"
+            Truth.TRUE: "asked",
+            Truth.UNKNOWN: "pending",
+            Truth.FALSE: "hidden",
         }[shown]
         answer = answers.get(q.spec.key) if state == "asked" else None
         if state == "asked":
@@ -233,5 +249,6 @@ def evaluate(spec: GuideSpec, answers: Mapping[str, Answer]) -> GuideResult:
         truth, waiting = status(f.when)
         if truth is not Truth.FALSE:
             fields.append(FieldResult(f, "applies" if truth is Truth.TRUE else "depends", waiting))
-    return GuideResult(spec.item_code, spec.version, questions, materials, fields, unanswered,
-                       ignored)
+    return GuideResult(
+        spec.item_code, spec.version, questions, materials, fields, unanswered, ignored
+    )

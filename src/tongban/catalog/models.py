@@ -109,7 +109,11 @@ class Item(models.Model):
 
     code = models.CharField(_("事项编码"), max_length=64, unique=True)
     current_version = models.OneToOneField(
-        "ItemVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "ItemVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("当前版本"),
     )
 
@@ -137,7 +141,9 @@ class ItemVersion(models.Model):
     name = models.CharField(_("事项名称"), max_length=200)
     item_type = models.CharField(_("事项类型"), max_length=32, choices=ItemType.choices)
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="item_versions",
+        Department,
+        on_delete=models.PROTECT,
+        related_name="item_versions",
         verbose_name=_("实施主体"),
     )
     legal_basis = models.TextField(_("设定依据"))
@@ -188,6 +194,9 @@ class _VersionPart(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return self.key
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -241,9 +250,7 @@ class Material(_VersionPart):
     version = models.ForeignKey(ItemVersion, on_delete=models.CASCADE, related_name="materials")
     name = models.CharField(_("材料名称"), max_length=255)
     source = models.CharField(_("来源渠道"), max_length=16, choices=MaterialSource.choices)
-    requirement = models.CharField(
-        _("必要性"), max_length=16, choices=MaterialRequirement.choices
-    )
+    requirement = models.CharField(_("必要性"), max_length=16, choices=MaterialRequirement.choices)
     commitment_replaceable = models.BooleanField(_("可告知承诺替代"), default=False)
     licence_type = models.CharField(_("可由证照替代"), max_length=64, blank=True)
     data_source = models.CharField(_("可由数据共享替代"), max_length=64, blank=True)
@@ -298,17 +305,29 @@ class Implementation(models.Model):
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="implementations")
     division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, related_name="implementations",
+        Division,
+        on_delete=models.PROTECT,
+        related_name="implementations",
         verbose_name=_("实施区划"),
     )
     handling_department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("办理部门"),
     )
-    promised_limit_days = models.PositiveIntegerField(_("承诺时限（工作日）"), null=True, blank=True)
+    promised_limit_days = models.PositiveIntegerField(
+        _("承诺时限（工作日）"), null=True, blank=True
+    )
     fee = models.TextField(_("收费标准"), blank=True)
     service_centre = models.ForeignKey(
-        ServiceCentre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        ServiceCentre,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("办理地点"),
     )
     windows = models.CharField(_("办理窗口"), max_length=255, blank=True)
@@ -334,3 +353,6 @@ class CatalogRevision(models.Model):
 
     number = models.PositiveBigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"catalog revision {self.number}"

@@ -17,7 +17,7 @@ import enum
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 SET_OPS = ("in", "not_in")
@@ -69,7 +69,7 @@ class QuestionSpec:
     options: tuple[str, ...] = ()
 
 
-Answer = Union[str, int, float, bool, dt.date, tuple[str, ...]]
+Answer = str | int | float | bool | dt.date | tuple[str, ...]
 
 
 class _Skipped:
@@ -139,7 +139,7 @@ class All:
 
 
 @dataclass(frozen=True)
-class Any_:
+class AnyOf:
     parts: tuple[Rule, ...]
 
     def evaluate(self, answers: Mapping[str, Answer]) -> Truth:
@@ -165,7 +165,7 @@ class Not:
         return self.part.questions()
 
 
-Rule = Union[Compare, Answered, All, Any_, Not]
+Rule = Compare | Answered | All | AnyOf | Not
 ALWAYS = All(())
 
 
@@ -214,7 +214,7 @@ def compile_rule(doc: Any, questions: Mapping[str, QuestionSpec], path: str = "w
         compiled = tuple(
             compile_rule(p, questions, f"{path}.{combinator}[{i}]") for i, p in enumerate(parts)
         )
-        return All(compiled) if combinator == "all" else Any_(compiled)
+        return All(compiled) if combinator == "all" else AnyOf(compiled)
     if "not" in keys:
         if len(keys) != 1:
             raise RuleError(path, "not 不能与其他键同时出现")
@@ -240,9 +240,7 @@ def compile_rule(doc: Any, questions: Mapping[str, QuestionSpec], path: str = "w
     if op in SET_OPS:
         if not isinstance(raw, list) or not raw:
             raise RuleError(f"{path}.{op}", "应为非空的值列表")
-        values = tuple(
-            _constant(spec, v, f"{path}.{op}[{i}]") for i, v in enumerate(raw)
-        )
+        values = tuple(_constant(spec, v, f"{path}.{op}[{i}]") for i, v in enumerate(raw))
         return Compare(key, op, frozenset(values))
     if op in ORDERED_OPS and spec.answer_type not in ("number", "date"):
         raise RuleError(f"{path}.{op}", f"问题 {key} 是{spec.answer_type}类型，不能比较大小")
@@ -253,7 +251,9 @@ def _constant(spec: QuestionSpec, raw: Any, path: str) -> Any:
     kind = spec.answer_type
     if kind in ("choice", "multi_choice"):
         if not isinstance(raw, str) or raw not in spec.options:
-            raise RuleError(path, f"{raw!r} 不是问题 {spec.key} 的选项（{', '.join(spec.options)}）")
+            raise RuleError(
+                path, f"{raw!r} 不是问题 {spec.key} 的选项（{', '.join(spec.options)}）"
+            )
         return raw
     if kind == "yes_no":
         if not isinstance(raw, bool):
@@ -290,7 +290,7 @@ def _doc(rule: Rule) -> dict[str, Any]:
         return {"q": rule.question, "answered": rule.expected}
     if isinstance(rule, All):
         return {"all": [_doc(p) for p in rule.parts]}
-    if isinstance(rule, Any_):
+    if isinstance(rule, AnyOf):
         return {"any": [_doc(p) for p in rule.parts]}
     return {"not": _doc(rule.part)}
 
@@ -354,9 +354,7 @@ class Reach:
 MAX_COMBINATIONS = 200_000
 
 
-def representative_answers(
-    spec: QuestionSpec, rules: Iterable[Rule]
-) -> list[Answer]:
+def representative_answers(spec: QuestionSpec, rules: Iterable[Rule]) -> list[Answer]:
     """A finite set of answers that exercises every outcome of every comparison on ``spec``.
 
     ``SKIPPED`` stands for "not asked" (the question may be a follow-up that was hidden)."""
@@ -398,7 +396,7 @@ def _constants_of(rule: Rule, key: str) -> Iterator[Any]:
                 yield from rule.value
             else:
                 yield rule.value
-    elif isinstance(rule, All | Any_):
+    elif isinstance(rule, All | AnyOf):
         for part in rule.parts:
             yield from _constants_of(part, key)
     elif isinstance(rule, Not):

@@ -7,6 +7,7 @@ page by keyset (``code > cursor``), never by COUNT(*)/OFFSET, so they stay fast 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
@@ -45,7 +46,8 @@ def published_versions() -> QuerySet[ItemVersion]:
 def get_current_version(code: str) -> ItemVersion:
     try:
         item = Item.objects.select_related(
-            "current_version", "current_version__department",
+            "current_version",
+            "current_version__department",
             "current_version__department__division",
         ).get(code=code)
     except Item.DoesNotExist:
@@ -89,7 +91,9 @@ def effective_item(code: str, division_code: str | None = None) -> EffectiveItem
                 code=division_code
             )
         except Division.DoesNotExist:
-            raise NotFound(f"没有代码为 {division_code} 的行政区划", code="division_not_found") from None
+            raise NotFound(
+                f"没有代码为 {division_code} 的行政区划", code="division_not_found"
+            ) from None
         chain = _division_chain(division)
         candidates = {
             impl.division_id: impl
@@ -103,14 +107,21 @@ def effective_item(code: str, division_code: str | None = None) -> EffectiveItem
         version=version,
         division=division,
         implementation=impl,
-        handling_department=(impl.handling_department if impl and impl.handling_department
-                             else version.department),
-        promised_limit_days=(impl.promised_limit_days if impl and impl.promised_limit_days
-                             is not None else version.promised_limit_days),
+        handling_department=(
+            impl.handling_department if impl and impl.handling_department else version.department
+        ),
+        promised_limit_days=(
+            impl.promised_limit_days
+            if impl and impl.promised_limit_days is not None
+            else version.promised_limit_days
+        ),
         fee=(impl.fee if impl and impl.fee else version.fee),
         online_depth=(impl.online_depth if impl and impl.online_depth else version.online_depth),
-        required_trips=(impl.required_trips if impl and impl.required_trips is not None
-                        else version.required_trips),
+        required_trips=(
+            impl.required_trips
+            if impl and impl.required_trips is not None
+            else version.required_trips
+        ),
         service_centre_name=(impl.service_centre.name if impl and impl.service_centre else ""),
         windows=impl.windows if impl else "",
     )
@@ -129,7 +140,8 @@ def guide_parts(version: ItemVersion) -> ItemVersion:
     return (
         ItemVersion.objects.select_related("item", "department", "department__division")
         .prefetch_related(
-            "questions", "materials",
+            "questions",
+            "materials",
             Prefetch("fields", queryset=version.fields.model.objects.select_related("element")),
         )
         .get(pk=version.pk)
@@ -175,9 +187,7 @@ def list_items(
     return ItemPage(rows[:limit], next_cursor)
 
 
-def _json_list_contains(
-    qs: QuerySet[ItemVersion], field: str, value: str
-) -> QuerySet[ItemVersion]:
+def _json_list_contains(qs: QuerySet[ItemVersion], field: str, value: str) -> QuerySet[ItemVersion]:
     """Filter on a JSON list holding ``value`` (SQLite has no JSON ``contains`` lookup)."""
     if connection.vendor == "postgresql":
         return qs.filter(**{f"{field}__contains": [value]})
@@ -190,12 +200,16 @@ def popular_items(limit: int = 12) -> list[ItemVersion]:
 
 def departments_with_item_counts(division_code: str | None = None) -> list[Department]:
     """Departments that carry at least one current item, with ``item_count`` annotated."""
-    qs = Department.objects.select_related("division").annotate(
-        item_count=Count(
-            "item_versions",
-            filter=Q(item_versions__item__current_version=F("item_versions__pk")),
+    qs = (
+        Department.objects.select_related("division")
+        .annotate(
+            item_count=Count(
+                "item_versions",
+                filter=Q(item_versions__item__current_version=F("item_versions__pk")),
+            )
         )
-    ).filter(item_count__gt=0)
+        .filter(item_count__gt=0)
+    )
     if division_code:
         qs = qs.filter(division__code=division_code)
     return list(qs.order_by("division__code", "code"))

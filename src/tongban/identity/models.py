@@ -46,7 +46,11 @@ class Division(models.Model):
     name = models.CharField(_("名称"), max_length=64)
     level = models.CharField(_("层级"), max_length=16, choices=DivisionLevel.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
         verbose_name=_("上级区划"),
     )
 
@@ -84,7 +88,9 @@ class ServiceCentre(models.Model):
     code = models.CharField(_("编码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=128)
     division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, related_name="service_centres",
+        Division,
+        on_delete=models.PROTECT,
+        related_name="service_centres",
         verbose_name=_("所属区划"),
     )
     address = models.CharField(_("地址"), max_length=255, blank=True)
@@ -149,7 +155,11 @@ class Person(models.Model):
     mobile = models.CharField(_("手机号"), max_length=11, blank=True)
     address = models.CharField(_("住址"), max_length=255, blank=True)
     household_division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Division,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("户籍地"),
     )
 
@@ -179,7 +189,11 @@ class Enterprise(models.Model):
     name = models.CharField(_("名称"), max_length=128)
     kind = models.CharField(_("类型"), max_length=32, choices=EnterpriseKind.choices)
     legal_representative = models.ForeignKey(
-        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("法定代表人"),
     )
     division = models.ForeignKey(
@@ -253,14 +267,22 @@ class User(AbstractUser):
     )
     display_name = models.CharField(_("显示名称"), max_length=64, blank=True)
     person = models.OneToOneField(
-        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="account",
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account",
         verbose_name=_("对应自然人"),
     )
     real_name_level = models.PositiveSmallIntegerField(
         _("实名等级"), choices=RealNameLevel.choices, default=RealNameLevel.NONE
     )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="staff",
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
         verbose_name=_("所属部门"),
     )
     elder_mode = models.BooleanField(_("长辈模式"), default=False)
@@ -323,3 +345,6 @@ class PersonalDataAccess(models.Model):
         ordering: ClassVar = ["-at"]
         verbose_name = _("个人信息访问记录")
         verbose_name_plural = _("个人信息访问记录")
+
+    def __str__(self) -> str:
+        return f"{self.actor} · {self.purpose} · {self.at:%Y-%m-%d %H:%M}"

@@ -5,164 +5,401 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CatalogRevision',
+            name="CatalogRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(default=0)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveBigIntegerField(default=0)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DataElement',
+            name="DataElement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='数据元编码')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('value_type', models.CharField(choices=[('text', '文本'), ('integer', '整数'), ('decimal', '数值'), ('date', '日期'), ('boolean', '是/否'), ('choice', '选项')], max_length=16, verbose_name='数据类型')),
-                ('validator', models.CharField(choices=[('none', '无'), ('id_number', '公民身份号码（GB 11643）'), ('uscc', '统一社会信用代码（GB 32100）'), ('mobile', '手机号'), ('division', '行政区划代码（GB/T 2260）'), ('postcode', '邮政编码'), ('regex', '正则表达式')], default='none', max_length=16, verbose_name='校验规则')),
-                ('pattern', models.CharField(blank=True, max_length=255, verbose_name='正则表达式')),
-                ('max_length', models.PositiveIntegerField(blank=True, null=True, verbose_name='最大长度')),
-                ('choices', models.JSONField(blank=True, default=list, verbose_name='可选值')),
-                ('description', models.TextField(blank=True, verbose_name='说明')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="数据元编码")),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                (
+                    "value_type",
+                    models.CharField(
+                        choices=[
+                            ("text", "文本"),
+                            ("integer", "整数"),
+                            ("decimal", "数值"),
+                            ("date", "日期"),
+                            ("boolean", "是/否"),
+                            ("choice", "选项"),
+                        ],
+                        max_length=16,
+                        verbose_name="数据类型",
+                    ),
+                ),
+                (
+                    "validator",
+                    models.CharField(
+                        choices=[
+                            ("none", "无"),
+                            ("id_number", "公民身份号码（GB 11643）"),
+                            ("uscc", "统一社会信用代码（GB 32100）"),
+                            ("mobile", "手机号"),
+                            ("division", "行政区划代码（GB/T 2260）"),
+                            ("postcode", "邮政编码"),
+                            ("regex", "正则表达式"),
+                        ],
+                        default="none",
+                        max_length=16,
+                        verbose_name="校验规则",
+                    ),
+                ),
+                (
+                    "pattern",
+                    models.CharField(blank=True, max_length=255, verbose_name="正则表达式"),
+                ),
+                (
+                    "max_length",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="最大长度"),
+                ),
+                ("choices", models.JSONField(blank=True, default=list, verbose_name="可选值")),
+                ("description", models.TextField(blank=True, verbose_name="说明")),
             ],
             options={
-                'verbose_name': '数据元',
-                'verbose_name_plural': '数据元',
-                'ordering': ['code'],
+                "verbose_name": "数据元",
+                "verbose_name_plural": "数据元",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Implementation',
+            name="Implementation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('promised_limit_days', models.PositiveIntegerField(blank=True, null=True, verbose_name='承诺时限（工作日）')),
-                ('fee', models.TextField(blank=True, verbose_name='收费标准')),
-                ('windows', models.CharField(blank=True, max_length=255, verbose_name='办理窗口')),
-                ('online_depth', models.PositiveSmallIntegerField(blank=True, choices=[(1, '一级：网上咨询'), (2, '二级：网上预审/表格下载'), (3, '三级：网上受理，现场领取'), (4, '四级：全程网办')], null=True, verbose_name='网办深度')),
-                ('required_trips', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='到现场次数')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "promised_limit_days",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="承诺时限（工作日）"
+                    ),
+                ),
+                ("fee", models.TextField(blank=True, verbose_name="收费标准")),
+                ("windows", models.CharField(blank=True, max_length=255, verbose_name="办理窗口")),
+                (
+                    "online_depth",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[
+                            (1, "一级：网上咨询"),
+                            (2, "二级：网上预审/表格下载"),
+                            (3, "三级：网上受理，现场领取"),
+                            (4, "四级：全程网办"),
+                        ],
+                        null=True,
+                        verbose_name="网办深度",
+                    ),
+                ),
+                (
+                    "required_trips",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="到现场次数"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '实施清单',
-                'verbose_name_plural': '实施清单',
-                'ordering': ['item', 'division'],
+                "verbose_name": "实施清单",
+                "verbose_name_plural": "实施清单",
+                "ordering": ["item", "division"],
             },
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='事项编码')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="事项编码")),
             ],
             options={
-                'verbose_name': '事项',
-                'verbose_name_plural': '事项',
-                'ordering': ['code'],
+                "verbose_name": "事项",
+                "verbose_name_plural": "事项",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ItemVersion',
+            name="ItemVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='版本号')),
-                ('content_hash', models.CharField(max_length=64, verbose_name='内容摘要')),
-                ('published_at', models.DateTimeField(auto_now_add=True, verbose_name='发布时间')),
-                ('name', models.CharField(max_length=200, verbose_name='事项名称')),
-                ('item_type', models.CharField(choices=[('licensing', '行政许可'), ('confirmation', '行政确认'), ('payment', '行政给付'), ('adjudication', '行政裁决'), ('reward', '行政奖励'), ('filing', '行政备案'), ('other_administrative', '其他行政权力'), ('public_service', '公共服务')], max_length=32, verbose_name='事项类型')),
-                ('legal_basis', models.TextField(verbose_name='设定依据')),
-                ('acceptance_conditions', models.TextField(verbose_name='受理条件')),
-                ('statutory_limit_days', models.PositiveIntegerField(null=True, verbose_name='法定办结时限（工作日）')),
-                ('promised_limit_days', models.PositiveIntegerField(verbose_name='承诺办结时限（工作日）')),
-                ('fee', models.TextField(verbose_name='收费标准')),
-                ('result_kind', models.CharField(choices=[('none', '无'), ('document', '批文/证明'), ('licence', '证照')], max_length=16, verbose_name='办理结果类型')),
-                ('result_name', models.CharField(blank=True, max_length=200, verbose_name='办理结果名称')),
-                ('result_licence_type', models.CharField(blank=True, max_length=64, verbose_name='结果证照类型')),
-                ('handling_mode', models.CharField(choices=[('immediate', '即办件'), ('promised', '承诺件')], max_length=16, verbose_name='办件类型')),
-                ('online_depth', models.PositiveSmallIntegerField(choices=[(1, '一级：网上咨询'), (2, '二级：网上预审/表格下载'), (3, '三级：网上受理，现场领取'), (4, '四级：全程网办')], verbose_name='网办深度')),
-                ('required_trips', models.PositiveSmallIntegerField(verbose_name='到现场次数')),
-                ('applicant_types', models.JSONField(default=list, verbose_name='服务对象')),
-                ('allows_commitment', models.BooleanField(default=False, verbose_name='可告知承诺')),
-                ('allows_tolerance', models.BooleanField(default=False, verbose_name='可容缺受理')),
-                ('tongban_scope', models.CharField(choices=[('local', '属地办理'), ('city', '全市通办'), ('province', '全省通办'), ('cross_province', '跨省通办')], default='local', max_length=16, verbose_name='通办范围')),
-                ('keywords', models.JSONField(blank=True, default=list, verbose_name='检索关键词')),
-                ('themes', models.JSONField(blank=True, default=list, verbose_name='主题分类')),
-                ('popularity', models.PositiveIntegerField(default=0, verbose_name='热度')),
-                ('sample_note', models.TextField(blank=True, verbose_name='示例数据说明')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="版本号")),
+                ("content_hash", models.CharField(max_length=64, verbose_name="内容摘要")),
+                ("published_at", models.DateTimeField(auto_now_add=True, verbose_name="发布时间")),
+                ("name", models.CharField(max_length=200, verbose_name="事项名称")),
+                (
+                    "item_type",
+                    models.CharField(
+                        choices=[
+                            ("licensing", "行政许可"),
+                            ("confirmation", "行政确认"),
+                            ("payment", "行政给付"),
+                            ("adjudication", "行政裁决"),
+                            ("reward", "行政奖励"),
+                            ("filing", "行政备案"),
+                            ("other_administrative", "其他行政权力"),
+                            ("public_service", "公共服务"),
+                        ],
+                        max_length=32,
+                        verbose_name="事项类型",
+                    ),
+                ),
+                ("legal_basis", models.TextField(verbose_name="设定依据")),
+                ("acceptance_conditions", models.TextField(verbose_name="受理条件")),
+                (
+                    "statutory_limit_days",
+                    models.PositiveIntegerField(null=True, verbose_name="法定办结时限（工作日）"),
+                ),
+                (
+                    "promised_limit_days",
+                    models.PositiveIntegerField(verbose_name="承诺办结时限（工作日）"),
+                ),
+                ("fee", models.TextField(verbose_name="收费标准")),
+                (
+                    "result_kind",
+                    models.CharField(
+                        choices=[("none", "无"), ("document", "批文/证明"), ("licence", "证照")],
+                        max_length=16,
+                        verbose_name="办理结果类型",
+                    ),
+                ),
+                (
+                    "result_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="办理结果名称"),
+                ),
+                (
+                    "result_licence_type",
+                    models.CharField(blank=True, max_length=64, verbose_name="结果证照类型"),
+                ),
+                (
+                    "handling_mode",
+                    models.CharField(
+                        choices=[("immediate", "即办件"), ("promised", "承诺件")],
+                        max_length=16,
+                        verbose_name="办件类型",
+                    ),
+                ),
+                (
+                    "online_depth",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "一级：网上咨询"),
+                            (2, "二级：网上预审/表格下载"),
+                            (3, "三级：网上受理，现场领取"),
+                            (4, "四级：全程网办"),
+                        ],
+                        verbose_name="网办深度",
+                    ),
+                ),
+                ("required_trips", models.PositiveSmallIntegerField(verbose_name="到现场次数")),
+                ("applicant_types", models.JSONField(default=list, verbose_name="服务对象")),
+                (
+                    "allows_commitment",
+                    models.BooleanField(default=False, verbose_name="可告知承诺"),
+                ),
+                ("allows_tolerance", models.BooleanField(default=False, verbose_name="可容缺受理")),
+                (
+                    "tongban_scope",
+                    models.CharField(
+                        choices=[
+                            ("local", "属地办理"),
+                            ("city", "全市通办"),
+                            ("province", "全省通办"),
+                            ("cross_province", "跨省通办"),
+                        ],
+                        default="local",
+                        max_length=16,
+                        verbose_name="通办范围",
+                    ),
+                ),
+                ("keywords", models.JSONField(blank=True, default=list, verbose_name="检索关键词")),
+                ("themes", models.JSONField(blank=True, default=list, verbose_name="主题分类")),
+                ("popularity", models.PositiveIntegerField(default=0, verbose_name="热度")),
+                ("sample_note", models.TextField(blank=True, verbose_name="示例数据说明")),
             ],
             options={
-                'verbose_name': '事项版本',
-                'verbose_name_plural': '事项版本',
-                'ordering': ['item', '-number'],
+                "verbose_name": "事项版本",
+                "verbose_name_plural": "事项版本",
+                "ordering": ["item", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='Material',
+            name="Material",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField(verbose_name='顺序')),
-                ('key', models.CharField(max_length=64, verbose_name='标识')),
-                ('when', models.JSONField(blank=True, null=True, verbose_name='适用条件')),
-                ('name', models.CharField(max_length=255, verbose_name='材料名称')),
-                ('source', models.CharField(choices=[('applicant', '申请人自备'), ('government', '政府部门核发'), ('third_party', '其他单位出具')], max_length=16, verbose_name='来源渠道')),
-                ('requirement', models.CharField(choices=[('required', '必要'), ('tolerable', '容缺'), ('optional', '非必要')], max_length=16, verbose_name='必要性')),
-                ('commitment_replaceable', models.BooleanField(default=False, verbose_name='可告知承诺替代')),
-                ('licence_type', models.CharField(blank=True, max_length=64, verbose_name='可由证照替代')),
-                ('data_source', models.CharField(blank=True, max_length=64, verbose_name='可由数据共享替代')),
-                ('formats', models.JSONField(default=list, verbose_name='接受格式')),
-                ('max_size_mb', models.PositiveIntegerField(default=10, verbose_name='大小上限（MB）')),
-                ('originals', models.PositiveSmallIntegerField(default=0, verbose_name='原件份数')),
-                ('copies', models.PositiveSmallIntegerField(default=0, verbose_name='复印件份数')),
-                ('template', models.CharField(blank=True, max_length=255, verbose_name='样表/模板')),
-                ('notes', models.TextField(blank=True, verbose_name='填报须知')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(verbose_name="顺序")),
+                ("key", models.CharField(max_length=64, verbose_name="标识")),
+                ("when", models.JSONField(blank=True, null=True, verbose_name="适用条件")),
+                ("name", models.CharField(max_length=255, verbose_name="材料名称")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("applicant", "申请人自备"),
+                            ("government", "政府部门核发"),
+                            ("third_party", "其他单位出具"),
+                        ],
+                        max_length=16,
+                        verbose_name="来源渠道",
+                    ),
+                ),
+                (
+                    "requirement",
+                    models.CharField(
+                        choices=[
+                            ("required", "必要"),
+                            ("tolerable", "容缺"),
+                            ("optional", "非必要"),
+                        ],
+                        max_length=16,
+                        verbose_name="必要性",
+                    ),
+                ),
+                (
+                    "commitment_replaceable",
+                    models.BooleanField(default=False, verbose_name="可告知承诺替代"),
+                ),
+                (
+                    "licence_type",
+                    models.CharField(blank=True, max_length=64, verbose_name="可由证照替代"),
+                ),
+                (
+                    "data_source",
+                    models.CharField(blank=True, max_length=64, verbose_name="可由数据共享替代"),
+                ),
+                ("formats", models.JSONField(default=list, verbose_name="接受格式")),
+                (
+                    "max_size_mb",
+                    models.PositiveIntegerField(default=10, verbose_name="大小上限（MB）"),
+                ),
+                ("originals", models.PositiveSmallIntegerField(default=0, verbose_name="原件份数")),
+                ("copies", models.PositiveSmallIntegerField(default=0, verbose_name="复印件份数")),
+                (
+                    "template",
+                    models.CharField(blank=True, max_length=255, verbose_name="样表/模板"),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="填报须知")),
             ],
             options={
-                'verbose_name': '申请材料',
-                'verbose_name_plural': '申请材料',
-                'ordering': ['version', 'order'],
+                "verbose_name": "申请材料",
+                "verbose_name_plural": "申请材料",
+                "ordering": ["version", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField(verbose_name='顺序')),
-                ('key', models.CharField(max_length=64, verbose_name='标识')),
-                ('when', models.JSONField(blank=True, null=True, verbose_name='适用条件')),
-                ('text', models.CharField(max_length=255, verbose_name='问题')),
-                ('help_text', models.TextField(blank=True, verbose_name='说明')),
-                ('answer_type', models.CharField(choices=[('choice', '单选'), ('multi_choice', '多选'), ('yes_no', '是/否'), ('number', '数值'), ('date', '日期')], max_length=16, verbose_name='答案类型')),
-                ('options', models.JSONField(blank=True, default=list, verbose_name='选项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(verbose_name="顺序")),
+                ("key", models.CharField(max_length=64, verbose_name="标识")),
+                ("when", models.JSONField(blank=True, null=True, verbose_name="适用条件")),
+                ("text", models.CharField(max_length=255, verbose_name="问题")),
+                ("help_text", models.TextField(blank=True, verbose_name="说明")),
+                (
+                    "answer_type",
+                    models.CharField(
+                        choices=[
+                            ("choice", "单选"),
+                            ("multi_choice", "多选"),
+                            ("yes_no", "是/否"),
+                            ("number", "数值"),
+                            ("date", "日期"),
+                        ],
+                        max_length=16,
+                        verbose_name="答案类型",
+                    ),
+                ),
+                ("options", models.JSONField(blank=True, default=list, verbose_name="选项")),
             ],
             options={
-                'verbose_name': '情形问题',
-                'verbose_name_plural': '情形问题',
-                'ordering': ['version', 'order'],
+                "verbose_name": "情形问题",
+                "verbose_name_plural": "情形问题",
+                "ordering": ["version", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Field',
+            name="Field",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField(verbose_name='顺序')),
-                ('key', models.CharField(max_length=64, verbose_name='标识')),
-                ('when', models.JSONField(blank=True, null=True, verbose_name='适用条件')),
-                ('label', models.CharField(max_length=128, verbose_name='字段名称')),
-                ('required', models.BooleanField(default=True, verbose_name='必填')),
-                ('prefill', models.CharField(choices=[('none', '申请人填写'), ('identity', '自动填（身份信息）'), ('history', '选择填（历史申请）'), ('data_source', '系统填（数据共享）')], default='none', max_length=16, verbose_name='预填来源')),
-                ('data_source', models.CharField(blank=True, max_length=64, verbose_name='数源')),
-                ('element', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.dataelement', verbose_name='数据元')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(verbose_name="顺序")),
+                ("key", models.CharField(max_length=64, verbose_name="标识")),
+                ("when", models.JSONField(blank=True, null=True, verbose_name="适用条件")),
+                ("label", models.CharField(max_length=128, verbose_name="字段名称")),
+                ("required", models.BooleanField(default=True, verbose_name="必填")),
+                (
+                    "prefill",
+                    models.CharField(
+                        choices=[
+                            ("none", "申请人填写"),
+                            ("identity", "自动填（身份信息）"),
+                            ("history", "选择填（历史申请）"),
+                            ("data_source", "系统填（数据共享）"),
+                        ],
+                        default="none",
+                        max_length=16,
+                        verbose_name="预填来源",
+                    ),
+                ),
+                ("data_source", models.CharField(blank=True, max_length=64, verbose_name="数源")),
+                (
+                    "element",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.dataelement",
+                        verbose_name="数据元",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '表单字段',
-                'verbose_name_plural': '表单字段',
-                'ordering': ['version', 'order'],
+                "verbose_name": "表单字段",
+                "verbose_name_plural": "表单字段",
+                "ordering": ["version", "order"],
             },
         ),
     ]

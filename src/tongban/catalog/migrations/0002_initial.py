@@ -5,83 +5,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('identity', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("identity", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='implementation',
-            name='division',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='implementations', to='identity.division', verbose_name='实施区划'),
+            model_name="implementation",
+            name="division",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="implementations",
+                to="identity.division",
+                verbose_name="实施区划",
+            ),
         ),
         migrations.AddField(
-            model_name='implementation',
-            name='handling_department',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.department', verbose_name='办理部门'),
+            model_name="implementation",
+            name="handling_department",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="identity.department",
+                verbose_name="办理部门",
+            ),
         ),
         migrations.AddField(
-            model_name='implementation',
-            name='service_centre',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.servicecentre', verbose_name='办理地点'),
+            model_name="implementation",
+            name="service_centre",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="identity.servicecentre",
+                verbose_name="办理地点",
+            ),
         ),
         migrations.AddField(
-            model_name='implementation',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='implementations', to='catalog.item'),
+            model_name="implementation",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="implementations",
+                to="catalog.item",
+            ),
         ),
         migrations.AddField(
-            model_name='itemversion',
-            name='department',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='item_versions', to='identity.department', verbose_name='实施主体'),
+            model_name="itemversion",
+            name="department",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="item_versions",
+                to="identity.department",
+                verbose_name="实施主体",
+            ),
         ),
         migrations.AddField(
-            model_name='itemversion',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='catalog.item'),
+            model_name="itemversion",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="versions",
+                to="catalog.item",
+            ),
         ),
         migrations.AddField(
-            model_name='item',
-            name='current_version',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.itemversion', verbose_name='当前版本'),
+            model_name="item",
+            name="current_version",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="catalog.itemversion",
+                verbose_name="当前版本",
+            ),
         ),
         migrations.AddField(
-            model_name='field',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='catalog.itemversion'),
+            model_name="field",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="fields",
+                to="catalog.itemversion",
+            ),
         ),
         migrations.AddField(
-            model_name='material',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='materials', to='catalog.itemversion'),
+            model_name="material",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="materials",
+                to="catalog.itemversion",
+            ),
         ),
         migrations.AddField(
-            model_name='question',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='catalog.itemversion'),
+            model_name="question",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="questions",
+                to="catalog.itemversion",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='implementation',
-            constraint=models.UniqueConstraint(fields=('item', 'division'), name='implementation_unique'),
+            model_name="implementation",
+            constraint=models.UniqueConstraint(
+                fields=("item", "division"), name="implementation_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='itemversion',
-            constraint=models.UniqueConstraint(fields=('item', 'number'), name='item_version_unique'),
+            model_name="itemversion",
+            constraint=models.UniqueConstraint(
+                fields=("item", "number"), name="item_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='field',
-            constraint=models.UniqueConstraint(fields=('version', 'key'), name='field_key_unique'),
+            model_name="field",
+            constraint=models.UniqueConstraint(fields=("version", "key"), name="field_key_unique"),
         ),
         migrations.AddConstraint(
-            model_name='material',
-            constraint=models.UniqueConstraint(fields=('version', 'key'), name='material_key_unique'),
+            model_name="material",
+            constraint=models.UniqueConstraint(
+                fields=("version", "key"), name="material_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(fields=('version', 'key'), name='question_key_unique'),
+            model_name="question",
+            constraint=models.UniqueConstraint(
+                fields=("version", "key"), name="question_key_unique"
+            ),
         ),
     ]
