@@ -133,7 +133,7 @@ def validate_catalog(paths: Sequence[Path], *, root: Path | None = None) -> Vali
         if loaded is None:
             continue
         structural = [
-            loaded.problem(tuple(err.absolute_path), _schema_message(err))
+            loaded.problem(_schema_path(err), _schema_message(err))
             for err in _validator().iter_errors(_jsonable(loaded.data))
         ]
         if structural:
@@ -161,9 +161,20 @@ def _jsonable(data: Any) -> Any:
     return json.loads(json.dumps(data, default=str))
 
 
+def _extra_keys(err: jsonschema.ValidationError) -> list[str]:
+    allowed = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+    return [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+
+
+def _schema_path(err: jsonschema.ValidationError) -> PathKey:
+    path = tuple(err.absolute_path)
+    extras = _extra_keys(err) if err.validator == "additionalProperties" else []
+    return (*path, extras[0]) if extras else path
+
+
 def _schema_message(err: jsonschema.ValidationError) -> str:
     if err.validator == "additionalProperties":
-        return f"不允许的字段：{err.message.split('(')[-1].rstrip(')')}"
+        return f"不允许的字段：{', '.join(_extra_keys(err))}"
     if err.validator == "required":
         return f"缺少必填字段：{err.message.split(' is a required')[0]}"
     if err.validator == "enum":
