@@ -48,7 +48,8 @@ def test_sample_imports_everything(tmp_path: Path) -> None:
     assert Department.objects.count() == 3
     assert Window.objects.get(number="1").departments.count() == 2
     version = Item.objects.get(code="SC-FOOD-001").current_version
-    assert version is not None and version.number == 1
+    assert version is not None
+    assert version.number == 1
     assert [m.key for m in version.materials.all()][:2] == ["application", "business_licence"]
     assert CatalogRevision.objects.get().number == 1
 
@@ -63,7 +64,8 @@ def test_implementation_overrides_apply_in_the_division_and_below(tmp_path: Path
     assert street.handling_department.code == "330106-SCJG"
     assert street.service_centre_name == "西湖区政务服务中心"
     city = effective_item("SC-FOOD-001", "330100")
-    assert city.implementation is None and city.promised_limit_days == 10
+    assert city.implementation is None
+    assert city.promised_limit_days == 10
 
 
 @pytest.mark.parametrize(
@@ -145,7 +147,8 @@ def test_problems_name_file_line_and_path(
 def test_yaml_syntax_error_and_duplicate_keys(tmp_path: Path) -> None:
     broken = FOOD.replace("    name: 食品经营许可（餐饮服务）", "    name: [食品经营许可", 1)
     (problem,) = problems_of(tmp_path, broken)
-    assert problem.startswith("food.yaml:") and "YAML 语法错误" in problem
+    assert problem.startswith("food.yaml:")
+    assert "YAML 语法错误" in problem
     duplicated = FOOD.replace("    type: licensing", "    type: licensing\n    type: filing", 1)
     problems = problems_of(tmp_path, duplicated)
     assert any(
@@ -194,7 +197,8 @@ def test_changed_item_gets_a_new_version_and_the_old_one_stays(tmp_path: Path) -
     report = import_catalog(write_catalog(tmp_path, bodies=BODIES, food=changed))
     assert report.counts["items_new_version"] == 1
     item = Item.objects.get(code="SC-FOOD-001")
-    assert item.current_version is not None and item.current_version.number == 2
+    assert item.current_version is not None
+    assert item.current_version.number == 2
     first.refresh_from_db()
     assert first.promised_limit_days == 10
     assert first.materials.count() == 6
@@ -239,7 +243,8 @@ def test_cli_validate_reports_and_fails(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("catalog", "validate", str(tmp_path))
     err = capsys.readouterr().err
-    assert "food.yaml" in err and "未知的部门 3301-XXX" in err
+    assert "food.yaml" in err
+    assert "未知的部门 3301-XXX" in err
     good = tmp_path / "good"
     sample(good)
     call_command("catalog", "import", str(good))

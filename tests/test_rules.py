@@ -123,13 +123,16 @@ def test_analysis_finds_contradictions_and_tautologies() -> None:
     assert not reach.can_be_true
     narrow = compile_rule({"all": [{"q": "area", "gt": 300}, {"q": "area", "lt": 301}]}, QUESTIONS)
     reach = analyse(narrow, QUESTIONS)
-    assert reach is not None and reach.can_be_true  # 300.5 exists
+    assert reach is not None
+    assert reach.can_be_true
     assert narrow.evaluate(reach.witness or {}) is Truth.TRUE
     tautology = compile_rule(
         {"any": [{"q": "cold", "eq": True}, {"not": {"q": "cold", "eq": True}}]}, QUESTIONS
     )
     reach = analyse(tautology, QUESTIONS)
-    assert reach is not None and reach.can_be_true and not reach.can_be_false
+    assert reach is not None
+    assert reach.can_be_true
+    assert not reach.can_be_false
     impossible_option = compile_rule(
         {
             "all": [
@@ -140,7 +143,8 @@ def test_analysis_finds_contradictions_and_tautologies() -> None:
         QUESTIONS,
     )
     reach = analyse(impossible_option, QUESTIONS)
-    assert reach is not None and not reach.can_be_true
+    assert reach is not None
+    assert not reach.can_be_true
 
 
 # --- property tests -------------------------------------------------------------------------------
