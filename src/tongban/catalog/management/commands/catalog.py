@@ -23,6 +23,7 @@ from tongban.catalog.services import (
 
 class Command(BaseCommand):
     help = "Validate, import or export the catalog (事项目录) as YAML files."
+    requires_system_checks: list[str] = []  # usable while a deployment is half configured
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

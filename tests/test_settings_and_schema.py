@@ -1,0 +1,58 @@
+"""Deployment facts: the database the suite runs on, the published catalog schema, the config."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tongban.catalog.document import json_schema
+from tongban.config import ConfigError, env_bool, env_int, env_list
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_suite_runs_on_the_database_it_was_asked_for() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+    assert connection.vendor == expected
+
+
+@pytest.mark.django_db
+def test_sqlite_uses_wal() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite-only pragma; this run is on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
+    # the in-memory test database reports "memory"; a file database reports "wal"
+    assert mode in {"wal", "memory"}
+
+
+def test_published_catalog_schema_is_current() -> None:
+    published = json.loads((ROOT / "docs" / "catalog.schema.json").read_text(encoding="utf-8"))
+    assert published == json_schema(), "run: tongban catalog schema --output docs/catalog.schema.json"
+
+
+def test_every_setting_read_is_documented() -> None:
+    import re
+
+    source = (ROOT / "src" / "tongban" / "settings.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', source))
+    documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = sorted(n for n in names if f"`{n}`" not in documented)
+    assert not missing, f"undocumented settings: {missing}"
+
+
+def test_config_helpers_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ConfigError, match="X_FLAG"):
+        env_bool("X_FLAG")
+    monkeypatch.setenv("X_NUM", "ten")
+    with pytest.raises(ConfigError, match="X_NUM"):
+        env_int("X_NUM", 1)
+    monkeypatch.setenv("X_LIST", "a, b,,c")
+    assert env_list("X_LIST") == ["a", "b", "c"]
