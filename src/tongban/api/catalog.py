@@ -55,7 +55,7 @@ def _summary(v: ItemVersion) -> dict[str, Any]:
 def list_items(
     request: HttpRequest,
     cursor: str | None = None,
-    limit: int = Query(20, ge=1, le=100),  # type: ignore[type-arg]
+    limit: int = Query(20, ge=1, le=100),
     department: str | None = None,
     division: str | None = None,
     type: str | None = None,
@@ -77,10 +77,10 @@ def list_items(
 @router.get("/items/search", response=SearchOut, summary="Search items (Chinese, synonyms, pinyin)")
 def search_items(
     request: HttpRequest,
-    q: str = Query(..., max_length=100),  # type: ignore[type-arg]
+    q: str = Query(..., max_length=100),
     division: str | None = None,
     applicant_type: str | None = None,
-    limit: int = Query(20, ge=1, le=50),  # type: ignore[type-arg]
+    limit: int = Query(20, ge=1, le=50),
 ) -> dict[str, Any]:
     from tongban.catalog.search import search_items as run_search
 

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError as NinjaValidationError
 
+from tongban.catalog.services import CatalogInvalid
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 
 api = NinjaAPI(
@@ -39,10 +40,21 @@ def request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResp
     return api.create_response(request, body, status=422)
 
 
+@api.exception_handler(CatalogInvalid)
+def catalog_invalid(request: HttpRequest, exc: CatalogInvalid) -> HttpResponse:
+    errors = [
+        {"path": p.path, "file": p.file, "line": str(p.line), "message": p.message}
+        for p in exc.problems
+    ]
+    body = {"code": "catalog_invalid", "message": "目录文件有误，未导入任何内容", "errors": errors}
+    return api.create_response(request, body, status=422)
+
+
 def _mount() -> None:
-    from tongban.api import catalog
+    from tongban.api import catalog, catalog_admin
 
     api.add_router("/", catalog.router)
+    api.add_router("/", catalog_admin.router)
 
 
 _mount()

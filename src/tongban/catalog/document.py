@@ -90,6 +90,10 @@ class QuestionDoc(_Strict):
     when: RuleDoc | None = None
 
 
+FileFormat = Literal["pdf", "jpg", "png", "ofd", "doc", "docx", "xls", "xlsx", "zip"]
+DEFAULT_FORMATS: tuple[FileFormat, ...] = ("pdf", "jpg", "png")
+
+
 class MaterialDoc(_Strict):
     key: Key
     name: str = Field(min_length=1, max_length=255)
@@ -98,9 +102,7 @@ class MaterialDoc(_Strict):
     commitment_replaceable: bool = False
     licence_type: str = ""
     data_source: str = ""
-    formats: list[Literal["pdf", "jpg", "png", "ofd", "doc", "docx", "xls", "xlsx", "zip"]] = Field(
-        default_factory=lambda: ["pdf", "jpg", "png"]
-    )
+    formats: list[FileFormat] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
     max_size_mb: int = Field(default=10, ge=1, le=200)
     originals: int = Field(default=0, ge=0, le=20)
     copies: int = Field(default=0, ge=0, le=20)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Literal
 
 from tongban.catalog.models import ItemVersion
@@ -98,14 +99,14 @@ class QuestionResult:
 class MaterialResult:
     material: GuideMaterial
     status: LineStatus
-    depends_on: list[str] = field(default_factory=list)
+    depends_on: list[str] = dc_field(default_factory=list)
 
 
 @dataclass
 class FieldResult:
     field: GuideField
     status: LineStatus
-    depends_on: list[str] = field(default_factory=list)
+    depends_on: list[str] = dc_field(default_factory=list)
 
 
 @dataclass
@@ -206,6 +207,13 @@ def parse_answers(spec: GuideSpec, raw: Mapping[str, Any]) -> dict[str, Answer]:
     return parsed
 
 
+_STATE_OF: dict[Truth, QuestionState] = {
+    Truth.TRUE: "asked",
+    Truth.UNKNOWN: "pending",
+    Truth.FALSE: "hidden",
+}
+
+
 def evaluate(spec: GuideSpec, answers: Mapping[str, Answer]) -> GuideResult:
     """Decide which questions are asked and which materials and fields apply."""
     effective: dict[str, Answer] = {}
@@ -213,11 +221,7 @@ def evaluate(spec: GuideSpec, answers: Mapping[str, Answer]) -> GuideResult:
     unanswered: list[str] = []
     for q in spec.questions:
         shown = q.when.evaluate(effective)
-        state: QuestionState = {
-            Truth.TRUE: "asked",
-            Truth.UNKNOWN: "pending",
-            Truth.FALSE: "hidden",
-        }[shown]
+        state: QuestionState = _STATE_OF[shown]
         answer = answers.get(q.spec.key) if state == "asked" else None
         if state == "asked":
             if answer is None:

@@ -188,12 +188,12 @@ def _apply(op: str, answer: Answer, constant: Any) -> bool:
     if op == "not_in":
         return answer not in constant
     if op == "gt":
-        return bool(answer > constant)  # type: ignore[operator]
+        return bool(answer > constant)
     if op == "gte":
-        return bool(answer >= constant)  # type: ignore[operator]
+        return bool(answer >= constant)
     if op == "lt":
-        return bool(answer < constant)  # type: ignore[operator]
-    return bool(answer <= constant)  # type: ignore[operator]
+        return bool(answer < constant)
+    return bool(answer <= constant)
 
 
 # --- compiling --------------------------------------------------------------------------------

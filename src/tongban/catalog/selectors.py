@@ -6,10 +6,12 @@ page by keyset (``code > cursor``), never by COUNT(*)/OFFSET, so they stay fast 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from tongban.catalog.models import Implementation, Item, ItemVersion
 from tongban.core.errors import NotFound
@@ -191,7 +193,11 @@ def _json_list_contains(qs: QuerySet[ItemVersion], field: str, value: str) -> Qu
     """Filter on a JSON list holding ``value`` (SQLite has no JSON ``contains`` lookup)."""
     if connection.vendor == "postgresql":
         return qs.filter(**{f"{field}__contains": [value]})
-    return qs.filter(**{f"{field}__icontains": f'"{value}"'})
+    # SQLite stores JSON text with non-ASCII escaped (\\uXXXX), so match the encoded element.
+    alias = f"{field}_text"
+    return qs.alias(**{alias: Cast(field, TextField())}).filter(
+        **{f"{alias}__contains": json.dumps(value)}
+    )
 
 
 def popular_items(limit: int = 12) -> list[ItemVersion]:

@@ -11,15 +11,19 @@ that import to the same state (round trip).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
+import structlog
 import yaml
 from django.db import transaction
 from django.db.models import F
@@ -29,16 +33,8 @@ from tongban.catalog.document import (
     SCHEMA_ID,
     CatalogDocument,
     DataElementDoc,
-    DepartmentDoc,
     DivisionDoc,
-    FieldDoc,
-    ImplementationDoc,
     ItemDoc,
-    MaterialDoc,
-    OptionDoc,
-    QuestionDoc,
-    ServiceCentreDoc,
-    WindowDoc,
     json_schema,
 )
 from tongban.catalog.loader import LoadedFile, PathKey, Problem, catalog_files, load_yaml
@@ -53,8 +49,11 @@ from tongban.catalog.models import (
     Question,
 )
 from tongban.catalog.rules import QuestionSpec, RuleError, analyse, compile_rule, to_document
+from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from tongban.identity import services as identity_services
 from tongban.identity.models import Department, Division, ServiceCentre
+
+logger = structlog.get_logger(__name__)
 
 LEVEL_DEPTH = {"province": 0, "city": 1, "district": 2, "street": 3}
 
@@ -605,61 +604,66 @@ def _apply_item(
 def export_documents() -> dict[str, CatalogDocument]:
     """The whole catalog as documents, keyed by relative file name (deterministic)."""
     out: dict[str, CatalogDocument] = {}
-    divisions = [
-        DivisionDoc(
-            code=d.code,
-            name=d.name,
-            level=d.level,  # type: ignore[arg-type]
-            parent=d.parent.code if d.parent else None,
-        )
-        for d in Division.objects.select_related("parent").order_by("code")
-    ]
-    departments = [
-        DepartmentDoc(code=d.code, name=d.name, short_name=d.short_name, division=d.division.code)
-        for d in Department.objects.select_related("division").order_by("code")
-    ]
-    centres = [
-        ServiceCentreDoc(
-            code=c.code,
-            name=c.name,
-            division=c.division.code,
-            address=c.address,
-            opening_hours=c.opening_hours,
-            phone=c.phone,
-            windows=[
-                WindowDoc(
-                    number=w.number,
-                    name=w.name,
-                    kind=w.kind,  # type: ignore[arg-type]
-                    departments=sorted(d.code for d in w.departments.all()),
-                )
-                for w in c.windows.order_by("number")
-            ],
-        )
-        for c in ServiceCentre.objects.select_related("division")
-        .prefetch_related("windows__departments")
-        .order_by("code")
-    ]
+    bodies = {
+        "divisions": [
+            {
+                "code": d.code,
+                "name": d.name,
+                "level": d.level,
+                "parent": d.parent.code if d.parent else None,
+            }
+            for d in Division.objects.select_related("parent").order_by("code")
+        ],
+        "departments": [
+            {
+                "code": d.code,
+                "name": d.name,
+                "short_name": d.short_name,
+                "division": d.division.code,
+            }
+            for d in Department.objects.select_related("division").order_by("code")
+        ],
+        "service_centres": [
+            {
+                "code": c.code,
+                "name": c.name,
+                "division": c.division.code,
+                "address": c.address,
+                "opening_hours": c.opening_hours,
+                "phone": c.phone,
+                "windows": [
+                    {
+                        "number": w.number,
+                        "name": w.name,
+                        "kind": w.kind,
+                        "departments": sorted(d.code for d in w.departments.all()),
+                    }
+                    for w in c.windows.order_by("number")
+                ],
+            }
+            for c in ServiceCentre.objects.select_related("division")
+            .prefetch_related("windows__departments")
+            .order_by("code")
+        ],
+    }
+    if any(bodies.values()):
+        out["bodies.yaml"] = _document(bodies)
     elements = [
-        DataElementDoc(
-            code=e.code,
-            name=e.name,
-            type=e.value_type,  # type: ignore[arg-type]
-            validator=e.validator,
-            pattern=e.pattern,  # type: ignore[arg-type]
-            max_length=e.max_length,
-            choices=list(e.choices),
-            description=e.description,
-        )
+        {
+            "code": e.code,
+            "name": e.name,
+            "type": e.value_type,
+            "validator": e.validator,
+            "pattern": e.pattern,
+            "max_length": e.max_length,
+            "choices": list(e.choices),
+            "description": e.description,
+        }
         for e in DataElement.objects.order_by("code")
     ]
-    if divisions or departments or centres:
-        out["bodies.yaml"] = CatalogDocument(
-            schema=SCHEMA_ID, divisions=divisions, departments=departments, service_centres=centres
-        )
     if elements:
-        out["data-elements.yaml"] = CatalogDocument(schema=SCHEMA_ID, data_elements=elements)
-    by_department: dict[str, list[ItemDoc]] = {}
+        out["data-elements.yaml"] = _document({"data_elements": elements})
+    by_department: dict[str, list[dict[str, Any]]] = {}
     versions = (
         ItemVersion.objects.filter(item__current_version=F("pk"))
         .select_related("item", "department")
@@ -667,98 +671,107 @@ def export_documents() -> dict[str, CatalogDocument]:
         .order_by("item__code")
     )
     for v in versions:
-        by_department.setdefault(v.department.code, []).append(item_document(v))
-    for code, item_docs in sorted(by_department.items()):
-        out[f"items/{code}.yaml"] = CatalogDocument(schema=SCHEMA_ID, items=item_docs)
+        by_department.setdefault(v.department.code, []).append(_item_data(v))
+    for code, item_data in sorted(by_department.items()):
+        out[f"items/{code}.yaml"] = _document({"items": item_data})
     impls = [
-        ImplementationDoc(
-            item=i.item.code,
-            division=i.division.code,
-            handling_department=i.handling_department.code if i.handling_department else None,
-            promised_limit_days=i.promised_limit_days,
-            fee=i.fee,
-            service_centre=i.service_centre.code if i.service_centre else None,
-            windows=i.windows,
-            online_depth=i.online_depth,
-            required_trips=i.required_trips,
-        )
+        {
+            "item": i.item.code,
+            "division": i.division.code,
+            "handling_department": i.handling_department.code if i.handling_department else None,
+            "promised_limit_days": i.promised_limit_days,
+            "fee": i.fee,
+            "service_centre": i.service_centre.code if i.service_centre else None,
+            "windows": i.windows,
+            "online_depth": i.online_depth,
+            "required_trips": i.required_trips,
+        }
         for i in Implementation.objects.select_related(
             "item", "division", "handling_department", "service_centre"
         ).order_by("item__code", "division__code")
     ]
     if impls:
-        out["implementations.yaml"] = CatalogDocument(schema=SCHEMA_ID, implementations=impls)
+        out["implementations.yaml"] = _document({"implementations": impls})
     return out
 
 
+def _document(sections: dict[str, Any]) -> CatalogDocument:
+    return CatalogDocument.model_validate({"schema": SCHEMA_ID, **sections})
+
+
 def item_document(v: ItemVersion) -> ItemDoc:
-    return ItemDoc(
-        code=v.item.code,
-        name=v.name,
-        type=v.item_type,  # type: ignore[arg-type]
-        department=v.department.code,
-        legal_basis=v.legal_basis,
-        acceptance_conditions=v.acceptance_conditions,
-        statutory_limit_days=v.statutory_limit_days,
-        promised_limit_days=v.promised_limit_days,
-        fee=v.fee,
-        result=v.result_kind,  # type: ignore[arg-type]
-        result_name=v.result_name,
-        result_licence_type=v.result_licence_type,
-        handling_mode=v.handling_mode,  # type: ignore[arg-type]
-        online_depth=v.online_depth,
-        required_trips=v.required_trips,
-        applicant_types=list(v.applicant_types),
-        allows_commitment=v.allows_commitment,
-        allows_tolerance=v.allows_tolerance,
-        tongban_scope=v.tongban_scope,  # type: ignore[arg-type]
-        keywords=list(v.keywords),
-        themes=list(v.themes),
-        popularity=v.popularity,
-        sample_note=v.sample_note,
-        questions=[
-            QuestionDoc(
-                key=q.key,
-                text=q.text,
-                help=q.help_text,
-                type=q.answer_type,  # type: ignore[arg-type]
-                options=[OptionDoc(**o) for o in q.options],
-                when=q.when,
-            )
+    """An item version as the catalog file describes it (used by export and the API)."""
+    return ItemDoc.model_validate(_item_data(v))
+
+
+def _item_data(v: ItemVersion) -> dict[str, Any]:
+    return {
+        "code": v.item.code,
+        "name": v.name,
+        "type": v.item_type,
+        "department": v.department.code,
+        "legal_basis": v.legal_basis,
+        "acceptance_conditions": v.acceptance_conditions,
+        "statutory_limit_days": v.statutory_limit_days,
+        "promised_limit_days": v.promised_limit_days,
+        "fee": v.fee,
+        "result": v.result_kind,
+        "result_name": v.result_name,
+        "result_licence_type": v.result_licence_type,
+        "handling_mode": v.handling_mode,
+        "online_depth": v.online_depth,
+        "required_trips": v.required_trips,
+        "applicant_types": list(v.applicant_types),
+        "allows_commitment": v.allows_commitment,
+        "allows_tolerance": v.allows_tolerance,
+        "tongban_scope": v.tongban_scope,
+        "keywords": list(v.keywords),
+        "themes": list(v.themes),
+        "popularity": v.popularity,
+        "sample_note": v.sample_note,
+        "questions": [
+            {
+                "key": q.key,
+                "text": q.text,
+                "help": q.help_text,
+                "type": q.answer_type,
+                "options": list(q.options),
+                "when": q.when,
+            }
             for q in v.questions.all()
         ],
-        materials=[
-            MaterialDoc(
-                key=m.key,
-                name=m.name,
-                source=m.source,  # type: ignore[arg-type]
-                requirement=m.requirement,  # type: ignore[arg-type]
-                commitment_replaceable=m.commitment_replaceable,
-                licence_type=m.licence_type,
-                data_source=m.data_source,
-                formats=list(m.formats),
-                max_size_mb=m.max_size_mb,
-                originals=m.originals,
-                copies=m.copies,
-                template=m.template,
-                notes=m.notes,
-                when=m.when,
-            )
+        "materials": [
+            {
+                "key": m.key,
+                "name": m.name,
+                "source": m.source,
+                "requirement": m.requirement,
+                "commitment_replaceable": m.commitment_replaceable,
+                "licence_type": m.licence_type,
+                "data_source": m.data_source,
+                "formats": list(m.formats),
+                "max_size_mb": m.max_size_mb,
+                "originals": m.originals,
+                "copies": m.copies,
+                "template": m.template,
+                "notes": m.notes,
+                "when": m.when,
+            }
             for m in v.materials.all()
         ],
-        fields=[
-            FieldDoc(
-                key=f.key,
-                label=f.label,
-                element=f.element.code,
-                required=f.required,
-                prefill=f.prefill,
-                data_source=f.data_source,  # type: ignore[arg-type]
-                when=f.when,
-            )
+        "fields": [
+            {
+                "key": f.key,
+                "label": f.label,
+                "element": f.element.code,
+                "required": f.required,
+                "prefill": f.prefill,
+                "data_source": f.data_source,
+                "when": f.when,
+            }
             for f in v.fields.all()
         ],
-    )
+    }
 
 
 def dump_document(document: CatalogDocument) -> str:
@@ -776,3 +789,89 @@ def export_catalog(target: Path) -> list[Path]:
         path.write_text(dump_document(document), encoding="utf-8")
         written.append(path)
     return written
+
+
+# --- import by an actor (admin page, API) -------------------------------------------------------
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_ARCHIVE_FILES = 2000
+
+
+def check_import_catalog_upload(actor: Any, filename: str, content: bytes) -> ImportReport:
+    """A catalog administrator uploads one YAML file or a zip of YAML files and imports it.
+
+    The upload is judged by its content: a zip archive by its signature, anything else must be
+    UTF-8 YAML. Archive members are unpacked into a private temporary folder (no absolute paths,
+    no ``..``, bounded size and count). Raises ``PermissionDenied``, ``ValidationFailed`` or
+    ``CatalogInvalid``; imports nothing unless everything is valid."""
+    from tongban.identity.permissions import can_manage_catalog
+
+    if not can_manage_catalog(actor):
+        raise PermissionDenied("只有事项管理员可以导入事项目录", code="catalog_admin_required")
+    if not content:
+        raise ValidationFailed(
+            "上传的文件为空", code="empty_upload", errors=[FieldError("file", "上传的文件为空")]
+        )
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ValidationFailed(
+            "上传的文件过大",
+            code="upload_too_large",
+            errors=[FieldError("file", f"文件不能超过 {MAX_UPLOAD_BYTES // 2**20} MB")],
+        )
+    with tempfile.TemporaryDirectory(prefix="tongban-catalog-") as tmp:
+        root = Path(tmp)
+        if content[:4] == b"PK\x03\x04":
+            paths = _unpack_archive(content, root)
+        else:
+            name = PurePosixPath(filename or "catalog.yaml").name
+            if not name.endswith((".yaml", ".yml")):
+                name = f"{name}.yaml"
+            target = root / name
+            target.write_bytes(content)
+            paths = [target]
+        report = import_catalog(paths, root=root)
+    logger.info("catalog imported", actor=getattr(actor, "username", "?"), summary=report.summary())
+    return report
+
+
+def _unpack_archive(content: bytes, root: Path) -> list[Path]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as exc:
+        raise ValidationFailed(
+            "压缩包已损坏", code="bad_archive", errors=[FieldError("file", "无法读取 zip 压缩包")]
+        ) from exc
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_ARCHIVE_FILES:
+        raise ValidationFailed(
+            "压缩包内文件过多",
+            code="archive_too_large",
+            errors=[FieldError("file", f"最多 {MAX_ARCHIVE_FILES} 个文件")],
+        )
+    if sum(m.file_size for m in members) > MAX_UPLOAD_BYTES * 5:
+        raise ValidationFailed(
+            "压缩包解压后过大",
+            code="archive_too_large",
+            errors=[FieldError("file", "解压后的总大小超出限制")],
+        )
+    paths = []
+    for member in members:
+        relative = PurePosixPath(member.filename)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValidationFailed(
+                "压缩包含有不安全的路径",
+                code="unsafe_archive",
+                errors=[FieldError("file", f"不安全的路径：{member.filename}")],
+            )
+        if relative.suffix not in (".yaml", ".yml"):
+            continue
+        target = root.joinpath(*relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(archive.read(member))
+        paths.append(target)
+    if not paths:
+        raise ValidationFailed(
+            "压缩包中没有 YAML 文件",
+            code="empty_archive",
+            errors=[FieldError("file", "压缩包中没有 .yaml 文件")],
+        )
+    return paths
