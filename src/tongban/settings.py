@@ -132,7 +132,9 @@ LOGOUT_REDIRECT_URL = "portal:home"
 AXES_FAILURE_LIMIT = env_int("TONGBAN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("TONGBAN_LOGIN_LOCKOUT_MINUTES", 30) / 60  # hours
 # Lock an account name after repeated failures, and a source address spraying many names.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures without an account name (OIDC callbacks) lock only their address: a shared
+# "no username" bucket would let anyone lock every unified-identity login at once.
+AXES_LOCKOUT_PARAMETERS = "tongban.identity.permissions.login_lockout_parameters"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False

@@ -1,0 +1,79 @@
+"""Identity reads: a staff account's roles and departments, a person's valid agencies (经办人授权)
+and the personal-data access log.
+
+Other apps ask these questions through here rather than querying identity models. Role lookups
+load a staff account's roles once and keep them on the user object for the rest of the request,
+so admin pages and permission checks that ask many times cost one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tongban.identity.models import (
+    AccountKind,
+    Department,
+    Enterprise,
+    EnterpriseAgent,
+    Person,
+    PersonalDataAccess,
+    StaffRole,
+)
+
+_ROLE_CACHE = "_tongban_staff_roles"
+
+RoleGrant = tuple[str, int]
+"""``(role, department id)`` of one ``StaffRole`` row."""
+
+
+def staff_role_grants(user: Any) -> frozenset[RoleGrant]:
+    """The ``(role, department id)`` pairs an active staff account holds; empty for anyone else.
+
+    Cached on the user object; call ``forget_staff_roles`` after changing a loaded user's roles."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    if user.kind != AccountKind.STAFF:
+        return frozenset()
+    cached = getattr(user, _ROLE_CACHE, None)
+    if cached is None:
+        cached = frozenset(StaffRole.objects.filter(user=user).values_list("role", "department_id"))
+        setattr(user, _ROLE_CACHE, cached)
+    return cached
+
+
+def forget_staff_roles(user: Any) -> None:
+    """Drop the cached roles of a loaded user object (after granting or removing a role)."""
+    if hasattr(user, _ROLE_CACHE):
+        delattr(user, _ROLE_CACHE)
+
+
+def staff_departments(user: Any, role: str) -> QuerySet[Department]:
+    """Departments in which ``user`` holds ``role`` (none for applicants and inactive accounts)."""
+    ids = {department_id for held, department_id in staff_role_grants(user) if held == role}
+    return Department.objects.filter(pk__in=ids).select_related("division")
+
+
+def valid_agencies(person: Person, *, on: dt.date | None = None) -> QuerySet[EnterpriseAgent]:
+    """经办人授权 of ``person`` that are in force on ``on`` (today by default): started, not
+    expired and not revoked."""
+    day = on or timezone.localdate()
+    return (
+        EnterpriseAgent.objects.filter(person=person, valid_from__lte=day, revoked_at__isnull=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .select_related("enterprise")
+    )
+
+
+def enterprises_represented(person: Person, *, on: dt.date | None = None) -> QuerySet[Enterprise]:
+    """Enterprises ``person`` may currently act for."""
+    agencies = valid_agencies(person, on=on)
+    return Enterprise.objects.filter(pk__in=agencies.values("enterprise_id")).order_by("name")
+
+
+def personal_data_accesses(person: Person) -> QuerySet[PersonalDataAccess]:
+    """Who looked at ``person``'s unmasked data, newest first (for the person's own view)."""
+    return PersonalDataAccess.objects.filter(person=person).select_related("actor")
