@@ -233,3 +233,34 @@ def _item_code(page: Any, scenario: Scenario) -> str:
         .get_attribute("href")
     )
     return str(href).strip("/").split("/")[1]
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => {
+    if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
+    if (el.getAttribute('aria-label') || el.closest('label')) return false;
+    return !(el.id && document.querySelector(`label[for="${el.id}"]`));
+  })
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def test_pages_work_by_keyboard_and_label_every_control(new_page: Any, sample_catalog: str) -> None:
+    scenario = SCENARIOS[sample_catalog]
+    page = new_page()
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.locator(":focus")
+    assert skip.inner_text() == "跳到主要内容"
+    assert skip.is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    code = _item_code(page, scenario)
+    for url in ("/", f"/search?q={scenario.query}", f"/items/{code}/", f"/items/{code}/guide/"):
+        page.goto(url)
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], url
+        assert page.locator("h1").count() == 1, url
+        assert page.evaluate("document.documentElement.lang") == "zh-Hans"
+        for landmark in ("banner", "main", "contentinfo"):
+            assert page.get_by_role(landmark).count() == 1, (url, landmark)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from tongban.catalog.guide import GuideResult, GuideSpec, parse_answers
 from tongban.catalog.rules import Answer
 from tongban.core.errors import ValidationFailed
+from tongban.portal.presenters import series
 
 ANSWER_PREFIX = "a_"
 
@@ -153,7 +154,7 @@ def question_fields(
         )
         chosen = [c.label for c in choices if c.checked]
         value = _value_text(question.answer, raw.get(key))
-        display = "、".join(chosen) if choices else value
+        display = series(chosen) if choices else value
         fields.append(
             QuestionField(
                 key=key,

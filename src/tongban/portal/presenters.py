@@ -9,10 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
 from tongban.catalog.guide import GuideMaterial, GuideResult
 from tongban.identity.models import Division
 
 _LEVEL_INDENT = {"province": 0, "city": 1, "district": 2, "street": 3}
+
+
+def _chinese() -> bool:
+    return (get_language() or "zh-hans").lower().startswith("zh")
+
+
+def colon() -> str:
+    """The label colon of the active language (全角 in Chinese)."""
+    return "：" if _chinese() else ": "
+
+
+def series(values: Iterable[object], *, clauses: bool = False) -> str:
+    """Join words the way the active language lists them (顿号 in Chinese; 分号 for clauses)."""
+    chinese, english = ("；", "; ") if clauses else ("、", ", ")
+    separator = chinese if _chinese() else english
+    return separator.join(str(v) for v in values)
 
 
 @dataclass(frozen=True)

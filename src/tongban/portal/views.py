@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -51,7 +52,20 @@ MAX_QUERY_LENGTH = 100
 
 
 def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request for a fragment (a history restore after a cache miss wants the page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """Render, marking that the answer differs for htmx (fragment) and normal requests."""
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _division_code(request: HttpRequest) -> str | None:
@@ -109,7 +123,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "themes": THEMES,
     }
     template = "portal/_search_results.html" if _is_htmx(request) else "portal/search.html"
-    return render(request, template, context)
+    return _render(request, template, context)
 
 
 def _suggestions() -> list[str]:
@@ -179,11 +193,11 @@ def item_guide(request: HttpRequest, code: str) -> HttpResponse:
         "submitted": bool(raw) or request.method == "POST",
     }
     if _is_htmx(request):
-        return render(request, "portal/_guide_body.html", context)
+        return _render(request, "portal/_guide_body.html", context)
     if request.GET.get("print"):
-        return render(request, "portal/guide_print.html", context)
+        return _render(request, "portal/guide_print.html", context)
     status = 422 if context["errors"] and request.method == "POST" else 200
-    return render(request, "portal/guide.html", context, status=status)
+    return _render(request, "portal/guide.html", context, status=status)
 
 
 @require_POST

@@ -24,6 +24,7 @@ from tongban.catalog.models import (
     ResultKind,
     TongbanScope,
 )
+from tongban.portal import presenters
 
 register = template.Library()
 
@@ -95,6 +96,18 @@ def label(value: object, kind: str) -> str:
 def labels(values: Iterable[object] | None, kind: str) -> list[str]:
     """``label`` applied to every value of a list (e.g. 服务对象)."""
     return [label(v, kind) for v in (values or ())]
+
+
+@register.simple_tag
+def colon() -> str:
+    """``：`` in Chinese, ``: `` in English."""
+    return presenters.colon()
+
+
+@register.filter
+def series(values: Iterable[object] | None, kind: str = "") -> str:
+    """A list joined the way the active language lists words (``kind="clauses"``: with 分号)."""
+    return presenters.series(values or (), clauses=kind == "clauses")
 
 
 @register.filter
