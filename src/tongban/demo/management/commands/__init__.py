@@ -1,0 +1,1 @@
+"""``tongban demo_data`` loads the sample; ``tongban demo_accounts`` prints who can log in."""
