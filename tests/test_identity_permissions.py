@@ -4,6 +4,7 @@ the identity services added for them: personal-data access logging and provider 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
@@ -96,7 +97,7 @@ def test_roles_need_an_active_staff_account() -> None:
     assert not permissions.has_role(applicant, Role.REVIEWER)
 
 
-def test_roles_are_loaded_once_per_user_object(django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_roles_are_loaded_once_per_user_object(django_assert_num_queries: Any) -> None:
     user = StaffUserFactory(roles=[Role.REVIEWER, Role.CATALOG_ADMIN])
     user = User.objects.get(pk=user.pk)
     with django_assert_num_queries(1):
