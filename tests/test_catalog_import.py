@@ -193,9 +193,11 @@ def test_changed_item_gets_a_new_version_and_the_old_one_stays(tmp_path: Path) -
     assert first is not None
     report = import_catalog(sample(tmp_path))
     assert report.counts["items_unchanged"] == 1
+    assert report.revision == 1  # the same files again: caches need not refresh
     changed = FOOD.replace("promised_limit_days: 10", "promised_limit_days: 8", 1)
     report = import_catalog(write_catalog(tmp_path, bodies=BODIES, food=changed))
     assert report.counts["items_new_version"] == 1
+    assert report.revision == 2
     item = Item.objects.get(code="SC-FOOD-001")
     assert item.current_version is not None
     assert item.current_version.number == 2

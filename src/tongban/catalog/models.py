@@ -353,6 +353,7 @@ class CatalogRevision(models.Model):
 
     number = models.PositiveBigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
+    source_digest = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"catalog revision {self.number}"

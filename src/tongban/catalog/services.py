@@ -409,13 +409,24 @@ def import_catalog(paths: Sequence[Path], *, root: Path | None = None) -> Import
     if any file has a problem."""
     catalog = validate_catalog(paths, root=root)
     report = ImportReport(files=len(catalog.files), warnings=catalog.warnings)
+    digest = _catalog_digest(catalog)
     with transaction.atomic():
-        _apply(catalog, report)
         revision, _ = CatalogRevision.objects.select_for_update().get_or_create(pk=1)
-        CatalogRevision.objects.filter(pk=revision.pk).update(number=F("number") + 1)
-        revision.refresh_from_db()
+        _apply(catalog, report)
+        if revision.source_digest != digest:  # re-importing the same files changes nothing
+            revision.number += 1
+            revision.source_digest = digest
+            revision.save(update_fields=["number", "source_digest", "changed_at"])
         report.revision = revision.number
     return report
+
+
+def _catalog_digest(catalog: ValidCatalog) -> str:
+    parts = sorted(
+        json.dumps(p.document.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        for p in catalog.files
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _apply(catalog: ValidCatalog, report: ImportReport) -> None:

@@ -25,6 +25,7 @@ from tongban.identity.models import (
     Department,
     Division,
     Enterprise,
+    EnterpriseAgent,
     Person,
     PersonalDataAccess,
     RealNameLevel,
@@ -270,13 +271,13 @@ def check_sign_in_from_identity_provider(
     person = Person.objects.filter(id_number=id_number).first()
     if person is None:
         person = check_create_person(id_number=id_number, name=name)
-    if user is None:
-        user = User.objects.select_for_update().filter(person=person).first()
-        if user is not None:
-            if user.kind != AccountKind.APPLICANT:
-                raise PermissionDenied("工作人员账户不能通过办事人身份登录", code="staff_person")
-            if user.oidc_subject:
-                raise Conflict("该自然人已绑定其他统一身份认证账户", code="subject_conflict")
+    holder = User.objects.select_for_update().filter(person=person).first()
+    if holder is not None and holder != user:
+        if holder.kind != AccountKind.APPLICANT:
+            raise PermissionDenied("工作人员账户不能通过办事人身份登录", code="staff_person")
+        if user is not None or holder.oidc_subject:
+            raise Conflict("该自然人已绑定其他账户", code="subject_conflict")
+        user = holder
     if user is None:
         user = User(
             username=_account_username(subject),
@@ -294,3 +295,46 @@ def check_sign_in_from_identity_provider(
     user.real_name_level = max(user.real_name_level, level)
     user.save(update_fields=["oidc_subject", "person", "real_name_level"])
     return user
+
+
+@transaction.atomic
+def do_grant_staff_role(user: User, role: str, department: Department) -> StaffRole:
+    """Give a staff account a role in one more department (e.g. a 综合窗口 serving several)."""
+    grant, _ = StaffRole.objects.get_or_create(user=user, role=role, department=department)
+    if role in ("catalog_admin", "system_admin") and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return grant
+
+
+@transaction.atomic
+def do_authorise_agent(
+    *,
+    enterprise: Enterprise,
+    person: Person,
+    role: str,
+    valid_from: dt.date,
+    valid_until: dt.date | None = None,
+) -> tuple[EnterpriseAgent, bool]:
+    """Record that ``person`` may act for ``enterprise`` (法定代表人/经办人) from ``valid_from``.
+
+    Returns the authorisation and whether it was new; an existing one is left as it is."""
+    if valid_until is not None and valid_until < valid_from:
+        raise ValidationFailed(
+            "授权截止日期早于起始日期",
+            code="invalid_agency",
+            errors=[FieldError("valid_until", "授权截止日期不能早于起始日期")],
+        )
+    return EnterpriseAgent.objects.get_or_create(
+        enterprise=enterprise,
+        person=person,
+        role=role,
+        defaults={"valid_from": valid_from, "valid_until": valid_until},
+    )
+
+
+def do_set_elder_mode(user: User, enabled: bool) -> None:
+    """Remember an account's 长辈模式 preference (large text, high contrast)."""
+    if user.elder_mode != enabled:
+        user.elder_mode = enabled
+        user.save(update_fields=["elder_mode"])

@@ -33,7 +33,6 @@ from tongban.identity.models import (
     Department,
     Division,
     Enterprise,
-    EnterpriseAgent,
     Person,
     User,
 )
@@ -173,9 +172,7 @@ class Command(BaseCommand):
                 person=person,
                 real_name_level=account.real_name_level,
             )
-            if account.elder_mode:
-                user.elder_mode = True
-                user.save(update_fields=["elder_mode"])
+            services.do_set_elder_mode(user, account.elder_mode)
         else:
             department = Department.objects.filter(code=account.department).first()
             if department is None:
@@ -211,10 +208,7 @@ class Command(BaseCommand):
         grants = [(representative, AgentRole.LEGAL_REPRESENTATIVE)]
         grants += [(self._person(persons[u]), AgentRole.AGENT) for u in spec.agents]
         for person, role in grants:
-            _, created = EnterpriseAgent.objects.get_or_create(
-                enterprise=enterprise,
-                person=person,
-                role=role,
-                defaults={"valid_from": spec.registered_on},
+            _, created = services.do_authorise_agent(
+                enterprise=enterprise, person=person, role=role, valid_from=spec.registered_on
             )
             counts["agents_created" if created else "agents_existing"] += 1
