@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.catalog_fixtures import BODIES, FOOD, sample
+from tests.catalog_fixtures import BODIES, FOOD, sample, write_catalog
 from tests.factories import (
+    PASSWORD,
     ApplicantFactory,
     DepartmentFactory,
     DivisionFactory,
@@ -227,15 +229,25 @@ def test_catalog_search_and_filters(
     assert response.context["cl"].result_count == expected
 
 
-def test_versions_filter_by_division(catalog: Item, catalog_admin: User) -> None:
+def test_versions_filter_by_division(catalog: Item, catalog_admin: User, tmp_path: Path) -> None:
+    district_item = (
+        FOOD.split("implementations:")[0]
+        .replace("SC-FOOD-001", "SC-FOOD-002")
+        .replace("department: 3301-SCJG", "department: 330106-SCJG")
+    )
+    import_catalog(write_catalog(tmp_path / "more", district=district_item), root=tmp_path)
     city = Division.objects.get(code="330100")
     district = Division.objects.get(code="330106")
     client = client_for(catalog_admin)
     url = "/admin/catalog/itemversion/"
     by_city = client.get(url, {"department__division__id__exact": city.pk}).context["cl"]
-    assert by_city.result_count == 1
+    assert [v.item.code for v in by_city.result_list] == ["SC-FOOD-001"]
     by_district = client.get(url, {"department__division__id__exact": district.pk})
-    assert by_district.context["cl"].result_count == 0
+    assert [v.item.code for v in by_district.context["cl"].result_list] == ["SC-FOOD-002"]
+    items = client.get(
+        "/admin/catalog/item/", {"current_version__department__division__id__exact": district.pk}
+    )
+    assert [i.code for i in items.context["cl"].result_list] == ["SC-FOOD-002"]
 
 
 def test_applicant_accounts_have_no_role_inline(system_admin: User) -> None:
@@ -672,3 +684,27 @@ def test_import_refused_to_others() -> None:
     assert response.status_code == 403
     assert not Division.objects.filter(code__startswith="33").exists()
     assert client_for(None).get(IMPORT).status_code == 302
+
+
+# --- login lockouts -----------------------------------------------------------------------------
+
+
+def test_system_admin_lifts_a_lockout_by_deleting_the_attempt(system_admin: User) -> None:
+    locked = ApplicantFactory(username="locked")
+    portal = Client(REMOTE_ADDR="10.2.0.1")
+    for _ in range(5):
+        portal.post("/accounts/login/", {"username": "locked", "password": "wrong-password"})
+    attempt = AccessAttempt.objects.get(username="locked")
+    client = client_for(system_admin)
+    assert client.get(f"/admin/axes/accessattempt/{attempt.pk}/change/").status_code == 200
+    assert client.get("/admin/axes/accessattempt/add/").status_code == 403
+    response = client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.filter(username="locked").exists()
+    again = Client(REMOTE_ADDR="10.2.0.1")
+    response = again.post("/accounts/login/", {"username": locked.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_catalog_admin_cannot_lift_lockouts(catalog_admin: User) -> None:
+    assert client_for(catalog_admin).get("/admin/axes/accessattempt/").status_code == 403

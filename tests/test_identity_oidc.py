@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.contrib.auth import SESSION_KEY, authenticate
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path
@@ -374,3 +375,11 @@ def test_refused_logins_count_towards_the_address_lockout(provider: FakeOpenIDPr
     # Another address is not affected.
     other = Client(REMOTE_ADDR="10.1.1.2")
     assert log_in(other, provider)["Location"] == "/welcome/"
+
+
+def test_backend_needs_the_issuer() -> None:
+    with (
+        override_settings(OIDC_OP_ISSUER="", OIDC_OP_JWKS_ENDPOINT="http://127.0.0.1:9/jwks"),
+        pytest.raises(ImproperlyConfigured, match="TONGBAN_OIDC_ISSUER"),
+    ):
+        UnifiedIdentityBackend()

@@ -287,3 +287,22 @@ def test_login_lockout_parameters() -> None:
     assert permissions.login_lockout_parameters(attempt) == ["ip_address"]
     attempt.username = "alice"
     assert permissions.login_lockout_parameters(attempt) == ["username", "ip_address"]
+
+
+def test_sign_in_links_a_person_to_a_subject_account_without_one() -> None:
+    account = ApplicantFactory(person=None, oidc_subject="s-2")
+    user = services.check_sign_in_from_identity_provider(
+        subject="s-2", id_number=ID_NUMBER, name="赵六", real_name_level=1
+    )
+    assert user == account
+    assert user.person is not None
+    assert user.person.id_number == ID_NUMBER
+
+
+def test_sign_in_refuses_a_person_held_by_another_account() -> None:
+    ApplicantFactory(person=None, oidc_subject="s-2")
+    ApplicantFactory(person=PersonFactory(id_number=ID_NUMBER))
+    with pytest.raises(Conflict):
+        services.check_sign_in_from_identity_provider(
+            subject="s-2", id_number=ID_NUMBER, name="赵六", real_name_level=1
+        )

@@ -40,6 +40,9 @@ from tongban.core.errors import PermissionDenied as DomainPermissionDenied
 from tongban.identity.admin import ReadOnlyInline, RoleGatedAdmin
 from tongban.identity.permissions import can_manage_catalog
 
+RELATED_ONLY = admin.RelatedOnlyFieldListFilter
+"""Filter choices only among bodies that occur (a province has thousands of divisions)."""
+
 
 class CatalogAdmin(RoleGatedAdmin):
     """Open to catalog and system administrators."""
@@ -102,8 +105,8 @@ class ItemAdmin(CatalogReadOnlyAdmin):
     list_display = ("code", "current_name", "item_type", "department", "version_count")
     list_filter = (
         "current_version__item_type",
-        "current_version__department__division",
-        "current_version__department",
+        ("current_version__department__division", RELATED_ONLY),
+        ("current_version__department", RELATED_ONLY),
         "current_version__online_depth",
         "current_version__tongban_scope",
     )
@@ -266,8 +269,8 @@ class ItemVersionAdmin(CatalogReadOnlyAdmin):
     )  # fmt: skip
     list_filter = (
         "item_type",
-        "department__division",
-        "department",
+        ("department__division", RELATED_ONLY),
+        ("department", RELATED_ONLY),
         "handling_mode",
         "online_depth",
         "tongban_scope",
@@ -317,8 +320,8 @@ class ImplementationAdmin(CatalogAdmin):
     )  # fmt: skip
     list_filter = (
         "division__level",
-        "division",
-        "handling_department",
+        ("division", RELATED_ONLY),
+        ("handling_department", RELATED_ONLY),
         "item__current_version__item_type",
     )
     search_fields = ("item__code", "item__current_version__name", "division__name")

@@ -141,7 +141,7 @@ class DivisionAdmin(ReferenceDataAdmin):
 @admin.register(Department)
 class DepartmentAdmin(ReferenceDataAdmin):
     list_display = ("name", "code", "short_name", "division")
-    list_filter = ("division__level", "division")
+    list_filter = ("division__level", ("division", admin.RelatedOnlyFieldListFilter))
     search_fields = ("code", "name", "short_name")
     list_select_related = ("division",)
     autocomplete_fields = ("division",)
@@ -163,7 +163,7 @@ class WindowInline(RoleGated, admin.TabularInline):
 @admin.register(ServiceCentre)
 class ServiceCentreAdmin(ReferenceDataAdmin):
     list_display = ("name", "code", "division", "phone", "opening_hours")
-    list_filter = ("division__level", "division")
+    list_filter = ("division__level", ("division", admin.RelatedOnlyFieldListFilter))
     search_fields = ("code", "name", "address")
     list_select_related = ("division",)
     autocomplete_fields = ("division",)
@@ -189,7 +189,7 @@ class PersonAdmin(RoleGatedAdmin):
 
     form = PersonForm
     list_display = ("name", "shown_id_number", "gender", "birth_date", "household_division")
-    list_filter = ("gender", "household_division")
+    list_filter = ("gender", ("household_division", admin.RelatedOnlyFieldListFilter))
     # "=" : exact match only — a part of an ID number must not find anybody.
     search_fields = ("name", "=id_number")
     search_help_text = _("按姓名或完整的身份证号查找")
@@ -275,7 +275,7 @@ class EnterpriseAgentInline(RoleGated, admin.TabularInline):
 @admin.register(Enterprise)
 class EnterpriseAdmin(RoleGatedAdmin):
     list_display = ("name", "uscc", "kind", "division", "registered_on")
-    list_filter = ("kind", "division")
+    list_filter = ("kind", ("division", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "uscc")
     list_select_related = ("division",)
     autocomplete_fields = ("division", "legal_representative")
@@ -336,7 +336,7 @@ class AccountAdmin(RoleGated, DjangoUserAdmin):
     )  # fmt: skip
     list_filter = (
         "kind", "is_staff", "is_active", "real_name_level", "staff_roles__role",
-        "department__division",
+        ("department__division", admin.RelatedOnlyFieldListFilter),
     )  # fmt: skip
     search_fields = ("username", "display_name", "oidc_subject", "=person__id_number")
     list_select_related = ("department",)
@@ -384,7 +384,7 @@ class PersonalDataAccessAdmin(RoleGatedAdmin):
     """The access log: readable by system administrators, never changed from here."""
 
     list_display = ("at", "actor", "person", "purpose")
-    list_filter = ("purpose",)
+    list_filter = (("actor", admin.RelatedOnlyFieldListFilter),)
     date_hierarchy = "at"
     search_fields = ("actor__username", "=person__id_number", "purpose")
     list_select_related = ("actor", "person")

@@ -23,7 +23,8 @@ import jwt
 import requests
 import structlog
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.db import IntegrityError
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -84,6 +85,13 @@ class UnifiedIdentityBackend(OIDCAuthenticationBackend):
     #: Applicants below this level cannot log in (an unverified 身份证号 proves nothing).
     minimum_real_name_level = RealNameLevel.BASIC
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.get_settings("OIDC_OP_ISSUER", ""):
+            raise ImproperlyConfigured(
+                "OIDC login needs the provider's issuer (TONGBAN_OIDC_ISSUER) to check ID tokens"
+            )
+
     # --- the flow -------------------------------------------------------------------------------
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
@@ -113,8 +121,7 @@ class UnifiedIdentityBackend(OIDCAuthenticationBackend):
 
     def check_id_token_claims(self, payload: Mapping[str, Any]) -> None:
         """OIDC Core 3.1.3.7: issuer, audience, authorised party and expiry."""
-        issuer = self.get_settings("OIDC_OP_ISSUER", "")
-        if issuer and payload.get("iss") != issuer:
+        if payload.get("iss") != self.get_settings("OIDC_OP_ISSUER"):
             raise SuspiciousOperation("ID token issuer does not match OIDC_OP_ISSUER")
         audience = payload.get("aud")
         audiences = [audience] if isinstance(audience, str) else list(audience or [])
@@ -203,16 +210,24 @@ class UnifiedIdentityBackend(OIDCAuthenticationBackend):
             raise IdentityRefused(f"no {self.id_number_claim!r} claim")
         if identity.real_name_level < self.minimum_real_name_level:
             raise IdentityRefused(f"real-name level {identity.real_name_level} is too low")
-        user = services.check_sign_in_from_identity_provider(
+        try:
+            user = self._sign_in(identity)
+        except IntegrityError:
+            # The same person's first login finished in another request meanwhile (two
+            # tabs); the second attempt finds the account that one created.
+            user = self._sign_in(identity)
+        if not user.is_active:
+            raise IdentityRefused("account is inactive")
+        log.info("oidc.login", user_id=user.pk, real_name_level=user.real_name_level)
+        return user
+
+    def _sign_in(self, identity: ProviderIdentity) -> User:
+        return services.check_sign_in_from_identity_provider(
             subject=identity.subject,
             id_number=identity.id_number,
             name=identity.name,
             real_name_level=identity.real_name_level,
         )
-        if not user.is_active:
-            raise IdentityRefused("account is inactive")
-        log.info("oidc.login", user_id=user.pk, real_name_level=user.real_name_level)
-        return user
 
 
 def enabled() -> bool:
