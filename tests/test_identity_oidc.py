@@ -9,6 +9,9 @@ also the URLconf of these tests: it mounts ``mozilla_django_oidc.urls`` under ``
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -383,3 +386,19 @@ def test_backend_needs_the_issuer() -> None:
         pytest.raises(ImproperlyConfigured, match="TONGBAN_OIDC_ISSUER"),
     ):
         UnifiedIdentityBackend()
+
+
+def test_enabling_oidc_without_its_settings_fails_at_start_up() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_OIDC_")}
+    env.update(TONGBAN_TESTING="1", TONGBAN_OIDC_ENABLED="1", TONGBAN_OIDC_CLIENT_ID="portal")
+    result = subprocess.run(
+        [sys.executable, "-c", "import tongban.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ConfigError" in result.stderr
+    assert "TONGBAN_OIDC_ISSUER" in result.stderr
+    assert "TONGBAN_OIDC_CLIENT_ID" not in result.stderr.splitlines()[-1]

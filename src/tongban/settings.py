@@ -125,6 +125,21 @@ OIDC_OP_USER_ENDPOINT = env_str("TONGBAN_OIDC_USERINFO_ENDPOINT")
 OIDC_OP_JWKS_ENDPOINT = env_str("TONGBAN_OIDC_JWKS_ENDPOINT")
 OIDC_RP_SIGN_ALGO = env_str("TONGBAN_OIDC_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = "openid profile"
+if OIDC_ENABLED:
+    _oidc_missing = [
+        name
+        for name, value in [
+            ("TONGBAN_OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("TONGBAN_OIDC_ISSUER", OIDC_OP_ISSUER),
+            ("TONGBAN_OIDC_AUTHORIZATION_ENDPOINT", OIDC_OP_AUTHORIZATION_ENDPOINT),
+            ("TONGBAN_OIDC_TOKEN_ENDPOINT", OIDC_OP_TOKEN_ENDPOINT),
+            ("TONGBAN_OIDC_USERINFO_ENDPOINT", OIDC_OP_USER_ENDPOINT),
+            ("TONGBAN_OIDC_JWKS_ENDPOINT", OIDC_OP_JWKS_ENDPOINT),
+        ]
+        if not value
+    ]
+    if _oidc_missing:
+        raise ConfigError(f"TONGBAN_OIDC_ENABLED needs these set too: {', '.join(_oidc_missing)}")
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
