@@ -1,9 +1,17 @@
-"""App configuration for ``tongban.bench``."""
+"""App configuration for ``tongban.bench``: registers the benchmarks when Django starts."""
+
+from importlib import import_module
 
 from django.apps import AppConfig
+
+BENCHMARK_MODULES = ("tongban.bench.search", "tongban.bench.guide")
 
 
 class BenchConfig(AppConfig):
     name = "tongban.bench"
     label = "bench"
     verbose_name = "性能基准"
+
+    def ready(self) -> None:
+        for module in BENCHMARK_MODULES:
+            import_module(module)  # each registers itself with tongban.bench.base.benchmarks

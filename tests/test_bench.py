@@ -1,0 +1,126 @@
+"""``tongban bench``: the command lists benchmarks, runs one in a throw-away database and prints
+exactly one JSON object with ``--json``. These tests use small sizes and assert the shape of the
+output, never the figures (benchmarks report speed; tests assert behaviour).
+
+The command runs in a subprocess because it creates and drops its own database, which must not
+mix with the test database pytest-django manages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tongban.bench.base import benchmarks, percentiles
+from tongban.bench.catalog_data import max_items
+
+
+def run_bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TONGBAN_TESTING": "1", "TONGBAN_VAR_DIR": str(tmp_path / "var")}
+    return subprocess.run(
+        [sys.executable, "-m", "tongban.cli", "bench", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+def only_json_object(stdout: str) -> dict[str, Any]:
+    decoder = json.JSONDecoder()
+    text = stdout.strip()
+    value, end = decoder.raw_decode(text)
+    assert text[end:].strip() == "", "stdout must hold exactly one JSON object"
+    assert isinstance(value, dict)
+    return value
+
+
+def test_registry_holds_search_and_guide() -> None:
+    assert {"search", "guide"} <= set(benchmarks)
+
+
+def test_percentiles() -> None:
+    figures = percentiles([float(n) for n in range(1, 101)])
+    assert figures["p50_ms"] == 50.5
+    assert figures["p95_ms"] == 95.05
+    assert figures["p99_ms"] == 99.01
+    assert figures["max_ms"] == 100.0
+
+
+def test_percentiles_of_one_sample_and_of_none() -> None:
+    assert percentiles([2.0], prefix="api_")["api_p95_ms"] == 2.0
+    assert percentiles([]) == {}
+
+
+def test_generator_can_make_ten_thousand_distinct_items() -> None:
+    assert max_items() >= 10_000
+
+
+def test_list(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "--list")
+    assert done.returncode == 0, done.stderr
+    names = [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")]
+    assert {"search", "guide"} <= set(names)
+    assert "--answers" in done.stdout
+
+
+def test_unknown_benchmark_is_an_error(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "nonexistent")
+    assert done.returncode != 0
+    assert "unknown benchmark plugin 'nonexistent'" in done.stderr
+
+
+def test_guide_json(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "guide", "--json", "--answers", "50")
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "guide"
+    assert result["answers"] == 50
+    assert (result["questions"], result["materials"], result["fields"]) == (10, 30, 20)
+    for key in ("p50_ms", "p95_ms", "p99_ms", "api_p50_ms", "api_p95_ms"):
+        assert isinstance(result[key], float), key
+    machine = result["machine"]
+    assert machine["cores"] >= 1
+    assert machine["python"].startswith("3.")
+    assert machine["db_vendor"] in {"sqlite", "postgresql"}
+    assert machine["date"][:2] == "20"
+
+
+def test_search_json(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "search", "--json", "--items", "300", "--queries", "40")
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "search"
+    assert result["items"] == 300
+    assert result["queries"] == 40
+    for key in ("p50_ms", "p95_ms", "p99_ms", "direct_p50_ms", "direct_p95_ms", "index_build_s"):
+        assert isinstance(result[key], float), key
+    assert result["through_api"] is True
+    assert result["found_share"]["exact"] == 1.0
+
+
+def test_human_output(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "guide", "--answers", "20")
+    assert done.returncode == 0, done.stderr
+    assert "parse + evaluate: p50" in done.stdout
+    assert "machine:" in done.stdout
+    assert "throw-away" in done.stderr
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="checks the SQLite file")
+def test_the_configured_database_is_left_alone(tmp_path: Path) -> None:
+    real = tmp_path / "var" / "tongban.sqlite3"
+    done = run_bench(tmp_path, "guide", "--json", "--answers", "10")
+    assert done.returncode == 0, done.stderr
+    if real.exists():
+        with sqlite3.connect(real) as db:
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        assert tables == []
