@@ -207,6 +207,7 @@ def test_catalog_admin_imports_yaml_and_zip(client: Client) -> None:
             FOOD.replace("promised_limit_days: 10", "promised_limit_days: 9"),
         )
         archive.writestr("README.txt", "ignored")
+        archive.writestr("__MACOSX/catalog/._bodies.yaml", b"\x00\x05\x16\x07 resource fork")
     response = upload(client, "upload.bin", buffer.getvalue())  # judged by content, not name
     assert response.status_code == 200, response.content
     assert response.json()["counts"]["items_new_version"] == 1

@@ -62,9 +62,6 @@ def test_id_number_birth_date() -> None:
         pytest.param(
             "1101051949123100２X",  # full-width digit: int() reads it, so the check passes
             "18位",
-            marks=pytest.mark.xfail(
-                strict=True, reason="core.identifiers matches \\d, which accepts non-ASCII digits"
-            ),
         ),
         ("", "18位"),
     ],
@@ -180,9 +177,6 @@ def test_division_codes() -> None:
             check_division_code(bad)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core.identifiers matches \\d, which accepts non-ASCII digits"
-)
 def test_division_code_rejects_full_width_digits() -> None:
     with pytest.raises(InvalidIdentifier):
         check_division_code("３３0106")

@@ -144,6 +144,12 @@ LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
 
+# Behind a reverse proxy every request comes from the proxy's address; tell axes how many
+# proxies to look through (X-Forwarded-For) so lockouts by address hit the real client.
+PROXY_COUNT = env_int("TONGBAN_PROXY_COUNT", 0)
+if PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 AXES_FAILURE_LIMIT = env_int("TONGBAN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("TONGBAN_LOGIN_LOCKOUT_MINUTES", 30) / 60  # hours
 # Lock an account name after repeated failures, and a source address spraying many names.

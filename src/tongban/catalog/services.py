@@ -865,6 +865,7 @@ def _unpack_archive(content: bytes, root: Path) -> list[Path]:
             errors=[FieldError("file", "解压后的总大小超出限制")],
         )
     paths = []
+    budget = MAX_UPLOAD_BYTES * 5  # the sizes in the archive's headers are not trusted
     for member in members:
         relative = PurePosixPath(member.filename)
         if relative.is_absolute() or ".." in relative.parts:
@@ -873,11 +874,21 @@ def _unpack_archive(content: bytes, root: Path) -> list[Path]:
                 code="unsafe_archive",
                 errors=[FieldError("file", f"不安全的路径：{member.filename}")],
             )
-        if relative.suffix not in (".yaml", ".yml"):
-            continue
+        hidden = relative.parts[0] == "__MACOSX" or any(p.startswith(".") for p in relative.parts)
+        if hidden or relative.suffix not in (".yaml", ".yml"):
+            continue  # macOS resource forks, dot-files and non-catalog files are ignored
+        with archive.open(member) as source:
+            data = source.read(budget + 1)
+        budget -= len(data)
+        if budget < 0:
+            raise ValidationFailed(
+                "压缩包解压后过大",
+                code="archive_too_large",
+                errors=[FieldError("file", "解压后的总大小超出限制")],
+            )
         target = root.joinpath(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(archive.read(member))
+        target.write_bytes(data)
         paths.append(target)
     if not paths:
         raise ValidationFailed(

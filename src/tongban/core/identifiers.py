@@ -14,14 +14,14 @@ from typing import Final
 
 _ID_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ID_CHECK: Final = "10X98765432"
-_ID_RE: Final = re.compile(r"^\d{17}[\dX]$")
+_ID_RE: Final = re.compile(r"^[0-9]{17}[0-9X]$")
 
 USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_RE: Final = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
 _ORG_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ORG_WEIGHTS: Final = (3, 7, 9, 10, 5, 8, 4, 2)
-_DIVISION_RE: Final = re.compile(r"^\d{6}$")
+_DIVISION_RE: Final = re.compile(r"^[0-9]{6}$")
 
 
 class InvalidIdentifier(ValueError):

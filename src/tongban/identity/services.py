@@ -34,6 +34,7 @@ from tongban.identity.models import (
     User,
     Window,
 )
+from tongban.identity.selectors import forget_staff_roles
 
 
 def do_upsert_division(code: str, name: str, level: str, parent: Division | None) -> Division:
@@ -301,6 +302,7 @@ def check_sign_in_from_identity_provider(
 def do_grant_staff_role(user: User, role: str, department: Department) -> StaffRole:
     """Give a staff account a role in one more department (e.g. a 综合窗口 serving several)."""
     grant, _ = StaffRole.objects.get_or_create(user=user, role=role, department=department)
+    forget_staff_roles(user)
     if role in ("catalog_admin", "system_admin") and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
