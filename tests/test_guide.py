@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def spec(tmp_path: Path) -> guide.GuideSpec:
     import_catalog(sample(tmp_path))
     version = selectors.get_current_version("SC-FOOD-001")
-    return guide.spec_for(version.pk)
+    return guide.spec_for(version)
 
 
 def run(spec: guide.GuideSpec, **answers: object) -> guide.GuideResult:

@@ -17,7 +17,6 @@ from django.utils import translation
 
 from tests.catalog_fixtures import sample, write_catalog
 from tests.factories import PASSWORD, ApplicantFactory
-from tongban.catalog import guide
 from tongban.catalog.services import import_catalog
 from tongban.identity.models import User
 
@@ -51,13 +50,8 @@ items:
 
 
 @pytest.fixture(autouse=True)
-def catalog(tmp_path: Path) -> Iterator[None]:
-    # Version ids repeat between tests (rolled back), so the compiled-guide cache must not
-    # carry a spec over from another test's catalog.
-    guide._cached_spec.cache_clear()
+def catalog(tmp_path: Path) -> None:
     import_catalog([*sample(tmp_path), *write_catalog(tmp_path, birth=BIRTH_ITEM)])
-    yield
-    guide._cached_spec.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,9 @@ def test_sqlite_uses_wal() -> None:
 
 def test_published_catalog_schema_is_current() -> None:
     published = json.loads((ROOT / "docs" / "catalog.schema.json").read_text(encoding="utf-8"))
-    assert published == json_schema(), "run: tongban catalog schema --output docs/catalog.schema.json"
+    assert published == json_schema(), (
+        "run: tongban catalog schema --output docs/catalog.schema.json"
+    )
 
 
 def test_every_setting_read_is_documented() -> None:

@@ -162,8 +162,10 @@ AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -195,8 +197,7 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Background work: one task API (django-tasks); embedded database backend by default ----------
-TASKS = {"default": {"BACKEND": env_str(
-    "TONGBAN_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
+TASKS = {"default": {"BACKEND": env_str("TONGBAN_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 # --- Catalog ------------------------------------------------------------------------------------
 TONGBAN_SEARCH_SYNONYMS = env_path(

@@ -79,10 +79,8 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
 def sample_catalog(transactional_db: None, tmp_path: Path) -> str:
     """Load the real sample catalog (``tongban.demo``); fall back to the small test catalog when
     the sample cannot be imported. Returns which one was loaded: ``"sample"`` or ``"fixture"``."""
-    from tongban.catalog import guide
     from tongban.catalog.services import CatalogInvalid, import_catalog
 
-    guide._cached_spec.cache_clear()
     try:
         from tongban.demo.sample import catalog_paths
 

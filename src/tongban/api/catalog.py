@@ -165,7 +165,7 @@ def item_version(request: HttpRequest, code: str, number: int) -> dict[str, Any]
 )
 def item_guide(request: HttpRequest, code: str, payload: GuideIn) -> dict[str, Any]:
     version = selectors.get_current_version(code)
-    spec = guide.spec_for(version.pk)
+    spec = guide.spec_for(version)
     result = guide.evaluate(spec, guide.parse_answers(spec, payload.answers))
     return {
         "item": result.item_code,

@@ -177,14 +177,15 @@ def compile_version(version: ItemVersion) -> GuideSpec:
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_spec(version_id: int) -> GuideSpec:
+def _cached_spec(version_id: int, content_hash: str) -> GuideSpec:
     version = ItemVersion.objects.select_related("item").get(pk=version_id)
     return compile_version(version)
 
 
-def spec_for(version_id: int) -> GuideSpec:
-    """The compiled guide of a version; safe to cache forever because versions never change."""
-    return _cached_spec(version_id)
+def spec_for(version: ItemVersion) -> GuideSpec:
+    """The compiled guide of a version. Versions never change, so it is cached; the key holds
+    the content digest too, so a reused id (a rolled-back test database) never hits a stale one."""
+    return _cached_spec(version.pk, version.content_hash)
 
 
 def parse_answers(spec: GuideSpec, raw: Mapping[str, Any]) -> dict[str, Answer]:

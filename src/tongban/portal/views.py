@@ -176,7 +176,7 @@ def item_guide(request: HttpRequest, code: str) -> HttpResponse:
         effective = _effective(request, code)
     except NotFound as exc:
         return not_found(request, exc.message)
-    spec = spec_for(effective.version.pk)
+    spec = spec_for(effective.version)
     data = request.POST if request.method == "POST" else request.GET
     raw = forms.raw_answers(spec, data)
     answers, errors = forms.parse_with_errors(spec, raw)

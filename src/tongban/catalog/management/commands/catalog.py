@@ -62,4 +62,6 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             errors = sum(1 for p in exc.problems if p.severity == "error")
-            raise CommandError(f"catalog invalid: {errors} problem(s); nothing was imported") from exc
+            raise CommandError(
+                f"catalog invalid: {errors} problem(s); nothing was imported"
+            ) from exc
