@@ -11,7 +11,7 @@ from typing import Any
 import polib
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -480,3 +480,13 @@ def test_english_catalog_translates_every_message() -> None:
     ]
     assert missing == []
     assert len(catalog) > 100
+
+
+def test_login_page_offers_single_sign_on_only_when_configured(client: Client) -> None:
+    page = html(client.get("/accounts/login/"))
+    assert "/oidc/authenticate/" not in page
+    with override_settings(OIDC_ENABLED=True):
+        page = html(client.get("/accounts/login/?next=/items/"))
+    assert "/oidc/authenticate/?next=/items/" in page
+    failed = html(client.get("/accounts/login/?oidc=failed"))
+    assert "统一身份认证登录未成功" in failed

@@ -125,6 +125,8 @@ OIDC_OP_USER_ENDPOINT = env_str("TONGBAN_OIDC_USERINFO_ENDPOINT")
 OIDC_OP_JWKS_ENDPOINT = env_str("TONGBAN_OIDC_JWKS_ENDPOINT")
 OIDC_RP_SIGN_ALGO = env_str("TONGBAN_OIDC_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = "openid profile"
+OIDC_USE_PKCE = True
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?oidc=failed"
 if OIDC_ENABLED:
     _oidc_missing = [
         name

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
+
 from tongban.catalog.models import ItemVersion
 from tongban.catalog.rules import (
     SKIPPED,
@@ -195,7 +197,7 @@ def parse_answers(spec: GuideSpec, raw: Mapping[str, Any]) -> dict[str, Answer]:
     parsed: dict[str, Answer] = {}
     for key, value in raw.items():
         if key not in specs:
-            errors.append(FieldError(f"answers.{key}", "本事项没有这个问题"))
+            errors.append(FieldError(f"answers.{key}", _("本事项没有这个问题")))
             continue
         if value is None or value == "":
             continue
@@ -204,7 +206,7 @@ def parse_answers(spec: GuideSpec, raw: Mapping[str, Any]) -> dict[str, Answer]:
         except AnswerError as exc:
             errors.append(FieldError(f"answers.{key}", exc.message))
     if errors:
-        raise ValidationFailed("情形回答有误", code="invalid_answers", errors=errors)
+        raise ValidationFailed(_("情形回答有误"), code="invalid_answers", errors=errors)
     return parsed
 
 

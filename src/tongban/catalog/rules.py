@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 SET_OPS = ("in", "not_in")
 ORDERED_OPS = ("gt", "gte", "lt", "lte")
@@ -308,12 +310,12 @@ def parse_answer(spec: QuestionSpec, raw: Any) -> Answer:
     kind = spec.answer_type
     if kind == "choice":
         if not isinstance(raw, str) or raw not in spec.options:
-            raise AnswerError(spec.key, f"请从以下选项中选择：{', '.join(spec.options)}")
+            raise AnswerError(spec.key, _("请从给出的选项中选择"))
         return raw
     if kind == "multi_choice":
         values = [raw] if isinstance(raw, str) else raw
         if not isinstance(values, list) or any(v not in spec.options for v in values):
-            raise AnswerError(spec.key, f"请从以下选项中选择：{', '.join(spec.options)}")
+            raise AnswerError(spec.key, _("请从给出的选项中选择"))
         return tuple(sorted(set(values)))
     if kind == "yes_no":
         if isinstance(raw, bool):
@@ -322,23 +324,23 @@ def parse_answer(spec: QuestionSpec, raw: Any) -> Answer:
             return True
         if raw in ("no", "false", "否", "0"):
             return False
-        raise AnswerError(spec.key, "请回答“是”或“否”")
+        raise AnswerError(spec.key, _("请回答“是”或“否”"))
     if kind == "number":
         if isinstance(raw, bool):
-            raise AnswerError(spec.key, "请填写数字")
+            raise AnswerError(spec.key, _("请填写数字"))
         if isinstance(raw, int | float):
             return raw
         try:
             number = float(str(raw))
         except ValueError:
-            raise AnswerError(spec.key, "请填写数字") from None
+            raise AnswerError(spec.key, _("请填写数字")) from None
         return int(number) if number.is_integer() else number
     if isinstance(raw, dt.date):
         return raw
     try:
         return dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise AnswerError(spec.key, "请填写日期，格式为 YYYY-MM-DD") from None
+        raise AnswerError(spec.key, _("请填写日期，格式为 YYYY-MM-DD")) from None
 
 
 # --- analysis ---------------------------------------------------------------------------------

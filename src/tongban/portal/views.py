@@ -28,6 +28,7 @@ from tongban.catalog.selectors import (
     popular_items,
 )
 from tongban.core.errors import NotFound
+from tongban.identity import oidc
 from tongban.portal import forms
 from tongban.portal.middleware import SESSION_DIVISION, SESSION_ELDER_MODE
 from tongban.portal.presenters import guide_outcome
@@ -231,9 +232,18 @@ def set_elder_mode(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_safe_next(request))
 
 
-login_view = auth_views.LoginView.as_view(
-    template_name="portal/login.html",
-    redirect_authenticated_user=True,
-    extra_context={"title": gettext_lazy("登录")},
-)
+def login_view(request: HttpRequest) -> HttpResponse:
+    """Local login, with the 统一身份认证 (OIDC) button when single sign-on is configured."""
+    view = auth_views.LoginView.as_view(
+        template_name="portal/login.html",
+        redirect_authenticated_user=True,
+        extra_context={
+            "title": gettext_lazy("登录"),
+            "oidc_enabled": oidc.enabled(),
+            "oidc_failed": request.GET.get("oidc") == "failed",
+        },
+    )
+    return view(request)
+
+
 logout_view = auth_views.LogoutView.as_view()
