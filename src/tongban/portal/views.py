@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -232,7 +233,7 @@ def set_elder_mode(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_safe_next(request))
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
+def login_view(request: HttpRequest) -> HttpResponseBase:
     """Local login, with the 统一身份认证 (OIDC) button when single sign-on is configured."""
     view = auth_views.LoginView.as_view(
         template_name="portal/login.html",
