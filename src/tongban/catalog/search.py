@@ -58,6 +58,7 @@ WHOLE_WEIGHT = 1.0
 SUBWORD_WEIGHT = 0.5
 GRAM_WEIGHT = 0.35
 SYNONYM_WEIGHT = 0.9
+STRONG_WEIGHT = 0.7  # whole words and synonym terms find candidates; parts only add to them
 LATER_SYNONYM_FACTOR = 0.85
 
 EXACT_NAME_BONUS = 2.0
@@ -76,75 +77,15 @@ _DEFAULT_CHECK_INTERVAL_MS = 1000
 Fingerprint = tuple[int, str, int]
 
 # Words that say how someone asks, not what they ask for.
-STOPWORDS = frozenset(
-    [
-        "我",
-        "我们",
-        "想",
-        "要",
-        "想要",
-        "我想",
-        "我要",
-        "需要",
-        "怎么",
-        "怎么办",
-        "怎么样",
-        "怎样",
-        "如何",
-        "哪里",
-        "哪儿",
-        "在哪",
-        "在哪里",
-        "去哪",
-        "去哪里",
-        "哪个",
-        "什么",
-        "啥",
-        "办",
-        "办理",
-        "去",
-        "的",
-        "了",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "呀",
-        "请问",
-        "咨询",
-        "一下",
-        "可以",
-        "能",
-        "能否",
-        "是否",
-        "有",
-        "要求",
-        "需",
-        "该",
-        "应该",
-        "流程",
-        "手续",
-        "条件",
-        "材料",
-        "资料",
-        "多久",
-        "时间",
-        "地点",
-        "费用",
-        "多少钱",
-        "和",
-        "与",
-        "及",
-        "或",
-        "给",
-        "帮",
-        "帮我",
-        "自己",
-        "网上",
-        "在线",
-        "线上",
-    ]
-)
+# fmt: off
+STOPWORDS = frozenset([
+    "我", "我们", "想", "要", "想要", "我想", "我要", "需要", "怎么", "怎么办", "怎么样", "怎样", "如何", "哪里",
+    "哪儿", "在哪", "在哪里", "去哪", "去哪里", "哪个", "什么", "啥", "办", "办理", "去", "的", "了", "吗", "呢",
+    "吧", "啊", "呀", "请问", "咨询", "一下", "可以", "能", "能否", "是否", "有", "要求", "需", "该", "应该",
+    "流程", "手续", "条件", "材料", "资料", "多久", "时间", "地点", "费用", "多少钱", "和", "与", "及", "或", "给",
+    "帮", "帮我", "自己", "网上", "在线", "线上",
+])
+# fmt: on
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")
@@ -233,9 +174,6 @@ class Segmenter:
     def cut(self, text: str) -> list[str]:
         """Words of normalised ``text`` (punctuation and spaces dropped)."""
         return [t for t in self._tk().cut(text, HMM=False) if _WORDY.search(t)]
-
-    def known(self, word: str) -> bool:
-        return bool(self._tk().FREQ.get(word))
 
     def subwords(self, word: str) -> list[str]:
         """Dictionary words strictly inside ``word`` (城镇职工基本养老保险 → 城镇, 职工, 城镇职工,
@@ -613,10 +551,11 @@ class SearchIndex:
     ) -> tuple[dict[int, float], dict[int, int]]:
         """BM25 sum over the clauses and, per document, how many clauses it matched.
 
-        Clauses, and the alternatives inside each, are taken rarest first. Once there are
-        plenty of candidates, a common term (登记, 许可 …) only adds to documents already found
-        instead of walking its whole posting list: a document matching nothing but common
-        words would not reach the top anyway.
+        Clauses are taken rarest first; inside a clause, whole words and synonym terms come
+        before the parts of words (subwords, bigrams). Once there are plenty of candidates, a
+        part that is common (登记, 许可 …) only adds to documents already found instead of
+        walking its whole posting list: a document matching nothing but such a part would not
+        reach the top anyway.
         """
         words, grams, idf, gram_idf = self.words, self.grams, self.idf, self.gram_idf
         enough = max(4 * limit, 100)
@@ -632,14 +571,17 @@ class SearchIndex:
         matched: dict[int, int] = {}
         for clause in sorted(clauses, key=rarity):
             part: dict[int, float] = {}
-            for alt in sorted(clause.alternatives, key=lambda a: len(postings_of(a))):
+            ordered = sorted(
+                clause.alternatives, key=lambda a: (a[1] < STRONG_WEIGHT, len(postings_of(a)))
+            )
+            for alt in ordered:
                 postings = postings_of(alt)
                 if not postings:
                     continue
                 term, weight, gram = alt
                 factor = weight * (gram_idf if gram else idf)[term]
                 found = len(scores) + len(part)
-                if found >= enough and len(postings) > 2 * found:
+                if weight < STRONG_WEIGHT and found >= enough and len(postings) > found:
                     get = postings.get
                     pool = scores.keys() | part.keys()
                     hits = {d: factor * w for d in pool if (w := get(d)) is not None}
@@ -763,8 +705,6 @@ class SearchIndex:
         if len(q) >= 4 and not found and not keyword_hits:
             for variant in typo_variants(q):
                 for d, s in self._prefix_refs(self._init_strs, self._init_refs, variant):
-                    if d in found and found[d][0] >= 10.0:
-                        continue
                     py = docs[d].pinyin
                     value = (16.0 if s == 0 else 10.0) + 8.0 * len(variant) / len(py.initials)
                     offer(d, value * TYPO_FACTOR, s, len(variant))
