@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
 
 from tongban.catalog.document import json_schema
-from tongban.config import ConfigError, env_bool, env_int, env_list
+from tongban.config import ConfigError, database_config, env_bool, env_int, env_list
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,15 +22,41 @@ def test_suite_runs_on_the_database_it_was_asked_for() -> None:
     assert connection.vendor == expected
 
 
-@pytest.mark.django_db
-def test_sqlite_uses_wal() -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite-only pragma; this run is on PostgreSQL")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        mode = cursor.fetchone()[0]
-    # the in-memory test database reports "memory"; a file database reports "wal"
-    assert mode in {"wal", "memory"}
+def test_embedded_database_is_sqlite_in_wal_mode(tmp_path: Path, django_db_blocker: Any) -> None:
+    """The default database (no DATABASE_URL) opens a real SQLite file in WAL mode."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    config = database_config("", tmp_path)
+    assert config["NAME"] == str(tmp_path / "tongban.sqlite3")
+    wrapper = DatabaseWrapper(
+        {
+            **config,
+            "TIME_ZONE": None,
+            "CONN_HEALTH_CHECKS": False,
+            "CONN_MAX_AGE": 0,
+            "AUTOCOMMIT": True,
+            "ATOMIC_REQUESTS": False,
+            "USER": "",
+            "PASSWORD": "",
+            "HOST": "",
+            "PORT": "",
+            "TEST": {},
+        }
+    )
+    try:
+        with django_db_blocker.unblock(), wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA busy_timeout")
+            assert cursor.fetchone()[0] == 5000
+    finally:
+        wrapper.close()
+
+
+def test_database_url_selects_postgresql() -> None:
+    config = database_config("postgres://tb:secret@db.example:5433/tongban", Path("/unused"))
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", 5433, "tongban")
 
 
 def test_published_catalog_schema_is_current() -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+import dj_database_url
 
 _TRUE: Final = {"1", "true", "yes", "on"}
 _FALSE: Final = {"0", "false", "no", "off", ""}
@@ -55,3 +57,21 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default
+
+
+SQLITE_PRAGMAS: Final = (
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+)
+
+
+def database_config(url: str, var_dir: Path) -> dict[str, Any]:
+    """Django's ``DATABASES["default"]``: PostgreSQL (or any) from ``DATABASE_URL``, else the
+    embedded SQLite file under ``var_dir`` in WAL mode, so the web server and the worker can
+    read while one of them writes."""
+    if url:
+        return dict(dj_database_url.parse(url, conn_max_age=60))
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(var_dir / "tongban.sqlite3"),
+        "OPTIONS": {"init_command": SQLITE_PRAGMAS, "transaction_mode": "IMMEDIATE"},
+    }

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dj_database_url
 import structlog
 from django.utils.translation import gettext_lazy as _
 
-from tongban.config import ConfigError, env_bool, env_int, env_list, env_path, env_str
+from tongban.config import (
+    ConfigError,
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = PACKAGE_DIR.parent.parent
@@ -89,22 +96,9 @@ TEMPLATES = [
 
 # --- Database: embedded SQLite (WAL) by default, PostgreSQL through DATABASE_URL -------------
 DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-else:
+if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(VAR_DIR / "tongban.sqlite3"),
-            "OPTIONS": {
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
-                ),
-                "transaction_mode": "IMMEDIATE",
-            },
-        }
-    }
+DATABASES = {"default": database_config(DATABASE_URL, VAR_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ----------------------------------------------------------------------------------
