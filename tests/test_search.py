@@ -663,3 +663,35 @@ def test_concurrent_searches_share_one_build_per_revision(monkeypatch: pytest.Mo
     assert all(r == ["GA-001"] for r in results)
     assert len(results) == 40
     assert [b[0] for b in builds] == [1, 2]
+
+
+def test_background_rebuild_keeps_serving_the_previous_index(
+    monkeypatch: pytest.MonkeyPatch, settings: object
+) -> None:
+    settings.TONGBAN_SEARCH_BACKGROUND_REBUILD = True  # type: ignore[attr-defined]
+    revision = [1]
+    names = {1: "出生登记", 2: "出生登记（新生儿入户）"}
+    release = threading.Event()
+
+    def build(fingerprint: tuple[int, str, int] | None = None) -> search.SearchIndex:
+        assert fingerprint is not None
+        if fingerprint[0] == 2:
+            assert release.wait(5)
+        entry = search.CatalogEntry(
+            code="GA-001",
+            name=names[fingerprint[0]],
+            department_name="公安局",
+            department_division="330100",
+        )
+        return search.index_entries([entry], {}, synonyms={}, fingerprint=fingerprint)
+
+    monkeypatch.setattr(search, "_fingerprint", lambda: (revision[0], "", 1))
+    monkeypatch.setattr(search, "build_index", build)
+    assert search.search_items("出生登记")[0].name == "出生登记"  # first build: in this thread
+    revision[0] = 2
+    assert search.search_items("出生登记")[0].name == "出生登记"  # stale, not waiting
+    release.set()
+    deadline = time.monotonic() + 5
+    while search.get_index().fingerprint[0] != 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert search.search_items("出生登记")[0].name == "出生登记（新生儿入户）"

@@ -3,7 +3,7 @@
 A benchmark is a class registered with ``@benchmarks.register("name")``: it declares its
 options (name → type, default, help), builds its data and returns a flat dict of figures.
 ``percentiles`` turns latencies into p50/p95/p99, ``machine_info`` records where the figures
-were measured (cores, CPU, Python, Django, database vendor and version, date), and ``Stopwatch``
+were measured (cores, CPU, load, Python, Django, database vendor and version, date), and ``Stopwatch``
 times a callable repeatedly with ``time.perf_counter_ns``.
 """
 
@@ -132,5 +132,14 @@ def machine_info() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "django": django.get_version(),
         "platform": platform.platform(),
+        "load_avg_1m": _load_average(),
         **database_info(),
     }
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average when the figures were taken: shared machines are noisy."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not available on this platform
+        return None

@@ -298,11 +298,11 @@ class GuideBenchmark(Benchmark):
         version = build_item(options["seed"])
         rng = seeded_random(options["seed"] + 1)
         answer_sets = [random_answers(rng) for _ in range(options["answers"])]
-        spec = guide.spec_for(version.pk)
+        spec = guide.spec_for(version)
         counts = {"complete": 0, "materials": 0}
 
         def evaluate(raw: dict[str, Any]) -> guide.GuideResult:
-            return guide.evaluate(guide.spec_for(version.pk), guide.parse_answers(spec, raw))
+            return guide.evaluate(guide.spec_for(version), guide.parse_answers(spec, raw))
 
         for raw in answer_sets[:50]:  # warm-up
             evaluate(raw)

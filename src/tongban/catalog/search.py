@@ -6,9 +6,10 @@ as a user dictionary), colloquial synonyms from ``search_synonyms.yaml``, BM25 r
 boosts (name ≫ keywords > result > themes > department > materials), character bigrams for words
 the dictionary does not know, pinyin initials and full pinyin with a light typo tolerance, an
 exact-name/prefix bonus and a small popularity prior. The index is built from the database once
-and rebuilt when the catalog changes (``CatalogRevision`` or a new item version); a search costs
-at most one small query, to check that, and none while the check interval has not elapsed.
-Everything a query needs is precomputed postings, so a query is a few dictionary look-ups.
+per process and rebuilt (in the background, the old one serving meanwhile) when the catalog
+changes (``CatalogRevision`` or a new item version); a search costs at most one small query, to
+check that, and none while the check interval has not elapsed. Everything a query needs is
+precomputed postings, so a query is a few dictionary look-ups.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 import yaml
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F
 
 from tongban.catalog import selectors
@@ -934,14 +935,36 @@ def index_entries(
         user_words.update(terms)
     _segmenter.add_words(sorted(w for w in user_words if len(w) <= 30))
 
+    # catalogs repeat themselves (departments, themes, keywords, 许可/登记 …): cut each text once
+    cut_cache: dict[str, list[str]] = {}
     term_cache: dict[str, list[str]] = {}
+    initials_cache: dict[str, str] = {}
+    tokenizer = _segmenter._tk()
+
+    def cut_of(key: str) -> list[str]:
+        cached = cut_cache.get(key)
+        if cached is None:
+            cached = list(tokenizer.cut(key, HMM=False))
+            cut_cache[key] = cached
+        return cached
 
     def terms_of(text: str) -> list[str]:
         key = normalise(text)
         cached = term_cache.get(key)
         if cached is None:
-            cached = _segmenter.terms(key)
+            cached = []
+            for word in cut_of(key):
+                if _WORDY.search(word):
+                    cached.append(word)
+                    cached.extend(_segmenter.subwords(word))
             term_cache[key] = cached
+        return cached
+
+    def initials_of(key: str) -> str:
+        cached = initials_cache.get(key)
+        if cached is None:
+            cached = name_pinyin(key, cut_of(key)).initials
+            initials_cache[key] = cached
         return cached
 
     docs: list[_Doc] = []
@@ -973,11 +996,11 @@ def index_entries(
                 popularity=entry.popularity,
                 applicant_types=frozenset(entry.applicant_types),
                 divisions=frozenset({entry.department_division, *entry.implemented_in}),
-                pinyin=name_pinyin(norm_name),
+                pinyin=name_pinyin(norm_name, cut_of(norm_name)),
                 keyword_initials=tuple(
                     (initials, keyword)
                     for keyword, norm in zip(entry.keywords, keywords, strict=True)
-                    if len(initials := name_pinyin(norm).initials) >= 2
+                    if len(initials := initials_of(norm)) >= 2
                 ),
             )
         )
@@ -1027,11 +1050,20 @@ def _check_interval() -> float:
     return max(0.0, float(value) / 1000.0)
 
 
+def _rebuild_in_background() -> bool:
+    value = getattr(settings, "TONGBAN_SEARCH_BACKGROUND_REBUILD", None)
+    return not getattr(settings, "TESTING", False) if value is None else bool(value)
+
+
 def get_index() -> SearchIndex:
-    """The current index, rebuilt first if the catalog changed since it was built.
+    """The current index, rebuilt if the catalog changed since it was built.
 
     The catalog is checked at most once per ``TONGBAN_SEARCH_REFRESH_MS`` (default 1 s; every
-    search when testing). While one thread rebuilds, others keep searching the previous index.
+    search when testing). The first index is built in the calling thread. A stale one keeps
+    serving while a fresh one is built — by a background thread by default
+    (``TONGBAN_SEARCH_BACKGROUND_REBUILD``, off when testing so results are deterministic), so
+    no request waits for a rebuild after a catalog import; else by the first caller, while
+    the other threads keep searching the previous index.
     """
     index = _holder.index
     now = time.monotonic()
@@ -1043,6 +1075,12 @@ def get_index() -> SearchIndex:
         return index
     if index is not None:
         if not _holder.lock.acquire(blocking=False):
+            return index  # being rebuilt
+        if _rebuild_in_background():
+            index.checked_at = now
+            threading.Thread(
+                target=_rebuild_then_release, args=(fingerprint,), name="search-index", daemon=True
+            ).start()
             return index
     else:
         _holder.lock.acquire()
@@ -1055,6 +1093,17 @@ def get_index() -> SearchIndex:
         return fresh
     finally:
         _holder.lock.release()
+
+
+def _rebuild_then_release(fingerprint: Fingerprint) -> None:
+    """Body of the background rebuild; the caller holds ``_holder.lock`` for it."""
+    try:
+        _holder.index = build_index(fingerprint)
+    except Exception:
+        logger.exception("search index rebuild failed; the previous index stays in use")
+    finally:
+        _holder.lock.release()
+        connections.close_all()  # this thread's own connections
 
 
 def rebuild_index() -> IndexStats:

@@ -87,7 +87,8 @@ class Command(BaseCommand):
             self.stdout.write(line)
         machine = result["machine"]
         self.stdout.write(
-            f"machine: {machine['cores']} cores ({machine['cpu']}), Python {machine['python']}, "
+            f"machine: {machine['cores']} cores ({machine['cpu']}, load {machine['load_avg_1m']}), "
+            f"Python {machine['python']}, "
             f"Django {machine['django']}, {machine['db_vendor']} {machine['db_version']}, "
             f"{machine['date']}; wall time {result['wall_s']} s"
         )
