@@ -199,6 +199,12 @@ TASKS = {"default": {"BACKEND": env_str("TONGBAN_TASK_BACKEND", "django_tasks_db
 TONGBAN_SEARCH_SYNONYMS = env_path(
     "TONGBAN_SEARCH_SYNONYMS", PACKAGE_DIR / "catalog" / "search_synonyms.yaml"
 )
+# How often a search checks whether the catalog changed (ms); a stale index keeps answering while
+# a new one is built in the background. Tests check every time and rebuild synchronously.
+TONGBAN_SEARCH_REFRESH_MS = env_int("TONGBAN_SEARCH_REFRESH_MS", 0 if TESTING else 1000)
+TONGBAN_SEARCH_BACKGROUND_REBUILD = env_bool(
+    "TONGBAN_SEARCH_BACKGROUND_REBUILD", default=not TESTING
+)
 
 # --- Logging: structlog, JSON in production, readable in a console ------------------------------
 LOG_LEVEL = env_str("TONGBAN_LOG_LEVEL", "INFO")

@@ -91,6 +91,8 @@ def search_items(
             {
                 "code": h.code,
                 "name": h.name,
+                "type": h.item_type,
+                "highlight": [list(span) for span in h.highlight],
                 "department": h.department_name,
                 "score": round(h.score, 4),
                 "matched_terms": list(h.matched_terms),

@@ -34,9 +34,13 @@ class ItemPageOut(Schema):
 class SearchHitOut(Schema):
     code: str
     name: str
+    type: str
     department: str
     score: float
     matched_terms: list[str]
+    highlight: list[tuple[int, int]] = Field(
+        description="character spans [start, end) of the name that matched the query"
+    )
 
 
 class SearchOut(Schema):
