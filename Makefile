@@ -26,7 +26,7 @@ assets:
 	scripts/build-assets
 
 messages: $(VENV)/.base
-	$(BIN)/tongban compile_catalogs
+	$(BIN)/python scripts/compile-messages
 
 ## demo: install, migrate, load sample data, start web + worker on http://$(HOST):$(PORT)
 demo: $(VENV)/.base assets messages
