@@ -44,6 +44,15 @@ items:
     applicant_types: [enterprise, person]
     allows_commitment: true
     keywords: [开饭店, 餐馆]
+    extension_max_days: 10
+    review_stages:
+      - name: 材料审查
+        tasks:
+          - {department: 3301-SCJG, name: 食品安全审查, limit_days: 3}
+          - {department: 3301-GA, name: 消防安全核查, limit_days: 2}
+      - name: 现场核查
+        tasks:
+          - {department: 3301-SCJG, limit_days: 4}
     questions:
       - key: entity
         text: 申请主体类型

@@ -127,6 +127,18 @@ def test_implementation_overrides_apply_in_the_division_and_below(tmp_path: Path
             "证照类型",
         ),
         (
+            "- {department: 3301-GA, name: 消防安全核查",
+            "- {department: 3301-XF, name: 消防安全核查",
+            "department: 3301-XF",
+            "未知的部门 3301-XF",
+        ),
+        (
+            "- {department: 3301-SCJG, limit_days: 4}",
+            "- {department: 3301-SCJG, limit_days: 8}",
+            "review_stages:",
+            "各审查环节时限之和 11 个工作日超过承诺时限 10 个工作日",
+        ),
+        (
             "{key: layout,",
             "{key: application,",
             "{key: application, name: 经营场所",

@@ -102,6 +102,19 @@ def items(draw: st.DrawFn) -> list[dict[str, Any]]:
             ),
             "keywords": draw(st.lists(TEXT, max_size=3)),
             "allows_tolerance": draw(st.booleans()),
+            "review_stages": draw(
+                st.lists(
+                    st.builds(
+                        lambda name: {
+                            "name": name,
+                            "tasks": [{"department": "D1", "limit_days": 1}],
+                        },
+                        TEXT,
+                    ),
+                    max_size=min(limit, 2),
+                )
+            ),
+            "extension_max_days": draw(st.integers(0, 30)),
             "questions": qs,
             "materials": [
                 {

@@ -100,6 +100,17 @@ class ImplementationOut(Schema):
     required_trips: int
 
 
+class ReviewTaskOut(Schema):
+    department: str
+    name: str
+    limit_days: int
+
+
+class ReviewStageOut(Schema):
+    name: str
+    tasks: list[ReviewTaskOut]
+
+
 class ItemDetail(Schema):
     code: str
     version: int
@@ -124,6 +135,8 @@ class ItemDetail(Schema):
     keywords: list[str]
     themes: list[str]
     sample_note: str
+    review_stages: list[ReviewStageOut]
+    extension_max_days: int
     implementation: ImplementationOut | None
     implemented_in: list[str]
     questions: list[QuestionOut]

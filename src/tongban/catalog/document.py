@@ -121,6 +121,21 @@ class FieldDoc(_Strict):
     when: RuleDoc | None = None
 
 
+class ReviewTaskDoc(_Strict):
+    """One department's review (审查) inside a stage, with its own limit in working days."""
+
+    department: Code
+    name: str = Field(default="", max_length=64)
+    limit_days: int = Field(ge=1, le=365)
+
+
+class ReviewStageDoc(_Strict):
+    """A stage of review: its tasks run in parallel (并联); stages run one after another."""
+
+    name: str = Field(min_length=1, max_length=64)
+    tasks: list[ReviewTaskDoc] = Field(min_length=1)
+
+
 class ItemDoc(_Strict):
     code: Code
     name: str = Field(min_length=1, max_length=200)
@@ -154,6 +169,8 @@ class ItemDoc(_Strict):
     themes: list[str] = Field(default_factory=list)
     popularity: int = Field(default=0, ge=0)
     sample_note: str = ""
+    review_stages: list[ReviewStageDoc] = Field(default_factory=list)
+    extension_max_days: int = Field(default=0, ge=0, le=365)
     questions: list[QuestionDoc] = Field(default_factory=list)
     materials: list[MaterialDoc] = Field(default_factory=list)
     fields: list[FieldDoc] = Field(default_factory=list)

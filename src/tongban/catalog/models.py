@@ -167,6 +167,13 @@ class ItemVersion(models.Model):
     themes = models.JSONField(_("主题分类"), default=list, blank=True)
     popularity = models.PositiveIntegerField(_("热度"), default=0)
     sample_note = models.TextField(_("示例数据说明"), blank=True)
+    review_stages = models.JSONField(
+        _("审查环节"),
+        default=list,
+        blank=True,
+        help_text=_("串行的环节，每个环节内各部门并联审查；为空时由实施主体一个环节审查"),
+    )
+    extension_max_days = models.PositiveIntegerField(_("可延长期限上限（工作日）"), default=0)
 
     class Meta:
         ordering: ClassVar = ["item", "-number"]

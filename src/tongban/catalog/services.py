@@ -341,6 +341,21 @@ def _check_item(
             ("promised_limit_days",),
             f"承诺时限 {item.promised_limit_days} 个工作日超过法定时限 {item.statutory_limit_days} 个工作日",
         )
+    longest = 0
+    for j, stage in enumerate(item.review_stages):
+        for k, task in enumerate(stage.tasks):
+            if task.department not in departments:
+                err(("review_stages", j, "tasks", k, "department"), f"未知的部门 {task.department}")
+        counts = Counter(t.department for t in stage.tasks)
+        for dept, count in counts.items():
+            if count > 1:
+                err(("review_stages", j, "tasks"), f"同一环节中部门 {dept} 出现了 {count} 次")
+        longest += max(t.limit_days for t in stage.tasks)
+    if longest > item.promised_limit_days:
+        err(
+            ("review_stages",),
+            f"各审查环节时限之和 {longest} 个工作日超过承诺时限 {item.promised_limit_days} 个工作日",
+        )
     if item.result == "licence" and not item.result_licence_type:
         err(("result_licence_type",), "办理结果为证照时须给出证照类型")
     if item.handling_mode == "immediate" and item.promised_limit_days > 1:
@@ -557,6 +572,8 @@ def _apply_item(
         themes=list(doc.themes),
         popularity=doc.popularity,
         sample_note=doc.sample_note,
+        review_stages=[stage.model_dump() for stage in doc.review_stages],
+        extension_max_days=doc.extension_max_days,
     )
     Question.objects.bulk_create(
         Question(
@@ -740,6 +757,8 @@ def _item_data(v: ItemVersion) -> dict[str, Any]:
         "themes": list(v.themes),
         "popularity": v.popularity,
         "sample_note": v.sample_note,
+        "review_stages": list(v.review_stages),
+        "extension_max_days": v.extension_max_days,
         "questions": [
             {
                 "key": q.key,
