@@ -3,6 +3,7 @@ fixed point byte for byte, and the exported items equal the canonical form of wh
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,10 @@ def leaf(qs: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
                 "q": q["key"],
                 draw(st.sampled_from(["gt", "lte", "eq"])): draw(st.integers(0, 500)),
             }
-        return {"q": q["key"], "lt": draw(st.dates()).isoformat()}
+        return {
+            "q": q["key"],
+            "lt": draw(st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31))).isoformat(),
+        }
 
     return build()
 

@@ -258,3 +258,13 @@ def test_canonical_document_round_trips(doc: object) -> None:
     again = compile_rule(to_document(rule), QUESTIONS)
     assert again == rule
     assert to_document(again) == to_document(rule)
+
+
+def test_analysis_handles_the_ends_of_the_calendar() -> None:
+    last = compile_rule({"q": "opened", "lt": "9999-12-31"}, QUESTIONS)
+    first = compile_rule({"q": "opened", "gt": "0001-01-01"}, QUESTIONS)
+    for rule in (last, first):
+        reach = analyse(rule, QUESTIONS)
+        assert reach is not None
+        assert reach.can_be_true
+        assert reach.can_be_false

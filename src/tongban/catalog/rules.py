@@ -382,12 +382,15 @@ def representative_answers(spec: QuestionSpec, rules: Iterable[Rule]) -> list[An
     if not constants:
         return [SKIPPED, dt.date(2000, 1, 1)]
     one = dt.timedelta(days=1)
-    points.append(constants[0] - one)
+    if constants[0] > dt.date.min:
+        points.append(constants[0] - one)
     for low, high in itertools.pairwise(constants):
         points.append(low)
         if (high - low).days > 1:
             points.append(low + one)
-    points.extend([constants[-1], constants[-1] + one])
+    points.append(constants[-1])
+    if constants[-1] < dt.date.max:
+        points.append(constants[-1] + one)
     return points
 
 
