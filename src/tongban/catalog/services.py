@@ -373,9 +373,9 @@ def _check_item(
         if q.type in ("choice", "multi_choice"):
             if len(values) < 2:
                 err(("questions", j, "options"), "选择题至少需要两个选项")
-            for k, count in Counter(values).items():
+            for value, count in Counter(values).items():
                 if count > 1:
-                    err(("questions", j, "options"), f"选项值 {k} 重复")
+                    err(("questions", j, "options"), f"选项值 {value} 重复")
         elif q.options:
             err(("questions", j, "options"), f"{q.type} 类型的问题不设选项")
         earlier = dict(specs)

@@ -1,0 +1,71 @@
+"""Who may see and act on a case. Staff authority comes from roles in departments
+(``tongban.identity.permissions``); applicants act for themselves or, as 经办人, for their
+enterprise. A case an actor may not see is reported as not found, so numbers leak nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tongban.cases.models import Case, CaseTask
+from tongban.identity.models import Division, Role
+from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
+from tongban.identity.selectors import staff_departments
+
+
+def _division_chain(division: Division) -> set[int]:
+    chain: set[int] = set()
+    node: Division | None = division
+    while node is not None and node.pk not in chain:
+        chain.add(node.pk)
+        node = node.parent
+    return chain
+
+
+def is_case_applicant(actor: Any, case: Case) -> bool:
+    """The account that filed the case, or a valid 经办人 of the applicant enterprise."""
+    if not is_applicant(actor):
+        return False
+    if case.submitted_by_id == actor.pk:
+        return True
+    enterprise = case.applicant_enterprise
+    return enterprise is not None and acts_for_enterprise(actor, enterprise)
+
+
+def is_window_for(actor: Any, case: Case) -> bool:
+    """综合窗口 staff of the case's division (or a division above it)."""
+    chain = _division_chain(case.division)
+    return any(d.division_id in chain for d in staff_departments(actor, Role.WINDOW))
+
+
+def is_reviewer_for(actor: Any, task: CaseTask) -> bool:
+    return has_role(actor, Role.REVIEWER, task.department_id)
+
+
+def is_head_for(actor: Any, case: Case) -> bool:
+    return has_role(actor, Role.DEPARTMENT_HEAD, case.department_id)
+
+
+def is_case_staff(actor: Any, case: Case) -> bool:
+    """Staff of the handling department (any role) or of a reviewing department."""
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    departments = {case.department_id, *(t.department_id for t in case.tasks.all())}
+    return any(
+        has_role(actor, role, department)
+        for role in (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.WINDOW)
+        for department in departments
+    )
+
+
+def is_supervisor_for(actor: Any, case: Case) -> bool:
+    chain = _division_chain(case.division)
+    return any(d.division_id in chain for d in staff_departments(actor, Role.SUPERVISOR))
+
+
+def can_see_case(actor: Any, case: Case) -> bool:
+    return (
+        is_case_applicant(actor, case)
+        or is_window_for(actor, case)
+        or is_case_staff(actor, case)
+        or is_supervisor_for(actor, case)
+    )

@@ -1,0 +1,268 @@
+"""Case models: a case (办件) filed under one item version, its review tasks, clock stops,
+materials, correction notices and the append-only event trail.
+
+State lives in ``Case.state`` and ``CaseTask.state``; every change goes through
+``tongban.cases.services`` (one transaction, row lock, one ``CaseEvent``). Deadlines are dates
+computed in working days by ``tongban.workdays``; a clock stop (中止) moves them when it ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tongban.catalog.models import ItemVersion
+from tongban.identity.models import Department, Division, Enterprise, Person
+
+
+class CaseState(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("已提交，待预审")
+    CORRECTION = "correction", _("补正中")
+    REFUSED = "refused", _("不予受理")
+    IN_REVIEW = "in_review", _("审查中")
+    AWAITING_DECISION = "awaiting_decision", _("待决定")
+    DECIDED = "decided", _("已决定，待送达")
+    DELIVERED = "delivered", _("已送达")
+    CLOSED = "closed", _("已办结")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+OPEN_STATES = (
+    CaseState.SUBMITTED,
+    CaseState.CORRECTION,
+    CaseState.IN_REVIEW,
+    CaseState.AWAITING_DECISION,
+    CaseState.DECIDED,
+)
+
+
+class Outcome(models.TextChoices):
+    APPROVED = "approved", _("准予")
+    DENIED = "denied", _("不予")
+
+
+class CaseNumberSequence(models.Model):
+    """The last number given out per (division, day): case numbers are gap-free per day."""
+
+    prefix = models.CharField(max_length=32, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}:{self.last}"
+
+
+class Case(models.Model):
+    """办件: one application for one item, from submission to 办结."""
+
+    number = models.CharField(_("办件编号"), max_length=40, unique=True, null=True, blank=True)
+    item_version = models.ForeignKey(
+        ItemVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("事项版本")
+    )
+    item_code = models.CharField(_("事项编码"), max_length=64, db_index=True)
+    item_name = models.CharField(_("事项名称"), max_length=200)
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("受理区划")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("办理部门")
+    )
+    applicant_person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("申请人（自然人）"),
+    )
+    applicant_enterprise = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("申请人（法人）"),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("提交账户"),
+    )
+    state = models.CharField(
+        _("状态"), max_length=24, choices=CaseState.choices, default=CaseState.DRAFT
+    )
+    answers = models.JSONField(_("情形回答"), default=dict, blank=True)
+    form_data = models.JSONField(_("表单内容"), default=dict, blank=True)
+    promised_limit_days = models.PositiveIntegerField(_("承诺时限（工作日）"), default=0)
+    extension_max_days = models.PositiveIntegerField(_("可延长上限（工作日）"), default=0)
+    extended_days = models.PositiveIntegerField(_("已延长（工作日）"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    due_date = models.DateField(_("办结期限"), null=True, blank=True)
+    outcome = models.CharField(_("决定"), max_length=16, choices=Outcome.choices, blank=True)
+    decision_reason = models.TextField(_("决定理由"), blank=True)
+    decision_basis = models.TextField(_("法律依据"), blank=True)
+    decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+    delivery_method = models.CharField(_("送达方式"), max_length=32, blank=True)
+    delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    current_stage = models.PositiveSmallIntegerField(_("当前审查环节"), default=0)
+    event_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar = ["-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["department", "state", "due_date"], name="case_queue_idx"),
+            models.Index(fields=["submitted_by", "-id"], name="case_applicant_idx"),
+        ]
+        verbose_name = _("办件")
+        verbose_name_plural = _("办件")
+
+    def __str__(self) -> str:
+        return self.number or f"草稿 {self.pk}"
+
+
+class TaskState(models.TextChoices):
+    WAITING = "waiting", _("等待前序环节")
+    OPEN = "open", _("审查中")
+    APPROVED = "approved", _("审查通过")
+    REJECTED = "rejected", _("审查不通过")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class CaseTask(models.Model):
+    """One department's review (审查) of a case in a stage; tasks of a stage run in parallel."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    stage = models.PositiveSmallIntegerField(_("环节"))
+    stage_name = models.CharField(_("环节名称"), max_length=64)
+    name = models.CharField(_("任务名称"), max_length=64, blank=True)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("审查部门")
+    )
+    limit_days = models.PositiveIntegerField(_("时限（工作日）"))
+    state = models.CharField(
+        _("状态"), max_length=16, choices=TaskState.choices, default=TaskState.WAITING
+    )
+    opened_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    due_date = models.DateField(_("期限"), null=True, blank=True)
+    opinion = models.TextField(_("审查意见"), blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["case", "stage", "id"]
+        indexes: ClassVar = [
+            models.Index(fields=["department", "state", "due_date"], name="task_queue_idx"),
+        ]
+        verbose_name = _("审查任务")
+        verbose_name_plural = _("审查任务")
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.stage_name} · {self.department}"
+
+
+class ClockStopKind(models.TextChoices):
+    HEARING = "hearing", _("听证")
+    INSPECTION = "inspection", _("检验")
+    TESTING = "testing", _("检测")
+    EXPERT_REVIEW = "expert_review", _("专家评审")
+    PUBLICITY = "publicity", _("公示")
+
+
+class ClockStop(models.Model):
+    """中止: a special procedure during which the statutory clock does not run."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clock_stops")
+    kind = models.CharField(_("特别程序"), max_length=16, choices=ClockStopKind.choices)
+    reason = models.TextField(_("理由"))
+    started_on = models.DateField(_("中止日期"))
+    ended_on = models.DateField(_("恢复日期"), null=True, blank=True)
+    paused_workdays = models.PositiveIntegerField(_("中止工作日数"), default=0)
+
+    class Meta:
+        ordering: ClassVar = ["case", "started_on"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(ended_on__isnull=True),
+                name="one_open_clock_stop_per_case",
+            )
+        ]
+        verbose_name = _("中止")
+        verbose_name_plural = _("中止")
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.get_kind_display()}"
+
+
+class CorrectionNotice(models.Model):
+    """补正告知: one notice listing every missing or defective material at once."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="corrections")
+    items = models.JSONField(_("补正内容"))  # [{"material": key, "name": …, "problem": …}]
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("告知时间"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("补正时间"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["case", "issued_at"]
+        verbose_name = _("补正告知")
+        verbose_name_plural = _("补正告知")
+
+    def __str__(self) -> str:
+        return f"{self.case} 补正告知"
+
+
+class CaseEvent(models.Model):
+    """Append-only audit trail: who did what, when, from which state to which, and why."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    sequence = models.PositiveIntegerField(_("序号"))
+    task = models.ForeignKey(
+        CaseTask, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    action = models.CharField(_("动作"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("操作人"), max_length=128)
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    reason = models.TextField(_("理由"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    visible_to_applicant = models.BooleanField(default=True)
+
+    class Meta:
+        ordering: ClassVar = ["case", "sequence"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="case_event_sequence")
+        ]
+        verbose_name = _("办件事件")
+        verbose_name_plural = _("办件事件")
+
+    def __str__(self) -> str:
+        return f"{self.case} #{self.sequence} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("办件事件只能追加，不能修改")
+        super().save(*args, **kwargs)

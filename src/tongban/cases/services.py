@@ -1,0 +1,184 @@
+"""Case writes. ``check_create_draft`` and ``submit_draft`` start a case; ``perform`` runs any
+lifecycle transition (``tongban.cases.transitions``) by name. Each call is one transaction that
+locks the case row, so two staff acting on the same task at once cannot both succeed: the
+second waits, then finds the task done and gets a 409.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from tongban.cases import access, events
+from tongban.cases.models import Case, CaseState, CaseTask
+from tongban.cases.numbers import next_case_number
+from tongban.cases.transitions import TRANSITIONS, Context, Transition, clock_stopped
+from tongban.catalog import guide, selectors
+from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.identity.models import Enterprise
+from tongban.identity.permissions import acts_for_enterprise, is_applicant
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+@transaction.atomic
+def check_create_draft(
+    actor: Any,
+    *,
+    item_code: str,
+    division_code: str,
+    answers: dict[str, Any] | None = None,
+    form_data: dict[str, Any] | None = None,
+    enterprise_uscc: str | None = None,
+) -> Case:
+    """An applicant starts an application (草稿) for an item as carried out in a division."""
+    if not is_applicant(actor) or actor.person_id is None:
+        raise PermissionDenied("请以实名认证的办事人身份登录后申请", code="applicant_required")
+    effective = selectors.effective_item(item_code, division_code)
+    version = effective.version
+    spec = guide.spec_for(version)
+    guide.parse_answers(spec, answers or {})  # 422 with answers.<key> paths
+    enterprise = None
+    if enterprise_uscc:
+        enterprise = Enterprise.objects.filter(uscc=enterprise_uscc).first()
+        if enterprise is None or not acts_for_enterprise(actor, enterprise):
+            raise PermissionDenied("您不是该企业的有效经办人", code="not_an_agent")
+    wanted = "enterprise" if enterprise else "person"
+    if wanted not in version.applicant_types:
+        raise ValidationFailed(
+            "该事项不面向此类申请人",
+            code="wrong_applicant_type",
+            errors=[
+                FieldError("enterprise_uscc", f"服务对象为：{', '.join(version.applicant_types)}")
+            ],
+        )
+    assert effective.division is not None
+    case = Case.objects.create(
+        item_version=version,
+        item_code=item_code,
+        item_name=version.name,
+        division=effective.division,
+        department=effective.handling_department,
+        applicant_person=actor.person,
+        applicant_enterprise=enterprise,
+        submitted_by=actor,
+        answers=answers or {},
+        form_data=form_data or {},
+        promised_limit_days=effective.promised_limit_days,
+        extension_max_days=version.extension_max_days,
+    )
+    events.record(case, "create_draft", actor, to_state=CaseState.DRAFT, visible_to_applicant=True)
+    return case
+
+
+@transaction.atomic
+def submit_draft(actor: Any, draft_id: int) -> Case:
+    """提交: the draft gets its case number and waits for 预审 at the window."""
+    case = Case.objects.select_for_update().filter(pk=draft_id).first()
+    if case is None or not access.is_case_applicant(actor, case):
+        raise NotFound("没有找到该申请草稿", code="draft_not_found")
+    if case.state != CaseState.DRAFT:
+        raise Conflict(f"该申请已提交（{case.number}）", code="already_submitted")
+    case.number = next_case_number(case.division.code, _today())
+    case.state = CaseState.SUBMITTED
+    case.submitted_at = timezone.now()
+    case.save(update_fields=["number", "state", "submitted_at"])
+    events.record(case, "submit", actor, from_state=CaseState.DRAFT)
+    return case
+
+
+def _locked_case(actor: Any, number: str) -> Case:
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("division", "department", "item_version", "applicant_enterprise")
+        .filter(number=number)
+        .first()
+    )
+    if case is None or not access.can_see_case(actor, case):
+        raise NotFound(f"没有找到办件 {number}", code="case_not_found")
+    return case
+
+
+def _task_of(case: Case, task_id: Any) -> CaseTask:
+    if not isinstance(task_id, int):
+        raise ValidationFailed(
+            "请指明审查任务", code="task_required", errors=[FieldError("task", "应为审查任务编号")]
+        )
+    task = case.tasks.select_related("department").filter(pk=task_id).first()
+    if task is None:
+        raise NotFound("该办件没有这个审查任务", code="task_not_found")
+    return task
+
+
+def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None = None) -> Case:
+    """Run one lifecycle transition on a case, atomically, and record the event."""
+    transition_ = TRANSITIONS.get(action)
+    if transition_ is None:
+        raise NotFound(f"没有“{action}”这个办理动作", code="unknown_action")
+    with transaction.atomic():
+        case = _locked_case(actor, number)
+        payload = dict(payload or {})
+        ctx = Context(case=case, actor=actor, payload=payload, today=_today())
+        if transition_.needs_task:
+            ctx.task = _task_of(case, payload.get("task"))
+        if not transition_.allowed(ctx):
+            raise PermissionDenied(f"您不能对该办件执行“{transition_.label}”", code="not_allowed")
+        _check_state(transition_, ctx)
+        transition_.validate(ctx)
+        before = case.state
+        transition_.execute(ctx)
+        events.record(
+            case,
+            action,
+            actor,
+            from_state=before,
+            to_state=case.state,
+            reason=ctx.reason,
+            data=ctx.event_data,
+            task=ctx.task,
+        )
+    return case
+
+
+def _check_state(transition_: Transition, ctx: Context) -> None:
+    case = ctx.case
+    stopped = clock_stopped(case)
+    if not _state_allows(transition_, case.state, stopped):
+        allowed = available_actions(ctx.actor, case)
+        state = case.get_state_display() + ("（中止中）" if stopped else "")
+        raise Conflict(
+            f"办件当前状态为“{state}”，不能“{transition_.label}”。"
+            f"当前可执行：{', '.join(allowed) or '无'}",
+            code="invalid_transition",
+            errors=[FieldError("state", case.state), *(FieldError("allowed", a) for a in allowed)],
+        )
+
+
+def _state_allows(transition_: Transition, state: str, stopped: bool) -> bool:
+    if state not in transition_.sources:
+        return False
+    if stopped and transition_.requires_open_clock:
+        return False
+    return stopped or not transition_.requires_stopped_clock
+
+
+def available_actions(actor: Any, case: Case) -> list[str]:
+    """The transitions ``actor`` may take on ``case`` now (for pages, 409 answers and the API)."""
+    stopped = clock_stopped(case)
+    names = []
+    for name, transition_ in TRANSITIONS.items():
+        if not _state_allows(transition_, case.state, stopped):
+            continue
+        if transition_.needs_task:
+            tasks = [t for t in case.tasks.all() if t.state == "open"]
+            ctxs = [Context(case, actor, {}, _today(), task=t) for t in tasks]
+        else:
+            ctxs = [Context(case, actor, {}, _today())]
+        if any(transition_.allowed(c) for c in ctxs):
+            names.append(name)
+    return names

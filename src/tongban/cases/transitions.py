@@ -1,0 +1,575 @@
+"""The case lifecycle (行政许可法) as explicit transitions.
+
+Each transition names the states it may start from, who may take it (``allowed``), what it needs
+(``validate``, raising ``ValidationFailed`` with field paths) and what it does (``execute``).
+``tongban.cases.services.perform`` runs them: lock → may this actor act on this case at all
+(403) → is the case in a state that allows it (409, naming the state and the actions allowed
+now) → is the input right (422) → execute → one event, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from tongban.cases import access
+from tongban.cases.models import (
+    Case,
+    CaseState,
+    CaseTask,
+    ClockStop,
+    ClockStopKind,
+    CorrectionNotice,
+    Outcome,
+    TaskState,
+)
+from tongban.core.errors import Conflict, FieldError, ValidationFailed
+from tongban.identity.models import Department
+from tongban.workdays.selectors import add_workdays, extend_deadline, workdays_between
+
+S = CaseState
+
+
+@dataclass
+class Context:
+    """What a transition works on: the locked case, the actor, the input and today's date."""
+
+    case: Case
+    actor: Any
+    payload: dict[str, Any]
+    today: dt.date
+    task: CaseTask | None = None
+    event_data: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    allowed: Callable[[Context], bool]
+    execute: Callable[[Context], None]
+    validate: Callable[[Context], None] = lambda ctx: None
+    needs_task: bool = False
+    requires_open_clock: bool = True  # refused while the clock is stopped (中止)
+    requires_stopped_clock: bool = False  # only while the clock is stopped (恢复计时)
+
+
+TRANSITIONS: dict[str, Transition] = {}
+
+
+def transition(
+    name: str, label: str, sources: set[str], allowed: Callable[[Context], bool], **options: Any
+) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    def register(execute: Callable[[Context], None]) -> Callable[[Context], None]:
+        TRANSITIONS[name] = Transition(name, label, frozenset(sources), allowed, execute, **options)
+        return execute
+
+    return register
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _text(ctx: Context, key: str, label: str, *, required: bool = True) -> str:
+    value = ctx.payload.get(key) or ""
+    if not isinstance(value, str):
+        raise ValidationFailed(
+            f"{label}应为文字", code="invalid", errors=[FieldError(key, "应为文字")]
+        )
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed(
+            f"请填写{label}", code="required", errors=[FieldError(key, f"请填写{label}")]
+        )
+    return value
+
+
+def _need_reason(ctx: Context) -> None:
+    ctx.reason = _text(ctx, "reason", "理由")
+
+
+def _open_stage(ctx: Context, stage: int) -> None:
+    case = ctx.case
+    tasks = list(case.tasks.filter(stage=stage))
+    for task in tasks:
+        task.state = TaskState.OPEN
+        task.opened_at = timezone.now()
+        task.due_date = add_workdays(ctx.today, task.limit_days, case.division)
+        task.opinion = ""
+        task.completed_by = None
+        task.completed_at = None
+        task.save(
+            update_fields=[
+                "state",
+                "opened_at",
+                "due_date",
+                "opinion",
+                "completed_by",
+                "completed_at",
+            ]
+        )
+    case.current_stage = stage
+    case.state = S.IN_REVIEW
+    case.save(update_fields=["current_stage", "state"])
+
+
+def _create_tasks(case: Case) -> None:
+    stages = case.item_version.review_stages or [
+        {
+            "name": "审查",
+            "tasks": [
+                {
+                    "department": case.department.code,
+                    "name": "",
+                    "limit_days": max(case.promised_limit_days, 1),
+                }
+            ],
+        }
+    ]
+    codes = {t["department"] for s in stages for t in s["tasks"]}
+    departments = {d.code: d for d in Department.objects.filter(code__in=codes)}
+    CaseTask.objects.bulk_create(
+        CaseTask(
+            case=case,
+            stage=n,
+            stage_name=stage["name"],
+            name=t.get("name", ""),
+            department=departments[t["department"]],
+            limit_days=t["limit_days"],
+        )
+        for n, stage in enumerate(stages, start=1)
+        for t in stage["tasks"]
+    )
+
+
+def _cancel_open_tasks(case: Case) -> None:
+    case.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).update(
+        state=TaskState.CANCELLED
+    )
+
+
+def _clock_stopped(case: Case) -> bool:
+    return case.clock_stops.filter(ended_on__isnull=True).exists()
+
+
+# --- intake -------------------------------------------------------------------------------------
+@transition("accept", "受理", {S.SUBMITTED}, lambda ctx: access.is_window_for(ctx.actor, ctx.case))
+def accept(ctx: Context) -> None:
+    """受理: the clock starts the day after today; review tasks of stage 1 open."""
+    case = ctx.case
+    case.accepted_at = timezone.now()
+    case.due_date = add_workdays(ctx.today, case.promised_limit_days, case.division)
+    case.save(update_fields=["accepted_at", "due_date"])
+    if not case.tasks.exists():
+        _create_tasks(case)
+    _open_stage(ctx, 1)
+    ctx.event_data = {"due_date": case.due_date.isoformat()}
+
+
+def _validate_refusal(ctx: Context) -> None:
+    _need_reason(ctx)
+    ctx.event_data = {"legal_basis": _text(ctx, "legal_basis", "法律依据")}
+
+
+@transition(
+    "refuse",
+    "不予受理",
+    {S.SUBMITTED},
+    lambda ctx: access.is_window_for(ctx.actor, ctx.case),
+    validate=_validate_refusal,
+)
+def refuse(ctx: Context) -> None:
+    ctx.case.state = S.REFUSED
+    ctx.case.decision_reason = ctx.reason
+    ctx.case.decision_basis = ctx.event_data["legal_basis"]
+    ctx.case.closed_at = timezone.now()
+    ctx.case.save(update_fields=["state", "decision_reason", "decision_basis", "closed_at"])
+
+
+def _validate_correction(ctx: Context) -> None:
+    items = ctx.payload.get("items")
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed(
+            "补正告知须一次列明全部需要补正的材料",
+            code="required",
+            errors=[FieldError("items", "至少列出一项需要补正的材料")],
+        )
+    materials = dict(ctx.case.item_version.materials.values_list("key", "name"))
+    first = ctx.case.corrections.order_by("issued_at").first()
+    named_before = {i["material"] for i in first.items} if first else None
+    errors = []
+    seen = set()
+    cleaned = []
+    for n, item in enumerate(items):
+        key = item.get("material") if isinstance(item, dict) else None
+        problem = (item.get("problem") or "").strip() if isinstance(item, dict) else ""
+        if key not in materials:
+            errors.append(FieldError(f"items[{n}].material", f"本事项没有材料 {key!r}"))
+            continue
+        if key in seen:
+            errors.append(FieldError(f"items[{n}].material", "同一材料只需列出一次"))
+        if not problem:
+            errors.append(FieldError(f"items[{n}].problem", "请写明需要补正的问题"))
+        if named_before is not None and key not in named_before:
+            errors.append(
+                FieldError(
+                    f"items[{n}].material",
+                    f"“{materials[key]}”不在首次补正告知中：补正须一次性告知，不能再追加新的材料",
+                )
+            )
+        seen.add(key)
+        cleaned.append({"material": key, "name": materials[key], "problem": problem})
+    if errors:
+        raise ValidationFailed("补正告知有误", code="invalid_correction", errors=errors)
+    ctx.event_data = {"items": cleaned}
+
+
+@transition(
+    "request_correction",
+    "补正告知",
+    {S.SUBMITTED},
+    lambda ctx: access.is_window_for(ctx.actor, ctx.case),
+    validate=_validate_correction,
+)
+def request_correction(ctx: Context) -> None:
+    CorrectionNotice.objects.create(
+        case=ctx.case, items=ctx.event_data["items"], issued_by=ctx.actor
+    )
+    ctx.case.state = S.CORRECTION
+    ctx.case.save(update_fields=["state"])
+
+
+@transition(
+    "supplement",
+    "提交补正材料",
+    {S.CORRECTION},
+    lambda ctx: access.is_case_applicant(ctx.actor, ctx.case),
+)
+def supplement(ctx: Context) -> None:
+    notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+    if notice is not None:
+        notice.answered_at = timezone.now()
+        notice.save(update_fields=["answered_at"])
+    note = ctx.payload.get("note") or ""
+    ctx.event_data = {"note": note} if note else {}
+    ctx.case.state = S.SUBMITTED
+    ctx.case.save(update_fields=["state"])
+
+
+@transition(
+    "withdraw",
+    "撤回申请",
+    {S.SUBMITTED, S.CORRECTION, S.IN_REVIEW, S.AWAITING_DECISION},
+    lambda ctx: access.is_case_applicant(ctx.actor, ctx.case),
+    requires_open_clock=False,
+)
+def withdraw(ctx: Context) -> None:
+    _cancel_open_tasks(ctx.case)
+    ctx.case.clock_stops.filter(ended_on__isnull=True).update(ended_on=ctx.today)
+    ctx.case.state = S.WITHDRAWN
+    ctx.case.closed_at = timezone.now()
+    ctx.case.save(update_fields=["state", "closed_at"])
+
+
+# --- review -------------------------------------------------------------------------------------
+def _reviewer(ctx: Context) -> bool:
+    return ctx.task is not None and access.is_reviewer_for(ctx.actor, ctx.task)
+
+
+def _validate_task_open(ctx: Context) -> None:
+    assert ctx.task is not None
+    if ctx.task.state != TaskState.OPEN:
+        raise Conflict(
+            f"该审查任务当前为“{ctx.task.get_state_display()}”，不能再次办理",
+            code="task_not_open",
+        )
+
+
+def _validate_approve_task(ctx: Context) -> None:
+    _validate_task_open(ctx)
+    ctx.event_data = {"opinion": _text(ctx, "opinion", "审查意见", required=False)}
+
+
+@transition(
+    "approve_task",
+    "审查通过",
+    {S.IN_REVIEW},
+    _reviewer,
+    validate=_validate_approve_task,
+    needs_task=True,
+)
+def approve_task(ctx: Context) -> None:
+    """A department approves; when every task of the stage has, the next stage opens (or the
+    case waits for the decision after the last stage)."""
+    task, case = ctx.task, ctx.case
+    assert task is not None
+    task.state = TaskState.APPROVED
+    task.opinion = ctx.event_data["opinion"]
+    task.completed_by = ctx.actor
+    task.completed_at = timezone.now()
+    task.save(update_fields=["state", "opinion", "completed_by", "completed_at"])
+    if case.tasks.filter(stage=task.stage, state=TaskState.OPEN).exists():
+        return
+    last = case.tasks.aggregate(last=Max("stage"))["last"] or 0
+    if task.stage < last:
+        _open_stage(ctx, task.stage + 1)
+    else:
+        case.state = S.AWAITING_DECISION
+        case.save(update_fields=["state"])
+
+
+def _validate_reject_task(ctx: Context) -> None:
+    _validate_task_open(ctx)
+    ctx.event_data = {"opinion": _text(ctx, "opinion", "审查意见")}
+
+
+@transition(
+    "reject_task",
+    "审查不通过",
+    {S.IN_REVIEW},
+    _reviewer,
+    validate=_validate_reject_task,
+    needs_task=True,
+)
+def reject_task(ctx: Context) -> None:
+    """A department finds the application does not qualify: the other open tasks stop and the
+    case goes to the department head for a decision, with that opinion on record."""
+    task, case = ctx.task, ctx.case
+    assert task is not None
+    task.state = TaskState.REJECTED
+    task.opinion = ctx.event_data["opinion"]
+    task.completed_by = ctx.actor
+    task.completed_at = timezone.now()
+    task.save(update_fields=["state", "opinion", "completed_by", "completed_at"])
+    _cancel_open_tasks(case)
+    case.state = S.AWAITING_DECISION
+    case.save(update_fields=["state"])
+
+
+def _validate_send_back(ctx: Context) -> None:
+    _need_reason(ctx)
+    target = ctx.payload.get("to", "intake")
+    last = ctx.case.tasks.aggregate(last=Max("stage"))["last"] or 0
+    allowed = ["intake", *(f"stage:{n}" for n in range(1, last + 1))]
+    if ctx.case.state == S.IN_REVIEW:  # back to an *earlier* step only
+        allowed = ["intake", *(f"stage:{n}" for n in range(1, ctx.case.current_stage))]
+    if target not in allowed:
+        raise ValidationFailed(
+            "不能退回到该环节",
+            code="invalid_target",
+            errors=[FieldError("to", f"可退回到：{', '.join(allowed) or '无'}")],
+        )
+    ctx.event_data = {"to": target}
+
+
+def _head_or_window(ctx: Context) -> bool:
+    return access.is_head_for(ctx.actor, ctx.case) or access.is_window_for(ctx.actor, ctx.case)
+
+
+@transition(
+    "send_back",
+    "退回",
+    {S.IN_REVIEW, S.AWAITING_DECISION},
+    _head_or_window,
+    validate=_validate_send_back,
+)
+def send_back(ctx: Context) -> None:
+    """退回 to intake (预审) or to an earlier review stage, with a reason."""
+    case, target = ctx.case, ctx.event_data["to"]
+    if target == "intake":
+        _cancel_open_tasks(case)
+        case.tasks.all().delete()
+        case.state = S.SUBMITTED
+        case.current_stage = 0
+        case.accepted_at = None
+        case.due_date = None
+        case.save(update_fields=["state", "current_stage", "accepted_at", "due_date"])
+        return
+    stage = int(target.split(":")[1])
+    case.tasks.filter(stage__gt=stage).update(
+        state=TaskState.WAITING, opinion="", completed_by=None, completed_at=None, due_date=None
+    )
+    _open_stage(ctx, stage)
+
+
+# --- clock --------------------------------------------------------------------------------------
+def _validate_suspend(ctx: Context) -> None:
+    _need_reason(ctx)
+    kind = ctx.payload.get("kind")
+    if kind not in ClockStopKind.values:
+        raise ValidationFailed(
+            "中止须注明特别程序",
+            code="invalid_kind",
+            errors=[FieldError("kind", f"应为以下之一：{', '.join(ClockStopKind.values)}")],
+        )
+    ctx.event_data = {"kind": kind}
+
+
+def _review_staff(ctx: Context) -> bool:
+    return access.is_head_for(ctx.actor, ctx.case) or any(
+        access.is_reviewer_for(ctx.actor, t) for t in ctx.case.tasks.all()
+    )
+
+
+@transition(
+    "suspend",
+    "中止（特别程序）",
+    {S.IN_REVIEW, S.AWAITING_DECISION},
+    _review_staff,
+    validate=_validate_suspend,
+)
+def suspend(ctx: Context) -> None:
+    """中止 for 听证/检验/检测/专家评审/公示: the clock stops until ``resume``."""
+    ClockStop.objects.create(
+        case=ctx.case, kind=ctx.event_data["kind"], reason=ctx.reason, started_on=ctx.today
+    )
+
+
+@transition(
+    "resume",
+    "恢复计时",
+    {S.IN_REVIEW, S.AWAITING_DECISION},
+    _review_staff,
+    requires_open_clock=False,
+    requires_stopped_clock=True,
+)
+def resume(ctx: Context) -> None:
+    """End the clock stop; every deadline moves by the working days it lasted."""
+    stop = ctx.case.clock_stops.get(ended_on__isnull=True)
+    paused = workdays_between(stop.started_on, ctx.today, ctx.case.division)
+    stop.ended_on = ctx.today
+    stop.paused_workdays = paused
+    stop.save(update_fields=["ended_on", "paused_workdays"])
+    _move_deadlines(ctx, paused)
+    ctx.event_data = {"paused_workdays": paused, "due_date": _iso(ctx.case.due_date)}
+
+
+def _move_deadlines(ctx: Context, workdays: int) -> None:
+    if workdays <= 0:
+        return
+    case = ctx.case
+    if case.due_date is not None:
+        case.due_date = extend_deadline(case.due_date, workdays, case.division)
+        case.save(update_fields=["due_date"])
+    for task in case.tasks.filter(state=TaskState.OPEN, due_date__isnull=False):
+        if task.due_date is not None:
+            task.due_date = extend_deadline(task.due_date, workdays, case.division)
+            task.save(update_fields=["due_date"])
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _validate_extend(ctx: Context) -> None:
+    _need_reason(ctx)
+    days = ctx.payload.get("days")
+    room = ctx.case.extension_max_days - ctx.case.extended_days
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ValidationFailed(
+            "请填写延长的工作日数", code="invalid_days", errors=[FieldError("days", "应为正整数")]
+        )
+    if days > room:
+        raise ValidationFailed(
+            f"延长期限超过法定上限：本事项最多还可延长 {room} 个工作日",
+            code="extension_too_long",
+            errors=[FieldError("days", f"最多 {room} 个工作日")],
+        )
+    ctx.event_data = {"days": days}
+
+
+@transition(
+    "extend",
+    "延期（经负责人批准）",
+    {S.IN_REVIEW, S.AWAITING_DECISION},
+    lambda ctx: access.is_head_for(ctx.actor, ctx.case),
+    validate=_validate_extend,
+)
+def extend(ctx: Context) -> None:
+    days = ctx.event_data["days"]
+    ctx.case.extended_days += days
+    ctx.case.save(update_fields=["extended_days"])
+    _move_deadlines(ctx, days)
+    ctx.event_data["due_date"] = _iso(ctx.case.due_date)
+
+
+# --- decision and delivery ------------------------------------------------------------------------
+def _validate_decide(ctx: Context) -> None:
+    outcome = ctx.payload.get("outcome")
+    if outcome not in Outcome.values:
+        raise ValidationFailed(
+            "请选择准予或不予",
+            code="invalid_outcome",
+            errors=[FieldError("outcome", "应为 approved 或 denied")],
+        )
+    denied = outcome == Outcome.DENIED
+    ctx.reason = _text(ctx, "reason", "理由", required=denied)
+    basis = _text(ctx, "legal_basis", "法律依据", required=denied)
+    ctx.event_data = {"outcome": outcome, "legal_basis": basis}
+
+
+@transition(
+    "decide",
+    "作出决定",
+    {S.AWAITING_DECISION},
+    lambda ctx: access.is_head_for(ctx.actor, ctx.case),
+    validate=_validate_decide,
+)
+def decide(ctx: Context) -> None:
+    """决定: 准予 or 不予 (a denial needs reasons and the legal basis)."""
+    case = ctx.case
+    case.outcome = ctx.event_data["outcome"]
+    case.decision_reason = ctx.reason
+    case.decision_basis = ctx.event_data["legal_basis"]
+    case.decided_at = timezone.now()
+    case.state = S.DECIDED
+    case.save(update_fields=["outcome", "decision_reason", "decision_basis", "decided_at", "state"])
+
+
+DELIVERY_METHODS = ("electronic", "mail", "pickup")
+
+
+def _validate_deliver(ctx: Context) -> None:
+    method = ctx.payload.get("method", "electronic")
+    if method not in DELIVERY_METHODS:
+        raise ValidationFailed(
+            "送达方式不正确",
+            code="invalid_method",
+            errors=[FieldError("method", f"应为 {', '.join(DELIVERY_METHODS)}")],
+        )
+    ctx.event_data = {"method": method}
+
+
+def _handling_staff(ctx: Context) -> bool:
+    return access.is_window_for(ctx.actor, ctx.case) or access.is_head_for(ctx.actor, ctx.case)
+
+
+@transition(
+    "deliver",
+    "送达",
+    {S.DECIDED},
+    _handling_staff,
+    validate=_validate_deliver,
+    requires_open_clock=False,
+)
+def deliver(ctx: Context) -> None:
+    ctx.case.delivery_method = ctx.event_data["method"]
+    ctx.case.delivered_at = timezone.now()
+    ctx.case.state = S.DELIVERED
+    ctx.case.save(update_fields=["delivery_method", "delivered_at", "state"])
+
+
+@transition("close", "办结", {S.DELIVERED}, _handling_staff, requires_open_clock=False)
+def close(ctx: Context) -> None:
+    ctx.case.closed_at = timezone.now()
+    ctx.case.state = S.CLOSED
+    ctx.case.save(update_fields=["closed_at", "state"])
+
+
+def clock_stopped(case: Case) -> bool:
+    return _clock_stopped(case)

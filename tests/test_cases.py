@@ -1,0 +1,325 @@
+"""The case lifecycle: every transition and refusal, deadlines in working days, clock stops,
+case numbers, the event trail and who may do what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from tests.catalog_fixtures import sample
+from tests.factories import ApplicantFactory, StaffUserFactory
+from tongban.cases import selectors
+from tongban.cases.models import Case, CaseEvent, CaseState, CaseTask, TaskState
+from tongban.cases.services import available_actions, check_create_draft, perform, submit_draft
+from tongban.catalog.services import import_catalog
+from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tongban.identity.models import Department
+
+pytestmark = pytest.mark.django_db
+
+ANSWERS = {"entity": "individual", "area": 120, "cold": False}
+
+
+class People:
+    def __init__(self) -> None:
+        scjg = Department.objects.get(code="3301-SCJG")
+        ga = Department.objects.get(code="3301-GA")
+        self.applicant = ApplicantFactory()
+        self.stranger = ApplicantFactory()
+        self.window = StaffUserFactory(department=scjg, roles=["window"])
+        self.scjg = StaffUserFactory(department=scjg, roles=["reviewer"])
+        self.ga = StaffUserFactory(department=ga, roles=["reviewer"])
+        self.head = StaffUserFactory(department=scjg, roles=["department_head"])
+        self.outsider = StaffUserFactory(
+            department=Department.objects.get(code="330106-SCJG"),
+            roles=["reviewer", "window", "department_head"],
+        )
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> People:
+    import_catalog(sample(tmp_path))
+    return People()
+
+
+def new_case(people: People) -> Case:
+    draft = check_create_draft(
+        people.applicant, item_code="SC-FOOD-001", division_code="330100", answers=ANSWERS
+    )
+    return submit_draft(people.applicant, draft.pk)
+
+
+def open_task(case: Case, department: str) -> CaseTask:
+    return case.tasks.get(department__code=department, state=TaskState.OPEN)
+
+
+def approve(case: Case, user: Any, department: str) -> Case:
+    return perform(
+        user,
+        case.number,
+        "approve_task",
+        {"task": open_task(case, department).pk, "opinion": "符合要求"},
+    )
+
+
+@freeze_time("2025-01-24 10:00:00+08:00")
+def test_full_lifecycle_with_parallel_then_serial_review(people: People) -> None:
+    case = new_case(people)
+    assert case.number == "330100-20250124-00001"
+    assert case.state == CaseState.SUBMITTED
+    case = perform(people.window, case.number, "accept")
+    assert case.state == CaseState.IN_REVIEW
+    # Friday 24 Jan 2025 + 10 working days, counted from the next day: 26 Jan (Sun, 调休),
+    # 27 Jan; 28 Jan–4 Feb are the Spring Festival; 5, 6, 7, 8 (Sat, 调休), 10, 11, 12, 13 Feb.
+    assert case.due_date == dt.date(2025, 2, 13)
+    stage_one = case.tasks.filter(stage=1)
+    assert {t.state for t in stage_one} == {TaskState.OPEN}
+    assert case.tasks.get(stage=2).state == TaskState.WAITING
+    assert open_task(case, "3301-GA").due_date == dt.date(2025, 1, 27)  # 2 working days
+
+    case = approve(case, people.ga, "3301-GA")
+    assert case.current_stage == 1  # the other parallel task is still open
+    case = approve(case, people.scjg, "3301-SCJG")
+    assert case.current_stage == 2
+    assert open_task(case, "3301-SCJG").stage == 2
+    case = approve(case, people.scjg, "3301-SCJG")
+    assert case.state == CaseState.AWAITING_DECISION
+
+    case = perform(people.head, case.number, "decide", {"outcome": "approved"})
+    assert case.state == CaseState.DECIDED
+    case = perform(people.window, case.number, "deliver", {"method": "electronic"})
+    case = perform(people.window, case.number, "close")
+    assert case.state == CaseState.CLOSED
+    actions = list(case.events.values_list("action", flat=True))
+    assert actions == [
+        "create_draft",
+        "submit",
+        "accept",
+        "approve_task",
+        "approve_task",
+        "approve_task",
+        "decide",
+        "deliver",
+        "close",
+    ]
+    assert list(case.events.values_list("sequence", flat=True)) == list(range(1, 10))
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_case_numbers_run_per_division_and_day(people: People) -> None:
+    numbers = [new_case(people).number for _ in range(3)]
+    assert numbers == [f"330100-20250303-{n:05d}" for n in (1, 2, 3)]
+
+
+def test_correction_lists_everything_once(people: People) -> None:
+    case = new_case(people)
+    with pytest.raises(ValidationFailed) as info:
+        perform(people.window, case.number, "request_correction", {"items": []})
+    assert info.value.errors[0].path == "items"
+    case = perform(
+        people.window,
+        case.number,
+        "request_correction",
+        {
+            "items": [
+                {"material": "application", "problem": "缺少签字"},
+                {"material": "id_card", "problem": "复印件不清晰"},
+            ]
+        },
+    )
+    assert case.state == CaseState.CORRECTION
+    with pytest.raises(Conflict):  # the applicant has not answered yet
+        perform(people.window, case.number, "accept")
+    case = perform(people.applicant, case.number, "supplement", {"note": "已补签"})
+    assert case.state == CaseState.SUBMITTED
+    with pytest.raises(ValidationFailed) as info:
+        perform(
+            people.window,
+            case.number,
+            "request_correction",
+            {
+                "items": [
+                    {"material": "application", "problem": "签字与身份证不符"},
+                    {"material": "layout", "problem": "缺少平面图"},
+                ]
+            },
+        )
+    assert [e.path for e in info.value.errors] == ["items[1].material"]
+    assert "不在首次补正告知中" in info.value.errors[0].message
+    case = perform(
+        people.window,
+        case.number,
+        "request_correction",
+        {
+            "items": [
+                {"material": "application", "problem": "签字与身份证不符"},
+            ]
+        },
+    )
+    assert case.corrections.count() == 2
+
+
+def test_refusal_needs_reason_and_basis(people: People) -> None:
+    case = new_case(people)
+    with pytest.raises(ValidationFailed) as info:
+        perform(people.window, case.number, "refuse", {"reason": "  "})
+    assert info.value.errors[0].path == "reason"
+    case = perform(
+        people.window,
+        case.number,
+        "refuse",
+        {"reason": "不属于本机关职权范围", "legal_basis": "《行政许可法》第三十二条"},
+    )
+    assert case.state == CaseState.REFUSED
+    assert case.closed_at is not None
+
+
+def test_invalid_transition_names_state_and_allowed_actions(people: People) -> None:
+    case = new_case(people)
+    with pytest.raises(Conflict) as info:
+        perform(people.head, case.number, "decide", {"outcome": "approved"})
+    assert "待预审" in info.value.message
+    with pytest.raises(Conflict) as info:
+        perform(people.window, case.number, "close")
+    allowed = [e.message for e in info.value.errors if e.path == "allowed"]
+    assert allowed == ["accept", "refuse", "request_correction"]
+
+
+def test_who_may_act(people: People) -> None:
+    case = new_case(people)
+    for outsider in (people.stranger, people.outsider):
+        with pytest.raises(NotFound):  # cannot even see it
+            perform(outsider, case.number, "accept")
+        with pytest.raises(NotFound):
+            selectors.case_for(outsider, case.number)
+    with pytest.raises(PermissionDenied):  # the applicant cannot accept their own case
+        perform(people.applicant, case.number, "accept")
+    case = perform(people.window, case.number, "accept")
+    with pytest.raises(PermissionDenied):  # 公安 reviewer on the 市场监管 task
+        perform(people.ga, case.number, "approve_task", {"task": open_task(case, "3301-SCJG").pk})
+    with pytest.raises(PermissionDenied):
+        perform(people.scjg, case.number, "decide", {"outcome": "approved"})
+    assert available_actions(people.ga, case) == ["approve_task", "reject_task", "suspend"]
+    assert available_actions(people.head, case) == ["send_back", "suspend", "extend"]
+    assert "withdraw" in available_actions(people.applicant, case)
+
+
+def test_a_task_is_done_once(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    task = open_task(case, "3301-GA")
+    perform(people.ga, case.number, "approve_task", {"task": task.pk})
+    with pytest.raises(Conflict):
+        perform(people.ga, case.number, "approve_task", {"task": task.pk})
+
+
+@freeze_time("2025-09-26 10:00:00+08:00")
+def test_clock_stop_moves_every_deadline(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    # Fri 26 Sep + 10: 28 Sep (Sun, 调休), 29, 30 Sep; 国庆/中秋 1–8 Oct; 9, 10, 11 (Sat, 调休),
+    # 13, 14, 15, 16 Oct.
+    assert case.due_date == dt.date(2025, 10, 16)
+    case = perform(
+        people.scjg, case.number, "suspend", {"kind": "expert_review", "reason": "组织专家评审"}
+    )
+    with pytest.raises(Conflict) as info:
+        approve(case, people.ga, "3301-GA")
+    assert "中止中" in info.value.message
+    with freeze_time("2025-10-10 10:00:00+08:00"):
+        case = perform(people.scjg, case.number, "resume")
+    stop = case.clock_stops.get()
+    assert stop.paused_workdays == 5  # (26 Sep, 10 Oct]: 28, 29, 30 Sep, 9, 10 Oct
+    case.refresh_from_db()
+    assert case.due_date == dt.date(2025, 10, 23)  # 16 Oct + 5: 17, 20, 21, 22, 23 Oct
+    assert case.events.filter(action="resume").get().data["paused_workdays"] == 5
+
+
+def test_extension_is_capped_by_law(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    due = case.due_date
+    with pytest.raises(ValidationFailed) as info:
+        perform(people.head, case.number, "extend", {"days": 11, "reason": "情况复杂"})
+    assert info.value.code == "extension_too_long"
+    case = perform(people.head, case.number, "extend", {"days": 10, "reason": "情况复杂"})
+    assert case.due_date is not None
+    assert due is not None
+    assert case.due_date > due
+    with pytest.raises(ValidationFailed):
+        perform(people.head, case.number, "extend", {"days": 1, "reason": "再延"})
+
+
+def test_rejection_by_a_department_goes_to_the_head(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    with pytest.raises(ValidationFailed):
+        perform(people.ga, case.number, "reject_task", {"task": open_task(case, "3301-GA").pk})
+    case = perform(
+        people.ga,
+        case.number,
+        "reject_task",
+        {"task": open_task(case, "3301-GA").pk, "opinion": "消防通道不符合要求"},
+    )
+    assert case.state == CaseState.AWAITING_DECISION
+    assert not case.tasks.filter(state=TaskState.OPEN).exists()
+    with pytest.raises(ValidationFailed) as info:
+        perform(people.head, case.number, "decide", {"outcome": "denied"})
+    assert {e.path for e in info.value.errors} == {"reason"}
+    case = perform(
+        people.head,
+        case.number,
+        "decide",
+        {"outcome": "denied", "reason": "消防安全条件不符合", "legal_basis": "《消防法》第十五条"},
+    )
+    assert case.outcome == "denied"
+
+
+def test_send_back_and_withdraw(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    approve(case, people.ga, "3301-GA")
+    case = approve(case, people.scjg, "3301-SCJG")
+    assert case.current_stage == 2
+    with pytest.raises(ValidationFailed):
+        perform(people.head, case.number, "send_back", {"to": "stage:2", "reason": "重新审查"})
+    case = perform(people.head, case.number, "send_back", {"to": "stage:1", "reason": "重新审查"})
+    assert case.current_stage == 1
+    assert case.tasks.filter(stage=1, state=TaskState.OPEN).count() == 2
+    assert case.tasks.get(stage=2).state == TaskState.WAITING
+    case = perform(people.applicant, case.number, "withdraw")
+    assert case.state == CaseState.WITHDRAWN
+    assert not case.tasks.filter(state=TaskState.OPEN).exists()
+
+
+def test_applicant_sees_only_public_events(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    CaseEvent.objects.filter(case=case, action="accept").update(visible_to_applicant=False)
+    mine = [e.action for e in selectors.timeline(people.applicant, case)]
+    staff = [e.action for e in selectors.timeline(people.window, case)]
+    assert "accept" not in mine
+    assert "accept" in staff
+    event = case.events.first()
+    assert event is not None
+    with pytest.raises(RuntimeError):
+        event.save()
+
+
+def test_drafts_check_applicant_and_answers(people: People) -> None:
+    with pytest.raises(PermissionDenied):
+        check_create_draft(people.window, item_code="SC-FOOD-001", division_code="330100")
+    with pytest.raises(ValidationFailed) as info:
+        check_create_draft(
+            people.applicant,
+            item_code="SC-FOOD-001",
+            division_code="330100",
+            answers={"area": "大"},
+        )
+    assert info.value.errors[0].path == "answers.area"
+    with pytest.raises(NotFound):
+        check_create_draft(people.applicant, item_code="NOPE", division_code="330100")
+    draft = check_create_draft(people.applicant, item_code="SC-FOOD-001", division_code="330100")
+    with pytest.raises(NotFound):
+        submit_draft(people.stranger, draft.pk)
+    submit_draft(people.applicant, draft.pk)
+    with pytest.raises(Conflict):
+        submit_draft(people.applicant, draft.pk)
