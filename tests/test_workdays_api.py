@@ -69,6 +69,10 @@ def test_unknown_year_is_409_naming_the_field(client: Client) -> None:
     assert body["errors"][0]["path"] == "start"
     body = get(client, "/api/v1/workdays/between", start="2026-12-25", end="2027-01-08", status=409)
     assert (body["code"], body["errors"][0]["path"]) == ("calendar_unknown", "end")
+    body = get(client, "/api/v1/workdays/add", start="9999-12-31", days=1, status=409)
+    assert "9999 年" in body["message"]
+    body = get(client, "/api/v1/workdays/between", start="9999-12-31", end="9999-12-31")
+    assert body["workdays"] == 0
     body = get(client, "/api/v1/workdays/add", start="2030-06-03", days=0, status=409)
     assert body["errors"][0]["path"] == "start"
     assert "2030 年" in body["message"]

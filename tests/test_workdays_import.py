@@ -181,6 +181,9 @@ def test_csv_problems_name_the_line(tmp_path: Path) -> None:
         "2027.csv:7: date: 日期格式应为 YYYY-MM-DD",
         "2027.csv:8: kind: 类别应为 holiday（放假）或 makeup_workday（调休上班）",
     ]
+    stray = write(tmp_path, CSV + "2026-12-31,holiday,元旦\n", "stray.csv")
+    _, err = fails("import", str(stray), "--notice", "样例")
+    assert err.strip().endswith("stray.csv:6: date: 2026-12-31 不在 2027 年内")
     _, err = fails("import", str(write(tmp_path, "day,kind\n", "bad.csv")), "--notice", "样例")
     assert "bad.csv:1: 第一行必须是表头 date,kind,name" in err
 

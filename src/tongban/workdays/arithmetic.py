@@ -10,7 +10,8 @@ division overrides; ``workdays.selectors`` builds and caches one. The convention
   is always a working day.
 * ``workdays_between(start, end)`` counts the working days in ``(start, end]`` — ``start`` is not
   counted, ``end`` is — so ``workdays_between(s, add_workdays(s, n)) == n`` for every ``n ≥ 1``.
-* A day whose year is not known raises ``CalendarUnknown``; nothing is ever guessed.
+* A day whose year is not known raises ``CalendarUnknown``; nothing is ever guessed. For
+  ``add_workdays`` that includes ``start`` itself.
 * With a division, the nearest override in its chain (itself, then its parent, …) wins.
 """
 
@@ -93,6 +94,7 @@ class WorkingCalendar:
     ) -> dt.date:
         """The ``days``-th working day after ``start`` (see the module docstring for 0)."""
         check_days(days)
+        self.require(start, path)
         day = start
         if days == 0:
             while not self.is_workday(day, chain, path=path):
@@ -113,12 +115,12 @@ class WorkingCalendar:
                 message, code="end_before_start", errors=[FieldError("end", message)]
             )
         count = 0
-        day = start + ONE_DAY
-        while day <= end:
+        day = start
+        while day < end:
+            day += ONE_DAY
             path = "start" if day.year == start.year else "end"
             if self.is_workday(day, chain, path=path):
                 count += 1
-            day += ONE_DAY
         return count
 
     # --- how far it reaches -----------------------------------------------------------------

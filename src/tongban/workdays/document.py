@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,6 @@ class _Parsed:
     year: int
     notice: str
     entries: list[_Entry]
-    file: str
-    year_line: int
 
 
 # --- YAML -----------------------------------------------------------------------------------------
@@ -280,8 +279,7 @@ def _read_yaml(path: Path, name: str) -> tuple[_Parsed | None, list[Problem]]:
             )
         for index, item in enumerate(items):
             entries.extend(_yaml_entry(loaded, (section, index), kind, item, problems))
-    parsed = _Parsed(year, notice.strip(), entries, name, loaded.line_of(("year",)))
-    return parsed, problems
+    return _Parsed(year, notice.strip(), entries), problems
 
 
 def _yaml_entry(
@@ -405,17 +403,17 @@ def _read_csv(
         ):
             entries.append(_Entry(day, kind, cells["name"], name, line, "date"))
     if year is None:
-        years = sorted({e.date.year for e in entries})
+        years = Counter(e.date.year for e in entries)
         if not years:
             problems.append(Problem(name, 1, "", "文件中没有任何日期"))
             return None, problems
-        year = years[0]
+        year = years.most_common(1)[0][0]  # a stray date of another year is then the problem
     if not MIN_YEAR <= year <= MAX_YEAR:
         problems.append(Problem(name, 1, "year", f"年份必须在 {MIN_YEAR} 到 {MAX_YEAR} 之间"))
         return None, problems
     if not any(e.kind == DayKind.HOLIDAY for e in entries) and not problems:
         problems.append(Problem(name, 1, "", "没有放假安排（没有 holiday 行）"))
-    return _Parsed(year, notice.strip(), entries, name, 1), problems
+    return _Parsed(year, notice.strip(), entries), problems
 
 
 # --- rules shared by both formats ----------------------------------------------------------------
