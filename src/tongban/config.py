@@ -60,7 +60,7 @@ def env_path(name: str, default: Path) -> Path:
 
 
 SQLITE_PRAGMAS: Final = (
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+    "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 )
 
 
@@ -74,4 +74,6 @@ def database_config(url: str, var_dir: Path) -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(var_dir / "tongban.sqlite3"),
         "OPTIONS": {"init_command": SQLITE_PRAGMAS, "transaction_mode": "IMMEDIATE"},
+        # tests use a file too, so concurrent connections behave as in production (WAL, waits)
+        "TEST": {"NAME": str(var_dir / "test-tongban.sqlite3")},
     }
