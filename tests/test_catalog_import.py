@@ -263,3 +263,18 @@ def test_cli_validate_reports_and_fails(tmp_path: Path, capsys: pytest.CaptureFi
     sample(good)
     call_command("catalog", "import", str(good))
     assert "items_created=1" in capsys.readouterr().out
+
+
+def test_impossible_date_in_a_rule_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    text = FOOD.replace("    keywords: [开饭店, 餐馆]", "    keywords: [开饭店, 餐馆]", 1).replace(
+        "      - {key: area, text: 经营场所面积（平方米）, type: number}",
+        "      - {key: area, text: 经营场所面积（平方米）, type: number}\n"
+        "      - {key: opened, text: 开业日期, type: date, when: {q: area, gt: 0}}\n"
+        "      - {key: late, text: 是否延迟, type: yes_no, when: {q: opened, lt: 2027-02-30}}",
+        1,
+    )
+    problems = problems_of(tmp_path, text)
+    assert any(
+        "YYYY-MM-DD" in p and p.startswith(f"food.yaml:{line_of(text, '2027-02-30')}:")
+        for p in problems
+    ), problems

@@ -17,6 +17,17 @@ import yaml
 PathKey = tuple[str | int, ...]
 
 
+class _CatalogLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as the text written: rules compare ISO dates themselves, and
+    an impossible date (2027-02-30) becomes a problem with a line instead of a crash."""
+
+
+_CatalogLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with a catalog file; ``path`` is dotted (``items[0].materials[2].source``)."""
@@ -74,7 +85,7 @@ def load_yaml(
         return None, [Problem(name, 1, "", "文件不是 UTF-8 编码")]
     except OSError as exc:
         return None, [Problem(name, 1, "", f"无法读取文件：{exc.strerror}")]
-    loader = yaml.SafeLoader(text)
+    loader = _CatalogLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
