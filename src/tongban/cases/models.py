@@ -266,3 +266,30 @@ class CaseEvent(models.Model):
         if self.pk is not None:
             raise RuntimeError("办件事件只能追加，不能修改")
         super().save(*args, **kwargs)
+
+
+class CaseMaterial(models.Model):
+    """An uploaded file for one of the item's materials. The format is what the content is, not
+    what the name says; ``sha256`` lets reviewers see that a file did not change."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
+    material_key = models.CharField(_("材料"), max_length=64)
+    material_name = models.CharField(_("材料名称"), max_length=255)
+    file = models.FileField(_("文件"), upload_to="cases/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    detected_format = models.CharField(_("识别格式"), max_length=16)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    superseded = models.BooleanField(_("已被替换"), default=False)
+
+    class Meta:
+        ordering: ClassVar = ["case", "material_key", "-uploaded_at"]
+        verbose_name = _("申请材料文件")
+        verbose_name_plural = _("申请材料文件")
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.material_name}"

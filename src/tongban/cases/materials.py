@@ -1,0 +1,136 @@
+"""Material uploads: the file's real format is read from its content (magic numbers; the inside
+of zip containers for docx/xlsx/ofd), checked against what the item's material accepts and its
+size limit, passed to the virus-scan hook, stored, and recorded with its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import filetype
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from tongban.cases import access, events
+from tongban.cases.models import Case, CaseMaterial, CaseState
+from tongban.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from tongban.core.plugins import Registry
+
+# A scanner gets the bytes and returns None when clean or a reason to refuse.
+Scanner = Callable[[bytes], str | None]
+virus_scanners: Registry[Scanner] = Registry("virus scanner")
+ACTIVE_SCANNERS: list[str] = []  # names of registered scanners a deployment switches on
+
+EDITABLE_STATES = (CaseState.DRAFT, CaseState.CORRECTION, CaseState.SUBMITTED)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def sniff_format(content: bytes) -> str | None:
+    """The format of ``content`` as one of the catalog's names (pdf, jpg, png, ofd, docx, xlsx,
+    zip, doc/xls), or None when it is none of them."""
+    if content.startswith(_OLE2):
+        return "ole2"  # legacy Word/Excel: the container does not say which
+    if content[:4] == b"PK\x03\x04":
+        try:
+            names = zipfile.ZipFile(io.BytesIO(content)).namelist()
+        except zipfile.BadZipFile:
+            return None
+        if any(n.upper() == "OFD.XML" for n in names):
+            return "ofd"
+        if any(n.startswith("word/") for n in names):
+            return "docx"
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        return "zip"
+    kind = filetype.guess(content)
+    if kind is None:
+        return None
+    return {"pdf": "pdf", "jpg": "jpg", "png": "png"}.get(kind.extension)
+
+
+def _accepts(formats: list[str], detected: str) -> bool:
+    if detected == "ole2":
+        return bool({"doc", "xls"} & set(formats))
+    return detected in formats
+
+
+@transaction.atomic
+def check_attach_material(
+    actor: Any, case_id: int, material_key: str, file_name: str, content: bytes
+) -> CaseMaterial:
+    """The applicant adds (or replaces) the file for one material of their case."""
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None or not access.can_see_case(actor, case):
+        raise NotFound("没有找到该办件", code="case_not_found")
+    if not access.is_case_applicant(actor, case):
+        raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
+    if case.state not in EDITABLE_STATES:
+        raise Conflict(f"办件当前为“{case.get_state_display()}”，不能再上传材料", code="locked")
+    material = case.item_version.materials.filter(key=material_key).first()
+    if material is None:
+        raise ValidationFailed(
+            "本事项没有这项材料",
+            code="unknown_material",
+            errors=[FieldError("material", f"未知的材料 {material_key!r}")],
+        )
+    errors = []
+    if not content:
+        errors.append(FieldError("file", "文件为空"))
+    elif len(content) > material.max_size_mb * 1024 * 1024:
+        errors.append(FieldError("file", f"文件超过 {material.max_size_mb} MB"))
+    detected = sniff_format(content) if content else None
+    if content and (detected is None or not _accepts(material.formats, detected)):
+        shown = {"ole2": "doc/xls"}.get(detected or "", detected or "无法识别")
+        errors.append(
+            FieldError(
+                "file", f"文件内容是 {shown} 格式，本材料只接受 {', '.join(material.formats)}"
+            )
+        )
+    if errors:
+        raise ValidationFailed("上传的文件不符合要求", code="invalid_file", errors=errors)
+    for name in ACTIVE_SCANNERS:
+        verdict = virus_scanners.get(name)(content)
+        if verdict:
+            raise ValidationFailed(
+                "文件未通过安全检查", code="infected", errors=[FieldError("file", verdict)]
+            )
+    case.materials.filter(material_key=material_key, superseded=False).update(superseded=True)
+    stored = CaseMaterial(
+        case=case,
+        material_key=material_key,
+        material_name=material.name,
+        original_name=file_name[:255],
+        detected_format=detected or "",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=actor,
+    )
+    extension = {"ole2": "bin", "jpg": "jpg"}.get(detected or "", detected or "bin")
+    stored.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
+    try:
+        stored.save()
+        if case.number:
+            events.record(
+                case,
+                "attach_material",
+                actor,
+                data={
+                    "material": material_key,
+                    "sha256": stored.sha256,
+                    "format": stored.detected_format,
+                },
+            )
+    except Exception:
+        stored.file.delete(save=False)
+        raise
+    return stored
