@@ -196,7 +196,65 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Background work: one task API (django-tasks); embedded database backend by default ----------
-TASKS = {"default": {"BACKEND": env_str("TONGBAN_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# `database`: the embedded queue in the database (make demo, no external service); `rq`: RQ on
+# Redis (production). A dotted backend path is accepted too. docs/adr/0002-background-work.md
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+TONGBAN_TASK_BACKEND = env_str("TONGBAN_TASK_BACKEND", "database").strip()
+_task_backend = _TASK_BACKENDS.get(TONGBAN_TASK_BACKEND, TONGBAN_TASK_BACKEND)
+if "." not in _task_backend:
+    raise ConfigError(
+        f"TONGBAN_TASK_BACKEND={TONGBAN_TASK_BACKEND!r}: expected one of "
+        f"{', '.join(_TASK_BACKENDS)} or a dotted backend path"
+    )
+TONGBAN_TASK_QUEUE = env_str("TONGBAN_TASK_QUEUE", "default").strip() or "default"
+TONGBAN_REDIS_URL = env_str("TONGBAN_REDIS_URL", "redis://127.0.0.1:6379/0")
+TASKS = {"default": {"BACKEND": _task_backend, "QUEUES": [TONGBAN_TASK_QUEUE]}}
+# django-tasks-rq reads results through the "default" connection, whatever the queue is called.
+RQ_QUEUES = {
+    name: {"URL": TONGBAN_REDIS_URL, "DEFAULT_TIMEOUT": 600}
+    for name in dict.fromkeys(["default", TONGBAN_TASK_QUEUE])
+}
+if _task_backend == _TASK_BACKENDS["rq"]:
+    INSTALLED_APPS.append("django_rq")
+
+# --- Notifications: outbox delivery, SMS gateway, e-mail -----------------------------------------
+TONGBAN_NOTIFICATION_MAX_ATTEMPTS = env_int("TONGBAN_NOTIFICATION_MAX_ATTEMPTS", 6)
+TONGBAN_NOTIFICATION_RETRY_SECONDS = env_int("TONGBAN_NOTIFICATION_RETRY_SECONDS", 60)
+TONGBAN_NOTIFICATION_LEASE_SECONDS = env_int("TONGBAN_NOTIFICATION_LEASE_SECONDS", 300)
+TONGBAN_NOTIFICATION_SWEEP_SECONDS = env_int("TONGBAN_NOTIFICATION_SWEEP_SECONDS", 60)
+TONGBAN_SMS_GATEWAY = env_str("TONGBAN_SMS_GATEWAY", "logging")
+TONGBAN_SMS_HTTP_URL = env_str("TONGBAN_SMS_HTTP_URL")
+TONGBAN_SMS_HTTP_TIMEOUT = env_int("TONGBAN_SMS_HTTP_TIMEOUT", 10)
+TONGBAN_SMS_HTTP_TOKEN = env_str("TONGBAN_SMS_HTTP_TOKEN")
+for _name, _value in [
+    ("TONGBAN_NOTIFICATION_MAX_ATTEMPTS", TONGBAN_NOTIFICATION_MAX_ATTEMPTS),
+    ("TONGBAN_NOTIFICATION_RETRY_SECONDS", TONGBAN_NOTIFICATION_RETRY_SECONDS),
+    ("TONGBAN_NOTIFICATION_LEASE_SECONDS", TONGBAN_NOTIFICATION_LEASE_SECONDS),
+    ("TONGBAN_NOTIFICATION_SWEEP_SECONDS", TONGBAN_NOTIFICATION_SWEEP_SECONDS),
+    ("TONGBAN_SMS_HTTP_TIMEOUT", TONGBAN_SMS_HTTP_TIMEOUT),
+]:
+    if _value < 1:
+        raise ConfigError(f"{_name}={_value}: expected a whole number of at least 1")
+EMAIL_HOST = env_str("TONGBAN_EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("TONGBAN_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("TONGBAN_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("TONGBAN_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("TONGBAN_EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("TONGBAN_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "通办 <noreply@tongban.invalid>")
+
+# --- Cases -------------------------------------------------------------------------------------
+# 告知承诺: how long an applicant who broke a commitment is barred from the commitment route.
+TONGBAN_COMMITMENT_BAR_YEARS = env_int("TONGBAN_COMMITMENT_BAR_YEARS", 3)
 
 # --- Catalog ------------------------------------------------------------------------------------
 TONGBAN_SEARCH_SYNONYMS = env_path(

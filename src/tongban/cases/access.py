@@ -41,6 +41,10 @@ def is_reviewer_for(actor: Any, task: CaseTask) -> bool:
     return has_role(actor, Role.REVIEWER, task.department_id)
 
 
+def has_role_in(actor: Any, role: str, department_id: int) -> bool:
+    return has_role(actor, role, department_id)
+
+
 def is_head_for(actor: Any, case: Case) -> bool:
     return has_role(actor, Role.DEPARTMENT_HEAD, case.department_id)
 

@@ -14,6 +14,7 @@ from typing import Any
 import filetype
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from tongban.cases import access, events
 from tongban.cases.models import Case, CaseMaterial, CaseState
@@ -74,7 +75,8 @@ def check_attach_material(
         raise NotFound("没有找到该办件", code="case_not_found")
     if not access.is_case_applicant(actor, case):
         raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
-    if case.state not in EDITABLE_STATES:
+    tolerated = case.tolerated.filter(material_key=material_key, supplied_at__isnull=True).first()
+    if case.state not in EDITABLE_STATES and tolerated is None:
         raise Conflict(f"办件当前为“{case.get_state_display()}”，不能再上传材料", code="locked")
     material = case.item_version.materials.filter(key=material_key).first()
     if material is None:
@@ -119,6 +121,9 @@ def check_attach_material(
     stored.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
     try:
         stored.save()
+        if tolerated is not None:
+            tolerated.supplied_at = timezone.now()
+            tolerated.save(update_fields=["supplied_at"])
         if case.number:
             events.record(
                 case,

@@ -43,6 +43,7 @@ OPEN_STATES = (
 class Outcome(models.TextChoices):
     APPROVED = "approved", _("准予")
     DENIED = "denied", _("不予")
+    REVOKED = "revoked", _("撤销（违反承诺）")
 
 
 class CaseNumberSequence(models.Model):
@@ -293,3 +294,88 @@ class CaseMaterial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} · {self.material_name}"
+
+
+class ToleratedMaterial(models.Model):
+    """容缺受理: a non-essential material accepted as missing, due by a date; the result is
+    delivered only once every tolerated material has arrived."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tolerated")
+    material_key = models.CharField(_("材料"), max_length=64)
+    material_name = models.CharField(_("材料名称"), max_length=255)
+    due_date = models.DateField(_("补交期限"))
+    supplied_at = models.DateTimeField(_("补交时间"), null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["case", "due_date"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["case", "material_key"], name="tolerated_once")
+        ]
+        verbose_name = _("容缺材料")
+        verbose_name_plural = _("容缺材料")
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.material_name}"
+
+
+class CommitmentState(models.TextChoices):
+    DECLARED = "declared", _("已承诺，待审批")
+    PENDING = "pending", _("已准予，待核查")
+    VERIFIED = "verified", _("核查属实")
+    BROKEN = "broken", _("违反承诺")
+
+
+class Commitment(models.Model):
+    """告知承诺: the applicant commits that conditions are met and named proofs exist; the case
+    is approved on the commitment and verified afterwards by a due date."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="commitment")
+    materials = models.JSONField(_("以承诺替代的材料"), default=list)
+    statement = models.TextField(_("承诺书"))
+    signed_at = models.DateTimeField(_("承诺时间"), auto_now_add=True)
+    state = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=CommitmentState.choices,
+        default=CommitmentState.DECLARED,
+    )
+    verification_due = models.DateField(_("核查期限"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+    finding = models.TextField(_("核查结论"), blank=True)
+
+    class Meta:
+        verbose_name = _("告知承诺")
+        verbose_name_plural = _("告知承诺")
+
+    def __str__(self) -> str:
+        return f"{self.case} 告知承诺"
+
+
+class CommitmentBar(models.Model):
+    """An applicant who broke a commitment may not use the commitment route until ``until``."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("原因"))
+    until = models.DateField(_("限制至"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["-until"]
+        verbose_name = _("承诺制限制")
+        verbose_name_plural = _("承诺制限制")
+
+    def __str__(self) -> str:
+        return f"{self.person or self.enterprise} 至 {self.until}"

@@ -10,10 +10,11 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tongban.cases import access, events
-from tongban.cases.models import Case, CaseState, CaseTask
+from tongban.cases.models import Case, CaseState, CaseTask, Commitment, CommitmentBar
 from tongban.cases.numbers import next_case_number
 from tongban.cases.transitions import TRANSITIONS, Context, Transition, clock_stopped
 from tongban.catalog import guide, selectors
@@ -35,8 +36,13 @@ def check_create_draft(
     answers: dict[str, Any] | None = None,
     form_data: dict[str, Any] | None = None,
     enterprise_uscc: str | None = None,
+    commitment_materials: list[str] | None = None,
 ) -> Case:
-    """An applicant starts an application (草稿) for an item as carried out in a division."""
+    """An applicant starts an application (草稿) for an item as carried out in a division.
+
+    ``commitment_materials`` chooses the 告知承诺 route: those materials are replaced by a signed
+    commitment (the item must allow it, the materials must be replaceable, and the applicant must
+    not be barred for an earlier broken commitment)."""
     if not is_applicant(actor) or actor.person_id is None:
         raise PermissionDenied("请以实名认证的办事人身份登录后申请", code="applicant_required")
     effective = selectors.effective_item(item_code, division_code)
@@ -58,6 +64,8 @@ def check_create_draft(
             ],
         )
     assert effective.division is not None
+    if commitment_materials is not None:
+        _check_commitment(actor, version, commitment_materials, enterprise)
     case = Case.objects.create(
         item_version=version,
         item_code=item_code,
@@ -72,8 +80,54 @@ def check_create_draft(
         promised_limit_days=effective.promised_limit_days,
         extension_max_days=version.extension_max_days,
     )
-    events.record(case, "create_draft", actor, to_state=CaseState.DRAFT, visible_to_applicant=True)
+    if commitment_materials is not None:
+        Commitment.objects.create(
+            case=case,
+            materials=sorted(set(commitment_materials)),
+            statement=COMMITMENT_STATEMENT.format(item=version.name),
+        )
+    events.record(
+        case,
+        "create_draft",
+        actor,
+        to_state=CaseState.DRAFT,
+        data={"commitment": sorted(set(commitment_materials))} if commitment_materials else {},
+    )
     return case
+
+
+COMMITMENT_STATEMENT = (
+    "本人（本单位）申请办理“{item}”，承诺已符合法律法规规定的条件，所承诺的材料真实、有效，"
+    "愿意接受核查；如有不实，愿意承担撤销决定及相应法律责任。"
+)
+
+
+def _check_commitment(
+    actor: Any, version: Any, keys: list[str], enterprise: Enterprise | None
+) -> None:
+    if not version.allows_commitment:
+        raise ValidationFailed(
+            "本事项不适用告知承诺制",
+            code="commitment_not_allowed",
+            errors=[FieldError("commitment_materials", "本事项不适用告知承诺制")],
+        )
+    replaceable = dict(
+        version.materials.filter(commitment_replaceable=True).values_list("key", "name")
+    )
+    errors = [
+        FieldError(f"commitment_materials[{n}]", f"材料 {key!r} 不能以承诺替代")
+        for n, key in enumerate(keys)
+        if key not in replaceable
+    ]
+    if errors:
+        raise ValidationFailed("承诺替代的材料有误", code="invalid_commitment", errors=errors)
+    who = Q(enterprise=enterprise) if enterprise else Q(person=actor.person, enterprise=None)
+    bar = CommitmentBar.objects.filter(who, until__gte=_today()).order_by("-until").first()
+    if bar is not None:
+        raise PermissionDenied(
+            f"因曾违反告知承诺，{bar.until:%Y年%m月%d日}前不能选择告知承诺方式办理",
+            code="commitment_barred",
+        )
 
 
 @transaction.atomic
@@ -172,7 +226,7 @@ def available_actions(actor: Any, case: Case) -> list[str]:
     stopped = clock_stopped(case)
     names = []
     for name, transition_ in TRANSITIONS.items():
-        if not _state_allows(transition_, case.state, stopped):
+        if not _state_allows(transition_, case.state, stopped) or not transition_.offered(case):
             continue
         if transition_.needs_task:
             tasks = [t for t in case.tasks.all() if t.state == "open"]

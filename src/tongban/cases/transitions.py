@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
@@ -24,9 +25,13 @@ from tongban.cases.models import (
     CaseTask,
     ClockStop,
     ClockStopKind,
+    Commitment,
+    CommitmentBar,
+    CommitmentState,
     CorrectionNotice,
     Outcome,
     TaskState,
+    ToleratedMaterial,
 )
 from tongban.core.errors import Conflict, FieldError, ValidationFailed
 from tongban.identity.models import Department
@@ -59,6 +64,9 @@ class Transition:
     needs_task: bool = False
     requires_open_clock: bool = True  # refused while the clock is stopped (中止)
     requires_stopped_clock: bool = False  # only while the clock is stopped (恢复计时)
+    # whether the transition is on offer for this case at all (e.g. only cases filed with a
+    # commitment); ``validate`` still gives the precise refusal when it is forced
+    offered: Callable[[Case], bool] = lambda case: True
 
 
 TRANSITIONS: dict[str, Transition] = {}
@@ -158,17 +166,76 @@ def _clock_stopped(case: Case) -> bool:
 
 
 # --- intake -------------------------------------------------------------------------------------
-@transition("accept", "受理", {S.SUBMITTED}, lambda ctx: access.is_window_for(ctx.actor, ctx.case))
+TOLERANCE_DAYS_DEFAULT = 5
+TOLERANCE_DAYS_MAX = 20
+
+
+def _validate_accept(ctx: Context) -> None:
+    """容缺受理: ``tolerated`` names missing materials the item marks as tolerable."""
+    keys = ctx.payload.get("tolerated") or []
+    if not keys:
+        return
+    version = ctx.case.item_version
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ValidationFailed(
+            "容缺材料应为材料标识列表",
+            code="invalid",
+            errors=[FieldError("tolerated", "应为材料标识列表")],
+        )
+    if not version.allows_tolerance:
+        raise ValidationFailed(
+            "本事项不适用容缺受理",
+            code="tolerance_not_allowed",
+            errors=[FieldError("tolerated", "本事项不适用容缺受理")],
+        )
+    materials = {m.key: m for m in version.materials.all()}
+    uploaded = set(
+        ctx.case.materials.filter(superseded=False).values_list("material_key", flat=True)
+    )
+    errors = []
+    for n, key in enumerate(keys):
+        material = materials.get(key)
+        if material is None:
+            errors.append(FieldError(f"tolerated[{n}]", f"本事项没有材料 {key!r}"))
+        elif material.requirement != "tolerable":
+            errors.append(FieldError(f"tolerated[{n}]", f"“{material.name}”不是可容缺的材料"))
+        elif key in uploaded:
+            errors.append(FieldError(f"tolerated[{n}]", f"“{material.name}”已经提交"))
+    days = ctx.payload.get("tolerance_days", TOLERANCE_DAYS_DEFAULT)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= TOLERANCE_DAYS_MAX:
+        errors.append(FieldError("tolerance_days", f"应为 1 到 {TOLERANCE_DAYS_MAX} 个工作日"))
+    if errors:
+        raise ValidationFailed("容缺受理的材料有误", code="invalid_tolerance", errors=errors)
+    ctx.event_data = {"tolerated": sorted(set(keys)), "tolerance_days": days}
+
+
+@transition(
+    "accept",
+    "受理",
+    {S.SUBMITTED},
+    lambda ctx: access.is_window_for(ctx.actor, ctx.case),
+    validate=_validate_accept,
+)
 def accept(ctx: Context) -> None:
-    """受理: the clock starts the day after today; review tasks of stage 1 open."""
+    """受理: the clock starts the day after today; review tasks of stage 1 open. Tolerated
+    materials (容缺) get their own due date."""
     case = ctx.case
     case.accepted_at = timezone.now()
     case.due_date = add_workdays(ctx.today, case.promised_limit_days, case.division)
     case.save(update_fields=["accepted_at", "due_date"])
+    tolerated = ctx.event_data.get("tolerated", [])
+    if tolerated:
+        due = add_workdays(ctx.today, ctx.event_data["tolerance_days"], case.division)
+        names = dict(case.item_version.materials.values_list("key", "name"))
+        ToleratedMaterial.objects.bulk_create(
+            ToleratedMaterial(case=case, material_key=k, material_name=names[k], due_date=due)
+            for k in tolerated
+        )
+        ctx.event_data["tolerance_due"] = due.isoformat()
     if not case.tasks.exists():
         _create_tasks(case)
     _open_stage(ctx, 1)
-    ctx.event_data = {"due_date": case.due_date.isoformat()}
+    ctx.event_data["due_date"] = case.due_date.isoformat()
 
 
 def _validate_refusal(ctx: Context) -> None:
@@ -535,6 +602,13 @@ DELIVERY_METHODS = ("electronic", "mail", "pickup")
 
 
 def _validate_deliver(ctx: Context) -> None:
+    missing = list(
+        ctx.case.tolerated.filter(supplied_at__isnull=True).values_list("material_name", flat=True)
+    )
+    if missing and ctx.case.outcome == Outcome.APPROVED:
+        raise Conflict(
+            f"容缺材料尚未补齐，补齐后方可送达：{'、'.join(missing)}", code="tolerated_missing"
+        )
     method = ctx.payload.get("method", "electronic")
     if method not in DELIVERY_METHODS:
         raise ValidationFailed(
@@ -573,3 +647,148 @@ def close(ctx: Context) -> None:
 
 def clock_stopped(case: Case) -> bool:
     return _clock_stopped(case)
+
+
+# --- 告知承诺 ---------------------------------------------------------------------------------------
+def _commitment_state(case: Case) -> str | None:
+    return Commitment.objects.filter(case=case).values_list("state", flat=True).first()
+
+
+VERIFY_DAYS_DEFAULT = 20
+
+
+def _validate_commitment_approval(ctx: Context) -> None:
+    commitment = Commitment.objects.filter(case=ctx.case).first()
+    if commitment is None or commitment.state != CommitmentState.DECLARED:
+        raise Conflict("该申请没有以告知承诺方式提交", code="no_commitment")
+    days = ctx.payload.get("verify_within_days", VERIFY_DAYS_DEFAULT)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 120:
+        raise ValidationFailed(
+            "核查期限不正确",
+            code="invalid_days",
+            errors=[FieldError("verify_within_days", "应为 1 到 120 个工作日")],
+        )
+    ctx.event_data = {"verify_within_days": days}
+
+
+@transition(
+    "approve_on_commitment",
+    "告知承诺审批（当场准予）",
+    {S.SUBMITTED},
+    lambda ctx: (
+        access.is_head_for(ctx.actor, ctx.case) or access.is_window_for(ctx.actor, ctx.case)
+    ),
+    validate=_validate_commitment_approval,
+    offered=lambda case: _commitment_state(case) == CommitmentState.DECLARED,
+)
+def approve_on_commitment(ctx: Context) -> None:
+    """Approve at once on the signed commitment; a verification falls due later."""
+    case = ctx.case
+    now = timezone.now()
+    case.accepted_at = now
+    case.due_date = ctx.today
+    case.outcome = Outcome.APPROVED
+    case.decision_reason = "申请人已书面承诺符合条件，依告知承诺制当场准予"
+    case.decided_at = now
+    case.state = S.DECIDED
+    case.save(
+        update_fields=[
+            "accepted_at",
+            "due_date",
+            "outcome",
+            "decision_reason",
+            "decided_at",
+            "state",
+        ]
+    )
+    commitment = case.commitment
+    commitment.state = CommitmentState.PENDING
+    commitment.verification_due = add_workdays(
+        ctx.today, ctx.event_data["verify_within_days"], case.division
+    )
+    commitment.save(update_fields=["state", "verification_due"])
+    ctx.event_data["verification_due"] = commitment.verification_due.isoformat()
+
+
+def _pending_commitment(ctx: Context) -> Commitment:
+    commitment = Commitment.objects.filter(case=ctx.case).first()
+    if commitment is None or commitment.state != CommitmentState.PENDING:
+        raise Conflict("没有待核查的承诺", code="no_pending_commitment")
+    return commitment
+
+
+def _validate_verify(ctx: Context) -> None:
+    _pending_commitment(ctx)
+    ctx.event_data = {"finding": _text(ctx, "finding", "核查结论", required=False)}
+
+
+def _department_staff(ctx: Context) -> bool:
+    return access.is_head_for(ctx.actor, ctx.case) or access.has_role_in(
+        ctx.actor, "reviewer", ctx.case.department_id
+    )
+
+
+@transition(
+    "verify_commitment",
+    "承诺核查属实",
+    {S.DECIDED, S.DELIVERED, S.CLOSED},
+    _department_staff,
+    validate=_validate_verify,
+    requires_open_clock=False,
+    offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
+)
+def verify_commitment(ctx: Context) -> None:
+    commitment = ctx.case.commitment
+    commitment.state = CommitmentState.VERIFIED
+    commitment.checked_by = ctx.actor
+    commitment.checked_at = timezone.now()
+    commitment.finding = ctx.event_data["finding"]
+    commitment.save(update_fields=["state", "checked_by", "checked_at", "finding"])
+
+
+def _validate_revoke(ctx: Context) -> None:
+    _pending_commitment(ctx)
+    _need_reason(ctx)
+
+
+@transition(
+    "revoke_for_broken_commitment",
+    "违诺撤销",
+    {S.DECIDED, S.DELIVERED, S.CLOSED},
+    lambda ctx: access.is_head_for(ctx.actor, ctx.case),
+    validate=_validate_revoke,
+    requires_open_clock=False,
+    offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
+)
+def revoke_for_broken_commitment(ctx: Context) -> None:
+    """The commitment was false: revoke the decision and bar the applicant from the commitment
+    route for the configured period (e.g. three years)."""
+    case = ctx.case
+    commitment = case.commitment
+    commitment.state = CommitmentState.BROKEN
+    commitment.checked_by = ctx.actor
+    commitment.checked_at = timezone.now()
+    commitment.finding = ctx.reason
+    commitment.save(update_fields=["state", "checked_by", "checked_at", "finding"])
+    case.outcome = Outcome.REVOKED
+    case.decision_reason = f"违反告知承诺，撤销准予决定：{ctx.reason}"
+    case.state = S.CLOSED
+    case.closed_at = case.closed_at or timezone.now()
+    case.save(update_fields=["outcome", "decision_reason", "state", "closed_at"])
+    years = int(getattr(settings, "TONGBAN_COMMITMENT_BAR_YEARS", 3))
+    until = _years_later(ctx.today, years)
+    CommitmentBar.objects.create(
+        person=case.applicant_person if case.applicant_enterprise is None else None,
+        enterprise=case.applicant_enterprise,
+        case=case,
+        reason=ctx.reason,
+        until=until,
+    )
+    ctx.event_data = {"barred_until": until.isoformat()}
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
