@@ -113,6 +113,7 @@ class Case(models.Model):
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     current_stage = models.PositiveSmallIntegerField(_("当前审查环节"), default=0)
+    instant_explanation = models.JSONField(_("秒办判定说明"), null=True, blank=True)
     event_count = models.PositiveIntegerField(default=0)
 
     class Meta:

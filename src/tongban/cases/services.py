@@ -13,8 +13,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tongban.cases import access, events
-from tongban.cases.models import Case, CaseState, CaseTask, Commitment, CommitmentBar
+from tongban.cases import access, events, instant
+from tongban.cases.models import (
+    Case,
+    CaseState,
+    CaseTask,
+    Commitment,
+    CommitmentBar,
+    Outcome,
+)
 from tongban.cases.numbers import next_case_number
 from tongban.cases.transitions import TRANSITIONS, Context, Transition, clock_stopped
 from tongban.catalog import guide, selectors
@@ -143,7 +150,53 @@ def submit_draft(actor: Any, draft_id: int) -> Case:
     case.submitted_at = timezone.now()
     case.save(update_fields=["number", "state", "submitted_at"])
     events.record(case, "submit", actor, from_state=CaseState.DRAFT)
+    _decide_instantly(case)
     return case
+
+
+def _decide_instantly(case: Case) -> None:
+    """智能秒办: when the item's rules decide, the case is accepted and decided at once."""
+    result = instant.evaluate(case)
+    if not result.explanation:
+        return
+    case.instant_explanation = result.explanation
+    case.save(update_fields=["instant_explanation"])
+    if result.outcome is None or result.rule is None:
+        events.record(
+            case,
+            "instant_check",
+            None,
+            data={"explanation": result.explanation},
+            reason="规则无法自动判定，转人工办理",
+        )
+        return
+    now = timezone.now()
+    case.accepted_at = now
+    case.decided_at = now
+    case.due_date = _today()
+    case.outcome = Outcome.APPROVED if result.outcome == "approve" else Outcome.DENIED
+    case.decision_reason = result.rule["reason"]
+    case.decision_basis = result.rule.get("legal_basis", "")
+    case.state = CaseState.DECIDED
+    case.save(
+        update_fields=[
+            "accepted_at",
+            "decided_at",
+            "due_date",
+            "outcome",
+            "decision_reason",
+            "decision_basis",
+            "state",
+        ]
+    )
+    events.record(
+        case,
+        "instant_decision",
+        None,
+        from_state=CaseState.SUBMITTED,
+        reason=result.rule["reason"],
+        data={"rule": result.rule["name"], "explanation": result.explanation},
+    )
 
 
 def _locked_case(actor: Any, number: str) -> Case:

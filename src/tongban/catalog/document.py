@@ -136,6 +136,18 @@ class ReviewStageDoc(_Strict):
     tasks: list[ReviewTaskDoc] = Field(min_length=1)
 
 
+class InstantRuleDoc(_Strict):
+    """智能秒办: decide at once when ``when`` holds. ``q`` in the rule names ``answer.<question>``,
+    ``form.<field>`` or a registered ``fact.<name>``; rules are tried in order and an earlier
+    rule that cannot be decided (missing data) sends the case to a person."""
+
+    name: str = Field(min_length=1, max_length=64)
+    when: RuleDoc
+    outcome: Literal["approve", "deny"]
+    reason: str = Field(min_length=1)
+    legal_basis: str = ""
+
+
 class ItemDoc(_Strict):
     code: Code
     name: str = Field(min_length=1, max_length=200)
@@ -171,6 +183,7 @@ class ItemDoc(_Strict):
     sample_note: str = ""
     review_stages: list[ReviewStageDoc] = Field(default_factory=list)
     extension_max_days: int = Field(default=0, ge=0, le=365)
+    instant_rules: list[InstantRuleDoc] = Field(default_factory=list)
     questions: list[QuestionDoc] = Field(default_factory=list)
     materials: list[MaterialDoc] = Field(default_factory=list)
     fields: list[FieldDoc] = Field(default_factory=list)

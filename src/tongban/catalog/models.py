@@ -174,6 +174,7 @@ class ItemVersion(models.Model):
         help_text=_("串行的环节，每个环节内各部门并联审查；为空时由实施主体一个环节审查"),
     )
     extension_max_days = models.PositiveIntegerField(_("可延长期限上限（工作日）"), default=0)
+    instant_rules = models.JSONField(_("秒办规则"), default=list, blank=True)
 
     class Meta:
         ordering: ClassVar = ["item", "-number"]

@@ -67,7 +67,7 @@ class QuestionSpec:
     """What the rule compiler needs to know about a question."""
 
     key: str
-    answer_type: str  # choice | multi_choice | yes_no | number | date
+    answer_type: str  # choice | multi_choice | yes_no | number | date | text
     options: tuple[str, ...] = ()
 
 
@@ -261,6 +261,10 @@ def _constant(spec: QuestionSpec, raw: Any, path: str) -> Any:
         if not isinstance(raw, bool):
             raise RuleError(path, f"问题 {spec.key} 是是/否题，应与 true/false 比较")
         return raw
+    if kind == "text":
+        if not isinstance(raw, str):
+            raise RuleError(path, f"{spec.key} 是文本，应与文字比较")
+        return raw
     if kind == "number":
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise RuleError(path, f"问题 {spec.key} 是数值题，应与数字比较")
@@ -369,6 +373,9 @@ def representative_answers(spec: QuestionSpec, rules: Iterable[Rule]) -> list[An
         return subsets
     if spec.answer_type == "yes_no":
         return [SKIPPED, True, False]
+    if spec.answer_type == "text":
+        texts = sorted({c for r in rules for c in _constants_of(r, spec.key) if isinstance(c, str)})
+        return [SKIPPED, *texts, "\x00another text"]
     constants = sorted({c for r in rules for c in _constants_of(r, spec.key)})
     points: list[Answer] = [SKIPPED]
     if spec.answer_type == "number":

@@ -48,7 +48,14 @@ from tongban.catalog.models import (
     Material,
     Question,
 )
-from tongban.catalog.rules import QuestionSpec, RuleError, analyse, compile_rule, to_document
+from tongban.catalog.rules import (
+    QuestionSpec,
+    Rule,
+    RuleError,
+    analyse,
+    compile_rule,
+    to_document,
+)
 from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from tongban.identity import services as identity_services
 from tongban.identity.models import Department, Division, ServiceCentre
@@ -218,7 +225,11 @@ def _check_semantics(catalog: ValidCatalog) -> list[Problem]:
     division_levels = {**db_divisions, **{c: e[2].level for c, e in divisions.items()}}
     known_departments = set(departments) | set(Department.objects.values_list("code", flat=True))
     known_centres = set(centres) | set(ServiceCentre.objects.values_list("code", flat=True))
-    known_elements = set(elements) | set(DataElement.objects.values_list("code", flat=True))
+    element_types = {
+        code: (kind, tuple(choices))
+        for code, kind, choices in DataElement.objects.values_list("code", "value_type", "choices")
+    }
+    element_types.update({c: (e[2].type, tuple(e[2].choices)) for c, e in elements.items()})
     known_items = set(items) | set(Item.objects.values_list("code", flat=True))
 
     for parsed, i, d in catalog.entries("divisions"):
@@ -247,7 +258,7 @@ def _check_semantics(catalog: ValidCatalog) -> list[Problem]:
     for parsed, i, e in catalog.entries("data_elements"):
         problems.extend(_check_element(parsed.loaded, i, e))
     for parsed, i, item in catalog.entries("items"):
-        problems.extend(_check_item(parsed.loaded, i, item, known_departments, known_elements))
+        problems.extend(_check_item(parsed.loaded, i, item, known_departments, element_types))
     for parsed, i, impl in catalog.entries("implementations"):
         base: PathKey = ("implementations", i)
         if impl.item not in known_items:
@@ -323,7 +334,11 @@ def _check_element(loaded: LoadedFile, i: int, e: DataElementDoc) -> list[Proble
 
 
 def _check_item(
-    loaded: LoadedFile, i: int, item: ItemDoc, departments: set[str], elements: set[str]
+    loaded: LoadedFile,
+    i: int,
+    item: ItemDoc,
+    departments: set[str],
+    elements: dict[str, tuple[str, tuple[str, ...]]],
 ) -> list[Problem]:
     base: PathKey = ("items", i)
     out: list[Problem] = []
@@ -367,7 +382,7 @@ def _check_item(
                 err((section, j, "key"), f"标识 {part.key} 在 {section} 中重复")
 
     specs: dict[str, QuestionSpec] = {}
-    compiled = []
+    compiled: list[tuple[PathKey, Rule]] = []
     for j, q in enumerate(item.questions):
         values = [o.value for o in q.options]
         if q.type in ("choice", "multi_choice"):
@@ -397,6 +412,24 @@ def _check_item(
             err(("fields", j, "element"), f"未知的数据元 {f.element}")
         if f.prefill == "data_source" and not f.data_source:
             err(("fields", j, "data_source"), "系统填（data_source）的字段须给出数源")
+    decision_specs = instant_rule_specs(specs, [(f.key, f.element) for f in item.fields], elements)
+    decisions: list[tuple[PathKey, Rule]] = []
+    for j, rule_doc in enumerate(item.instant_rules):
+        try:
+            decisions.append(
+                (("instant_rules", j), compile_rule(rule_doc.when, decision_specs, "when"))
+            )
+        except RuleError as exc:
+            err(("instant_rules", j, *_rule_path(exc.path)), exc.message)
+    _check_reach(compiled, specs, err)
+    _check_reach(decisions, decision_specs, err)
+    return out
+
+
+def _check_reach(
+    compiled: list[tuple[PathKey, Rule]], specs: dict[str, QuestionSpec], err: Any
+) -> None:
+    """A rule no answer can satisfy is an error; one that always holds is a warning."""
     all_rules = [r for _, r in compiled]
     for path, rule in compiled:
         if not rule.questions():
@@ -408,7 +441,37 @@ def _check_item(
             err((*path, "when"), "条件自相矛盾或永远无法满足：无论怎样回答都不会适用")
         elif not reach.can_be_false:
             err((*path, "when"), "条件恒成立，可以删去", "warning")
-    return out
+
+
+FIELD_ANSWER_TYPES = {
+    "integer": "number",
+    "decimal": "number",
+    "date": "date",
+    "boolean": "yes_no",
+    "choice": "choice",
+    "text": "text",
+}
+
+
+def instant_rule_specs(
+    questions: dict[str, QuestionSpec],
+    fields: Iterable[tuple[str, str]],
+    elements: dict[str, tuple[str, tuple[str, ...]]],
+) -> dict[str, QuestionSpec]:
+    """What 秒办 rules may refer to: ``answer.<question>``, ``form.<field>``, ``fact.<name>``."""
+    from tongban.core.facts import facts
+
+    specs = {
+        f"answer.{k}": QuestionSpec(f"answer.{k}", q.answer_type, q.options)
+        for k, q in questions.items()
+    }
+    for field_key, element in fields:
+        kind, choices = elements.get(element, ("text", ()))
+        key = f"form.{field_key}"
+        specs[key] = QuestionSpec(key, FIELD_ANSWER_TYPES.get(kind, "text"), choices)
+    for name, fact in facts.items():
+        specs[name] = QuestionSpec(name, fact.answer_type)
+    return specs
 
 
 def _rule_path(path: str) -> PathKey:
@@ -574,6 +637,7 @@ def _apply_item(
         sample_note=doc.sample_note,
         review_stages=[stage.model_dump() for stage in doc.review_stages],
         extension_max_days=doc.extension_max_days,
+        instant_rules=[rule.model_dump() for rule in doc.instant_rules],
     )
     Question.objects.bulk_create(
         Question(
@@ -759,6 +823,7 @@ def _item_data(v: ItemVersion) -> dict[str, Any]:
         "sample_note": v.sample_note,
         "review_stages": list(v.review_stages),
         "extension_max_days": v.extension_max_days,
+        "instant_rules": list(v.instant_rules),
         "questions": [
             {
                 "key": q.key,

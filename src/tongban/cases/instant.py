@@ -1,0 +1,101 @@
+"""智能秒办: decide a submitted case at once by the item's rules, and keep the explanation.
+
+Rules are tried in order. The first rule that holds decides (approve or deny). A rule that
+cannot be decided because data is missing stops the attempt: the case goes to a person, and the
+explanation says which data was missing. Every rule looked at is recorded with the values it
+saw, so staff and the applicant can read why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from tongban.cases.models import Case
+from tongban.catalog import guide
+from tongban.catalog.rules import QuestionSpec, Truth, compile_rule
+from tongban.catalog.services import instant_rule_specs
+from tongban.core.errors import ValidationFailed
+from tongban.core.facts import facts
+
+
+@dataclass
+class InstantResult:
+    outcome: str | None  # "approve" | "deny" | None (a person decides)
+    rule: dict[str, Any] | None
+    explanation: list[dict[str, Any]]
+
+
+def _form_value(spec: QuestionSpec, raw: Any) -> Any:
+    if raw is None or raw == "":
+        return None
+    if spec.answer_type == "number":
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            return None
+        return int(number) if number.is_integer() else number
+    if spec.answer_type == "date":
+        try:
+            return dt.date.fromisoformat(str(raw))
+        except ValueError:
+            return None
+    if spec.answer_type == "yes_no":
+        return raw if isinstance(raw, bool) else {"true": True, "false": False}.get(str(raw))
+    return str(raw)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def evaluate(case: Case) -> InstantResult:
+    version = case.item_version
+    if not version.instant_rules:
+        return InstantResult(None, None, [])
+    spec = guide.spec_for(version)
+    fields = list(version.fields.select_related("element"))
+    elements = {f.element.code: (f.element.value_type, tuple(f.element.choices)) for f in fields}
+    specs = instant_rule_specs(
+        spec.question_specs, [(f.key, f.element.code) for f in fields], elements
+    )
+    values: dict[str, Any] = {}
+    try:
+        answers = guide.parse_answers(spec, case.answers)
+    except ValidationFailed:
+        answers = {}
+    values.update({f"answer.{k}": v for k, v in answers.items()})
+    for f in fields:
+        key = f"form.{f.key}"
+        value = _form_value(specs[key], case.form_data.get(f.key))
+        if value is not None:
+            values[key] = value
+    explanation: list[dict[str, Any]] = []
+    for rule_doc in version.instant_rules:
+        rule = compile_rule(rule_doc["when"], specs)
+        for name in rule.questions():
+            if name.startswith("fact.") and name not in values:
+                value = facts.get(name).provider(case)
+                if value is not None:
+                    values[name] = value
+        truth = rule.evaluate(values)
+        seen = {k: _shown(values.get(k)) for k in sorted(rule.questions())}
+        missing = sorted(k for k in rule.questions() if k not in values)
+        explanation.append(
+            {
+                "rule": rule_doc["name"],
+                "result": truth.value,
+                "values": seen,
+                "missing": missing,
+            }
+        )
+        if truth is Truth.TRUE:
+            return InstantResult(rule_doc["outcome"], rule_doc, explanation)
+        if truth is Truth.UNKNOWN:
+            return InstantResult(None, None, explanation)
+    return InstantResult(None, None, explanation)
