@@ -148,6 +148,8 @@ class CaseTask(models.Model):
         Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("审查部门")
     )
     limit_days = models.PositiveIntegerField(_("时限（工作日）"))
+    on_timeout = models.CharField(_("超时处理"), max_length=16, default="none")
+    escalated_at = models.DateTimeField(_("超时督办时间"), null=True, blank=True)
     state = models.CharField(
         _("状态"), max_length=16, choices=TaskState.choices, default=TaskState.WAITING
     )

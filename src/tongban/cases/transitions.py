@@ -149,6 +149,7 @@ def _create_tasks(case: Case) -> None:
             name=t.get("name", ""),
             department=departments[t["department"]],
             limit_days=t["limit_days"],
+            on_timeout=t.get("on_timeout", "none"),
         )
         for n, stage in enumerate(stages, start=1)
         for t in stage["tasks"]

@@ -127,6 +127,8 @@ class ReviewTaskDoc(_Strict):
     department: Code
     name: str = Field(default="", max_length=64)
     limit_days: int = Field(ge=1, le=365)
+    # 超时默认: what happens when the task's deadline passes without action
+    on_timeout: Literal["none", "approve", "escalate"] = "none"
 
 
 class ReviewStageDoc(_Strict):

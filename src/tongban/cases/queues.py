@@ -1,0 +1,583 @@
+"""Work queues (工作台待办) per staff role, each row with a traffic light (红黄牌).
+
+* ``intake`` — 综合窗口: cases waiting for 预审 (``submitted``) filed in a division where the user
+  holds the window role, or below it. Their deadline is the 行政许可法 第三十二条 intake period:
+  ``INTAKE_LIMIT_WORKDAYS`` working days after the materials arrived (submission, or the
+  answer to the latest 补正告知).
+* ``review`` — 审查人员: open review tasks of the user's departments.
+* ``decision`` — 部门负责人: cases ``awaiting_decision`` of the user's departments.
+* ``risk_cases`` / ``risk_tasks`` — overdue and at-risk work: for a department head, the cases
+  and tasks of their departments; for a supervisor (督办), those of every department in their
+  division and below, filterable by department.
+
+A light is red when the deadline is before today, yellow when the working days left
+(``workdays_between(today, due)``, counting ``(today, due]``) are at most
+``TONGBAN_YELLOW_WORKDAYS`` (default 2) or at most 20 % of the row's limit, green otherwise;
+``paused`` while the case's clock is stopped (中止) and ``unknown`` when the deadline falls in a
+year whose calendar nobody has entered yet. Lists page by keyset on ``(due date, id)`` (the
+intake queue on ``(materials received, id)``, which orders the same way because its deadline
+only grows with that time) and never count rows. A light filter is applied in SQL with the
+boundary dates of the national calendar, so a page costs a fixed number of queries; only when
+some division has its own calendar days are rows checked again in Python, scanning at most
+``MAX_CHUNKS`` chunks per page (a page may then come back short, with a cursor to go on).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, CorrectionNotice, TaskState
+from tongban.identity.models import Department, Division, Role
+from tongban.identity.selectors import staff_role_grants
+from tongban.workdays.arithmetic import WorkingCalendar
+from tongban.workdays.errors import CalendarUnknown
+from tongban.workdays.selectors import add_workdays, working_calendar, workdays_between
+
+INTAKE_LIMIT_WORKDAYS = 5  # 行政许可法 第三十二条：五日内一次告知补正，逾期即为受理
+YELLOW_SHARE_PERCENT = 20
+PAGE_SIZE = 20
+MAX_CHUNKS = 5
+_DIVISION_DEPTH = 4  # province → city → district → street
+_CHAIN = "division__parent__parent__parent"
+
+Light = Literal["red", "yellow", "green", "paused", "unknown"]
+LIGHT_LABELS: dict[str, Any] = {
+    "red": _("已超期"),
+    "yellow": _("临近到期"),
+    "green": _("正常"),
+    "paused": _("中止计时"),
+    "unknown": _("日历未录入"),
+}
+RISK = ("red", "yellow")
+
+
+def yellow_workdays() -> int:
+    """``TONGBAN_YELLOW_WORKDAYS`` from the settings (the environment variable of that name
+    while the settings module does not define it); 2 by default."""
+    value = getattr(settings, "TONGBAN_YELLOW_WORKDAYS", None)
+    if value is None:
+        value = os.environ.get("TONGBAN_YELLOW_WORKDAYS", "").strip() or 2
+    return max(0, int(value))
+
+
+def yellow_threshold(limit_days: int, yellow: int | None = None) -> int:
+    """The most working days left at which a row of ``limit_days`` is yellow."""
+    base = yellow_workdays() if yellow is None else yellow
+    return max(base, limit_days * YELLOW_SHARE_PERCENT // 100)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A deadline seen from today: its light, working days left, working days overdue."""
+
+    light: Light
+    due_date: dt.date | None
+    limit_days: int
+    workdays_left: int | None = None
+    overdue_workdays: int | None = None
+
+    @property
+    def label(self) -> str:
+        return str(LIGHT_LABELS[self.light])
+
+
+def classify(
+    due: dt.date | None,
+    limit_days: int,
+    today: dt.date,
+    left_of: Callable[[dt.date, dt.date], int],
+    *,
+    paused: bool = False,
+) -> Signal:
+    """The light of a deadline; ``left_of(start, end)`` counts working days in ``(start, end]``."""
+    if paused:
+        return Signal("paused", due, limit_days)
+    if due is None:
+        return Signal("unknown", due, limit_days)
+    try:
+        if due < today:
+            return Signal("red", due, limit_days, overdue_workdays=left_of(due, today))
+        left = left_of(today, due)
+    except CalendarUnknown:
+        return Signal("unknown", due, limit_days)
+    light: Light = "yellow" if left <= yellow_threshold(limit_days) else "green"
+    return Signal(light, due, limit_days, workdays_left=left)
+
+
+def signal_for(
+    due: dt.date | None,
+    limit_days: int,
+    division: Division | None,
+    *,
+    paused: bool = False,
+    today: dt.date | None = None,
+) -> Signal:
+    """The light of one deadline (a case page), with ``workdays.selectors.workdays_between``."""
+    day = today or timezone.localdate()
+    return classify(
+        due, limit_days, day, lambda a, b: workdays_between(a, b, division), paused=paused
+    )
+
+
+def intake_due(received: dt.datetime | None, division: Division | None) -> dt.date | None:
+    """The 预审 deadline of materials received at ``received`` (None past the known calendar)."""
+    if received is None:
+        return None
+    day = timezone.localdate(received) if timezone.is_aware(received) else received.date()
+    try:
+        return add_workdays(day, INTAKE_LIMIT_WORKDAYS, division)
+    except CalendarUnknown:
+        return None
+
+
+# --- rows and pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of a queue: a case, or a review task of a case."""
+
+    case: Case
+    task: CaseTask | None
+    signal: Signal
+    key: str  # the keyset position of this row, as it goes into a cursor
+
+    @property
+    def kind(self) -> str:
+        return "task" if self.task is not None else "case"
+
+    @property
+    def due_date(self) -> dt.date | None:
+        return self.signal.due_date
+
+    @property
+    def light(self) -> Light:
+        return self.signal.light
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    queue: str
+    rows: list[QueueRow]
+    next_cursor: str | None
+    partial: bool = False  # the scan limit was reached before the page filled
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    item: str = ""
+    light: str = ""
+    state: str = ""
+    department: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    label: Any
+    roles: tuple[str, ...]
+    kind: Literal["case", "task"]
+    states: tuple[str, ...]
+    lights: tuple[str, ...]  # the light filters offered; "" (all) comes first when offered
+    default_lights: tuple[str, ...] = ()  # shown when no light is chosen (empty: all)
+
+
+QUEUES: dict[str, QueueSpec] = {
+    spec.name: spec
+    for spec in (
+        QueueSpec(
+            "intake",
+            _("待预审"),
+            (Role.WINDOW,),
+            "case",
+            (CaseState.SUBMITTED,),
+            ("", "red", "yellow", "green", "unknown"),
+        ),
+        QueueSpec(
+            "review",
+            _("待审查"),
+            (Role.REVIEWER,),
+            "task",
+            (CaseState.IN_REVIEW,),
+            ("", "red", "yellow", "green", "paused"),
+        ),
+        QueueSpec(
+            "decision",
+            _("待决定"),
+            (Role.DEPARTMENT_HEAD,),
+            "case",
+            (CaseState.AWAITING_DECISION,),
+            ("", "red", "yellow", "green", "paused"),
+        ),
+        QueueSpec(
+            "risk_cases",
+            _("超期与临期办件"),
+            (Role.DEPARTMENT_HEAD, Role.SUPERVISOR),
+            "case",
+            (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION),
+            ("", "red", "yellow"),
+            RISK,
+        ),
+        QueueSpec(
+            "risk_tasks",
+            _("超期与临期审查任务"),
+            (Role.DEPARTMENT_HEAD, Role.SUPERVISOR),
+            "task",
+            (CaseState.IN_REVIEW,),
+            ("", "red", "yellow"),
+            RISK,
+        ),
+    )
+}
+
+
+def queues_for(actor: Any) -> list[QueueSpec]:
+    """The queues a staff account has, in the order the workbench shows them."""
+    held = {role for role, _department in staff_role_grants(actor)}
+    return [spec for spec in QUEUES.values() if held & set(spec.roles)]
+
+
+# --- scope ------------------------------------------------------------------------------------
+
+
+def _departments(actor: Any, role: str) -> set[int]:
+    return {department for held, department in staff_role_grants(actor) if held == role}
+
+
+def _under(prefix: str, division_ids: Iterable[int]) -> Q:
+    """Rows whose division (``prefix``) is one of ``division_ids`` or below one of them."""
+    ids = sorted(set(division_ids))
+    query = Q(**{f"{prefix}_id__in": ids})
+    path = prefix
+    for _level in range(_DIVISION_DEPTH - 1):
+        path += "__parent"
+        query |= Q(**{f"{path}_id__in": ids})
+    return query
+
+
+def _divisions_of(department_ids: set[int]) -> set[int]:
+    return set(
+        Department.objects.filter(pk__in=department_ids).values_list("division_id", flat=True)
+    )
+
+
+def _scope(actor: Any, spec: QueueSpec, case_path: str) -> Q | None:
+    """Which rows of queue ``spec`` the actor may see (``case_path`` leads from a row to its
+    case: "" for cases, "case__" for tasks); None when the actor has no role for it."""
+    task_rows = spec.kind == "task"
+    if spec.name == "intake":
+        windows = _departments(actor, Role.WINDOW)
+        return _under(f"{case_path}division", _divisions_of(windows)) if windows else None
+    if spec.name == "review":
+        reviewers = _departments(actor, Role.REVIEWER)
+        return Q(department_id__in=sorted(reviewers)) if reviewers else None
+    heads = _departments(actor, Role.DEPARTMENT_HEAD)
+    if spec.name == "decision":
+        return Q(department_id__in=sorted(heads)) if heads else None
+    parts: list[Q] = []
+    if heads:
+        parts.append(Q(department_id__in=sorted(heads)))
+    supervisors = _departments(actor, Role.SUPERVISOR)
+    if supervisors:
+        parts.append(_under(f"{case_path}division", _divisions_of(supervisors)))
+    if not parts:
+        return None
+    query = parts[0]
+    for part in parts[1:]:
+        query |= part
+    del task_rows
+    return query
+
+
+def supervised_departments(actor: Any) -> list[Department]:
+    """Departments whose work a supervisor or head may filter the risk queues by."""
+    heads = _departments(actor, Role.DEPARTMENT_HEAD)
+    supervisors = _departments(actor, Role.SUPERVISOR)
+    query = Q(pk__in=sorted(heads))
+    if supervisors:
+        query |= _under("division", _divisions_of(supervisors))
+    return list(Department.objects.filter(query).select_related("division").order_by("code"))
+
+
+# --- cursors ----------------------------------------------------------------------------------
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
+    """``(sort value, id)`` of a cursor; None for no cursor or one that does not parse."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value, _sep, pk = raw.rpartition("|")
+        return value, int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _after(field: str, value: Any, pk: int) -> Q:
+    return Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk})
+
+
+# --- light filters in SQL -------------------------------------------------------------------------
+
+
+def _boundaries(calendar: WorkingCalendar, today: dt.date, upto: int) -> list[dt.date]:
+    """``b[k]`` is the k-th working day after today (national calendar), k = 0 … upto."""
+    days = [today]
+    day = today
+    try:
+        for _k in range(upto):
+            day = calendar.add_workdays(day, 1)
+            days.append(day)
+    except CalendarUnknown:
+        pass
+    return days
+
+
+def _yellow_q(
+    due: str, limit: str, today: dt.date, calendar: WorkingCalendar, max_limit: int
+) -> Q:
+    """Rows with at most ``yellow_threshold(limit)`` working days left (and not overdue).
+
+    ``left <= k`` holds exactly when ``due`` comes before the (k+1)-th working day after today,
+    and the threshold only grows with the limit, so one term per threshold value is enough."""
+    base = yellow_workdays()
+    top = yellow_threshold(max_limit, base)
+    bounds = _boundaries(calendar, today, top + 1)
+
+    def before(k: int) -> Q:
+        if k + 1 < len(bounds):
+            return Q(**{f"{due}__lt": bounds[k + 1]})
+        return Q(**{f"{due}__gte": today})  # the year after is unknown: every later day counts
+
+    query = before(base)
+    share = 100 // YELLOW_SHARE_PERCENT
+    for k in range(base + 1, top + 1):
+        query |= Q(**{f"{limit}__gte": k * share}) & before(k)
+    return Q(**{f"{due}__gte": today}) & query
+
+
+# --- the queues -------------------------------------------------------------------------------
+
+
+def _stopped(case_ref: str) -> Exists:
+    return Exists(ClockStop.objects.filter(case_id=OuterRef(case_ref), ended_on__isnull=True))
+
+
+def _base(spec: QueueSpec) -> QuerySet[Any]:
+    if spec.kind == "task":
+        return (
+            CaseTask.objects.filter(state=TaskState.OPEN, case__state__in=spec.states)
+            .select_related(
+                "department",
+                "case__department",
+                "case__applicant_person",
+                "case__applicant_enterprise",
+                f"case__{_CHAIN}",
+            )
+            .annotate(stopped=_stopped("case_id"), limit=F("limit_days"))
+        )
+    cases = Case.objects.filter(state__in=spec.states).select_related(
+        "department", "applicant_person", "applicant_enterprise", _CHAIN
+    )
+    if spec.name == "intake":
+        answered = CorrectionNotice.objects.filter(
+            case_id=OuterRef("pk"), answered_at__isnull=False
+        ).order_by("-answered_at")
+        return cases.annotate(
+            received=Coalesce(Subquery(answered.values("answered_at")[:1]), F("submitted_at"))
+        )
+    return cases.annotate(
+        stopped=_stopped("pk"), limit=F("promised_limit_days") + F("extended_days")
+    )
+
+
+def _case_of(obj: Any) -> Case:
+    return obj.case if isinstance(obj, CaseTask) else obj
+
+
+def _chain(division: Division | None) -> tuple[int, ...]:
+    chain: list[int] = []
+    node = division
+    while node is not None and len(chain) < 8:
+        chain.append(node.pk)
+        node = node.parent
+    return tuple(chain)
+
+
+def queue_page(
+    actor: Any,
+    name: str,
+    *,
+    filters: QueueFilters | None = None,
+    cursor: str | None = None,
+    page_size: int = PAGE_SIZE,
+    today: dt.date | None = None,
+) -> QueuePage:
+    """One page of queue ``name`` as ``actor`` sees it (empty when they have no role for it)."""
+    spec = QUEUES[name]
+    filters = filters or QueueFilters()
+    case_path = "case__" if spec.kind == "task" else ""
+    scope = _scope(actor, spec, case_path)
+    if scope is None:
+        return QueuePage(name, [], None)
+    today = today or timezone.localdate()
+    rows = _base(spec).filter(scope)
+    if filters.item:
+        rows = rows.filter(
+            Q(**{f"{case_path}item_code": filters.item})
+            | Q(**{f"{case_path}item_name__contains": filters.item})
+        )
+    if filters.state and filters.state in spec.states:
+        rows = rows.filter(**{f"{case_path}state": filters.state})
+    if filters.department is not None:
+        rows = rows.filter(department_id=filters.department)
+
+    calendar = working_calendar()
+    wanted: tuple[str, ...] = (filters.light,) if filters.light else spec.default_lights
+    intake = spec.name == "intake"
+    sort_field = "received" if intake else "due_date"
+    exact = True
+    if not intake:
+        rows = rows.filter(due_date__isnull=False)
+        if wanted:
+            rows, exact = _light_filter(rows, wanted, today, calendar)
+    else:
+        rows = rows.filter(received__isnull=False)
+        exact = not wanted
+    position = decode_cursor(cursor)
+    if position is not None:
+        value: Any = position[0]
+        if intake:
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                value = None
+        if value is not None:
+            rows = rows.filter(_after(sort_field, value, position[1]))
+    rows = rows.order_by(sort_field, "pk")
+
+    def signal(obj: Any) -> Signal:
+        case = _case_of(obj)
+        chain = _chain(case.division)
+
+        def left_of(a: dt.date, b: dt.date) -> int:
+            return calendar.workdays_between(a, b, chain)
+
+        if intake:
+            due = _intake_due(calendar, obj.received, chain)
+            return classify(due, INTAKE_LIMIT_WORKDAYS, today, left_of)
+        return classify(obj.due_date, obj.limit, today, left_of, paused=obj.stopped)
+
+    def key(obj: Any) -> str:
+        value = obj.received.isoformat() if intake else obj.due_date.isoformat()
+        return f"{value}|{obj.pk}"
+
+    chunk = page_size + 1 if exact else max(3 * page_size, 60)
+    found: list[QueueRow] = []
+    last_scanned: str | None = None
+    for _round in range(1 if exact else MAX_CHUNKS):
+        batch = list(rows.filter(_after_key(sort_field, last_scanned, intake))[:chunk])
+        for obj in batch:
+            row_signal = signal(obj)
+            last_scanned = key(obj)
+            if wanted and row_signal.light not in wanted:
+                continue
+            found.append(
+                QueueRow(
+                    _case_of(obj),
+                    obj if spec.kind == "task" else None,
+                    row_signal,
+                    last_scanned,
+                )
+            )
+            if len(found) > page_size:
+                page = found[:page_size]
+                return QueuePage(name, page, encode_cursor(page[-1].key))
+        if len(batch) < chunk:
+            return QueuePage(name, found, None)
+    # the scan limit was reached: go on from the last row looked at
+    return QueuePage(
+        name, found, encode_cursor(last_scanned) if last_scanned else None, partial=True
+    )
+
+
+def _after_key(sort_field: str, key: str | None, intake: bool) -> Q:
+    if key is None:
+        return Q()
+    value, _sep, pk = key.rpartition("|")
+    parsed: Any = dt.datetime.fromisoformat(value) if intake else dt.date.fromisoformat(value)
+    return _after(sort_field, parsed, int(pk))
+
+
+def _intake_due(
+    calendar: WorkingCalendar, received: dt.datetime | None, chain: Sequence[int]
+) -> dt.date | None:
+    if received is None:
+        return None
+    day = timezone.localdate(received) if timezone.is_aware(received) else received.date()
+    try:
+        return calendar.add_workdays(day, INTAKE_LIMIT_WORKDAYS, chain)
+    except CalendarUnknown:
+        return None
+
+
+def _light_filter(
+    rows: QuerySet[Any], wanted: tuple[str, ...], today: dt.date, calendar: WorkingCalendar
+) -> tuple[QuerySet[Any], bool]:
+    """Narrow ``rows`` to the wanted lights in SQL; the bool says whether that is exact (no
+    division has calendar days of its own), else rows are checked again one by one."""
+    exact = not calendar.overrides
+    parts: list[Q] = []
+    if "paused" in wanted:
+        parts.append(Q(stopped=True))
+    running = [light for light in wanted if light != "paused"]
+    if running:
+        terms: list[Q] = []
+        yellow = None
+        if exact and ({"yellow", "green"} & set(running)):
+            max_limit = rows.aggregate(top=Max("limit"))["top"] or 0
+            yellow = _yellow_q("due_date", "limit", today, calendar, max_limit)
+        for light in running:
+            if light == "red":
+                terms.append(Q(due_date__lt=today))
+            elif light in ("yellow", "green"):
+                if yellow is None:
+                    terms.append(Q(due_date__gte=today))
+                elif light == "yellow":
+                    terms.append(yellow)
+                else:
+                    terms.append(Q(due_date__gte=today) & ~yellow)
+            else:  # "unknown": a running deadline is always inside the known calendar
+                exact = False
+        if terms:
+            combined = terms[0]
+            for term in terms[1:]:
+                combined |= term
+            parts.append(Q(stopped=False) & combined)
+    if not parts:
+        return rows.none(), True
+    query = parts[0]
+    for part in parts[1:]:
+        query |= part
+    return rows.filter(query), exact

@@ -1,0 +1,106 @@
+"""超时默认: an open task past its deadline is deemed approved (or escalated) exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from freezegun import freeze_time
+
+from tests.catalog_fixtures import BODIES, FOOD, write_catalog
+from tests.factories import ApplicantFactory, StaffUserFactory
+from tongban.cases.deadlines import apply_timeouts
+from tongban.cases.models import Case, CaseState, TaskState
+from tongban.cases.services import check_create_draft, perform, submit_draft
+from tongban.catalog.services import import_catalog
+from tongban.identity.models import Department
+from tongban.workdays.services import do_sync_chinese_calendar
+
+TIMEOUTS = FOOD.replace(
+    "- {department: 3301-SCJG, name: 食品安全审查, limit_days: 3}",
+    "- {department: 3301-SCJG, name: 食品安全审查, limit_days: 3, on_timeout: escalate}",
+).replace(
+    "- {department: 3301-GA, name: 消防安全核查, limit_days: 2}",
+    "- {department: 3301-GA, name: 消防安全核查, limit_days: 2, on_timeout: approve}",
+)
+
+
+def accepted_case(tmp_path: Path) -> Case:
+    assert TIMEOUTS != FOOD
+    import_catalog(write_catalog(tmp_path, bodies=BODIES, food=TIMEOUTS))
+    applicant = ApplicantFactory()
+    window = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
+    draft = check_create_draft(applicant, item_code="SC-FOOD-001", division_code="330100")
+    case = submit_draft(applicant, draft.pk)
+    return perform(window, case.number, "accept")
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_deemed_approval_and_escalation_exactly_once(tmp_path: Path) -> None:
+    case = accepted_case(tmp_path)
+    ga = case.tasks.get(department__code="3301-GA")
+    scjg = case.tasks.get(department__code="3301-SCJG", stage=1)
+    assert ga.due_date == dt.date(2025, 3, 5)
+    assert scjg.due_date == dt.date(2025, 3, 6)
+    assert apply_timeouts(dt.date(2025, 3, 5)) == {}  # due today: not yet past
+    report = apply_timeouts(dt.date(2025, 3, 6))
+    assert report == {"deemed_approved": 1}
+    ga.refresh_from_db()
+    assert ga.state == TaskState.APPROVED
+    assert ga.completed_by is None
+    report = apply_timeouts(dt.date(2025, 3, 7))
+    assert report == {"escalated": 1}
+    assert apply_timeouts(dt.date(2025, 3, 7)) == {}  # nothing twice
+    assert apply_timeouts(dt.date(2025, 3, 10)) == {}
+    case.refresh_from_db()
+    actions = list(case.events.values_list("action", flat=True))
+    assert actions.count("deemed_approval") == 1
+    assert actions.count("timeout_escalation") == 1
+    escalation = case.events.get(action="timeout_escalation")
+    assert not escalation.visible_to_applicant
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")
+def test_a_stopped_clock_is_not_timed_out(tmp_path: Path) -> None:
+    case = accepted_case(tmp_path)
+    head = StaffUserFactory(
+        department=Department.objects.get(code="3301-SCJG"), roles=["department_head"]
+    )
+    perform(head, case.number, "suspend", {"kind": "inspection", "reason": "送检"})
+    assert apply_timeouts(dt.date(2025, 3, 20)) == {"clock_stopped": 2}
+    assert case.tasks.filter(state=TaskState.OPEN).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_apply_each_timeout_once(tmp_path: Path) -> None:
+    do_sync_chinese_calendar()  # a transactional test starts from an emptied database
+    with freeze_time("2025-03-03 10:00:00+08:00"):
+        case = accepted_case(tmp_path)
+    barrier = threading.Barrier(2)
+    reports: list[Any] = []
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            reports.append(apply_timeouts(dt.date(2025, 3, 7)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    done = sum((r.get("deemed_approved", 0) + r.get("escalated", 0)) for r in reports)
+    assert len(reports) == 2
+    assert done == 2  # one deemed approval and one escalation, whichever sweep did them
+    case = Case.objects.get(pk=case.pk)
+    assert case.events.filter(action="deemed_approval").count() == 1
+    assert case.events.filter(action="timeout_escalation").count() == 1
+    assert case.state == CaseState.IN_REVIEW
