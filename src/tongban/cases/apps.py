@@ -9,4 +9,17 @@ class CasesConfig(AppConfig):
     verbose_name = "办件"
 
     def ready(self) -> None:
-        from tongban.cases import facts  # noqa: F401 - registers the case engine's facts
+        import datetime as dt
+
+        from tongban.cases import facts, notices, tasks
+        from tongban.core.tasks import periodic_jobs, register_periodic_job
+
+        del facts  # imported for its fact registrations
+        if "cases.timeouts" not in periodic_jobs:
+            notices.register_templates()
+            register_periodic_job(
+                "cases.timeouts",
+                tasks.sweep_timeouts,
+                every=dt.timedelta(minutes=15),
+                description="超时默认: deem approved or escalate review tasks past their deadline",
+            )

@@ -28,7 +28,7 @@ import base64
 import binascii
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ from tongban.identity.models import Department, Division, Role
 from tongban.identity.selectors import staff_role_grants
 from tongban.workdays.arithmetic import WorkingCalendar
 from tongban.workdays.errors import CalendarUnknown
-from tongban.workdays.selectors import add_workdays, working_calendar, workdays_between
+from tongban.workdays.selectors import add_workdays, workdays_between, working_calendar
 
 INTAKE_LIMIT_WORKDAYS = 5  # 行政许可法 第三十二条：五日内一次告知补正，逾期即为受理
 YELLOW_SHARE_PERCENT = 20
@@ -260,30 +260,24 @@ def _departments(actor: Any, role: str) -> set[int]:
     return {department for held, department in staff_role_grants(actor) if held == role}
 
 
-def _under(prefix: str, division_ids: Iterable[int]) -> Q:
-    """Rows whose division (``prefix``) is one of ``division_ids`` or below one of them."""
-    ids = sorted(set(division_ids))
-    query = Q(**{f"{prefix}_id__in": ids})
+def _under(prefix: str, department_ids: set[int]) -> Q:
+    """Rows whose division (``prefix``) is the division of one of ``department_ids`` or below
+    it — as subqueries, so the scope costs no query of its own."""
+    divisions = Department.objects.filter(pk__in=sorted(department_ids)).values("division_id")
+    query = Q(**{f"{prefix}_id__in": divisions})
     path = prefix
     for _level in range(_DIVISION_DEPTH - 1):
         path += "__parent"
-        query |= Q(**{f"{path}_id__in": ids})
+        query |= Q(**{f"{path}_id__in": divisions})
     return query
-
-
-def _divisions_of(department_ids: set[int]) -> set[int]:
-    return set(
-        Department.objects.filter(pk__in=department_ids).values_list("division_id", flat=True)
-    )
 
 
 def _scope(actor: Any, spec: QueueSpec, case_path: str) -> Q | None:
     """Which rows of queue ``spec`` the actor may see (``case_path`` leads from a row to its
     case: "" for cases, "case__" for tasks); None when the actor has no role for it."""
-    task_rows = spec.kind == "task"
     if spec.name == "intake":
         windows = _departments(actor, Role.WINDOW)
-        return _under(f"{case_path}division", _divisions_of(windows)) if windows else None
+        return _under(f"{case_path}division", windows) if windows else None
     if spec.name == "review":
         reviewers = _departments(actor, Role.REVIEWER)
         return Q(department_id__in=sorted(reviewers)) if reviewers else None
@@ -295,14 +289,10 @@ def _scope(actor: Any, spec: QueueSpec, case_path: str) -> Q | None:
         parts.append(Q(department_id__in=sorted(heads)))
     supervisors = _departments(actor, Role.SUPERVISOR)
     if supervisors:
-        parts.append(_under(f"{case_path}division", _divisions_of(supervisors)))
+        parts.append(_under(f"{case_path}division", supervisors))
     if not parts:
         return None
-    query = parts[0]
-    for part in parts[1:]:
-        query |= part
-    del task_rows
-    return query
+    return _any(parts)
 
 
 def supervised_departments(actor: Any) -> list[Department]:
@@ -311,7 +301,7 @@ def supervised_departments(actor: Any) -> list[Department]:
     supervisors = _departments(actor, Role.SUPERVISOR)
     query = Q(pk__in=sorted(heads))
     if supervisors:
-        query |= _under("division", _divisions_of(supervisors))
+        query |= _under("division", supervisors)
     return list(Department.objects.filter(query).select_related("division").order_by("code"))
 
 
@@ -322,20 +312,35 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
-    """``(sort value, id)`` of a cursor; None for no cursor or one that does not parse."""
+def decode_cursor(cursor: str | None) -> str | None:
+    """The row key inside a cursor; None for no cursor."""
     if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        value, _sep, pk = raw.rpartition("|")
-        return value, int(pk)
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
 
 
-def _after(field: str, value: Any, pk: int) -> Q:
-    return Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk})
+def _after(sort_field: str, key: str | None, intake: bool) -> Q:
+    """Rows after the row whose key is ``key`` in ``(sort_field, id)`` order; a key that does
+    not parse (a cursor edited by hand) starts from the beginning."""
+    if key is None:
+        return Q()
+    value, _sep, pk = key.rpartition("|")
+    try:
+        parsed: Any = dt.datetime.fromisoformat(value) if intake else dt.date.fromisoformat(value)
+        number = int(pk)
+    except ValueError:
+        return Q()
+    return Q(**{f"{sort_field}__gt": parsed}) | Q(**{sort_field: parsed, "pk__gt": number})
+
+
+def _any(parts: Sequence[Q]) -> Q:
+    query = parts[0]
+    for part in parts[1:]:
+        query |= part
+    return query
 
 
 # --- light filters in SQL -------------------------------------------------------------------------
@@ -354,9 +359,7 @@ def _boundaries(calendar: WorkingCalendar, today: dt.date, upto: int) -> list[dt
     return days
 
 
-def _yellow_q(
-    due: str, limit: str, today: dt.date, calendar: WorkingCalendar, max_limit: int
-) -> Q:
+def _yellow_q(due: str, limit: str, today: dt.date, calendar: WorkingCalendar, max_limit: int) -> Q:
     """Rows with at most ``yellow_threshold(limit)`` working days left (and not overdue).
 
     ``left <= k`` holds exactly when ``due`` comes before the (k+1)-th working day after today,
@@ -465,17 +468,7 @@ def queue_page(
     else:
         rows = rows.filter(received__isnull=False)
         exact = not wanted
-    position = decode_cursor(cursor)
-    if position is not None:
-        value: Any = position[0]
-        if intake:
-            try:
-                value = dt.datetime.fromisoformat(value)
-            except ValueError:
-                value = None
-        if value is not None:
-            rows = rows.filter(_after(sort_field, value, position[1]))
-    rows = rows.order_by(sort_field, "pk")
+    rows = rows.filter(_after(sort_field, decode_cursor(cursor), intake)).order_by(sort_field, "pk")
 
     def signal(obj: Any) -> Signal:
         case = _case_of(obj)
@@ -497,7 +490,7 @@ def queue_page(
     found: list[QueueRow] = []
     last_scanned: str | None = None
     for _round in range(1 if exact else MAX_CHUNKS):
-        batch = list(rows.filter(_after_key(sort_field, last_scanned, intake))[:chunk])
+        batch = list(rows.filter(_after(sort_field, last_scanned, intake))[:chunk])
         for obj in batch:
             row_signal = signal(obj)
             last_scanned = key(obj)
@@ -520,14 +513,6 @@ def queue_page(
     return QueuePage(
         name, found, encode_cursor(last_scanned) if last_scanned else None, partial=True
     )
-
-
-def _after_key(sort_field: str, key: str | None, intake: bool) -> Q:
-    if key is None:
-        return Q()
-    value, _sep, pk = key.rpartition("|")
-    parsed: Any = dt.datetime.fromisoformat(value) if intake else dt.date.fromisoformat(value)
-    return _after(sort_field, parsed, int(pk))
 
 
 def _intake_due(
@@ -571,13 +556,7 @@ def _light_filter(
             else:  # "unknown": a running deadline is always inside the known calendar
                 exact = False
         if terms:
-            combined = terms[0]
-            for term in terms[1:]:
-                combined |= term
-            parts.append(Q(stopped=False) & combined)
+            parts.append(Q(stopped=False) & _any(terms))
     if not parts:
         return rows.none(), True
-    query = parts[0]
-    for part in parts[1:]:
-        query |= part
-    return rows.filter(query), exact
+    return rows.filter(_any(parts)), exact

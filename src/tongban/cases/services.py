@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tongban.cases import access, events, instant
+from tongban.cases import access, events, instant, notices
 from tongban.cases.models import (
     Case,
     CaseState,
@@ -189,7 +189,7 @@ def _decide_instantly(case: Case) -> None:
             "state",
         ]
     )
-    events.record(
+    event = events.record(
         case,
         "instant_decision",
         None,
@@ -197,6 +197,7 @@ def _decide_instantly(case: Case) -> None:
         reason=result.rule["reason"],
         data={"rule": result.rule["name"], "explanation": result.explanation},
     )
+    notices.tell_applicant(case, event)
 
 
 def _locked_case(actor: Any, number: str) -> Case:
@@ -239,7 +240,7 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
         transition_.validate(ctx)
         before = case.state
         transition_.execute(ctx)
-        events.record(
+        event = events.record(
             case,
             action,
             actor,
@@ -249,6 +250,7 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
             data=ctx.event_data,
             task=ctx.task,
         )
+        notices.tell_applicant(case, event)
     return case
 
 

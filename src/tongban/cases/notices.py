@@ -1,0 +1,113 @@
+"""What the applicant is told when their case moves, through the notifications outbox.
+
+Messages are written in the same transaction as the change (``queue_notification``) and sent
+after commit; the dedupe key is the case event, so a retried change never sends twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tongban.cases.models import Case, CaseEvent
+from tongban.notifications.message_templates import register_template
+from tongban.notifications.services import queue_notification
+
+CHANNELS = ("in_app", "sms")
+
+TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "accept": (
+        {"zh-hans": "办件已受理", "en": "Application accepted"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）已受理，承诺于 {{ due_date }} 前办结。",
+            "en": "Your application for {{ item }} ({{ number }}) was accepted; it will be decided "
+            "by {{ due_date }}.",
+        },
+    ),
+    "request_correction": (
+        {"zh-hans": "请补正申请材料", "en": "Please complete your application"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）需要补正：{{ detail }}。请登录通办查看并补正。",
+            "en": "Your application for {{ item }} ({{ number }}) needs: {{ detail }}. "
+            "Please sign in to complete it.",
+        },
+    ),
+    "refuse": (
+        {"zh-hans": "申请不予受理", "en": "Application not accepted"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）不予受理，理由：{{ reason }}",
+            "en": "Your application for {{ item }} ({{ number }}) was not accepted: {{ reason }}",
+        },
+    ),
+    "decide": (
+        {"zh-hans": "办件已作出决定", "en": "Decision made"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）已作出决定：{{ outcome }}。",
+            "en": "A decision was made on your application for {{ item }} ({{ number }}): "
+            "{{ outcome }}.",
+        },
+    ),
+    "instant_decision": (
+        {"zh-hans": "办件已秒批", "en": "Decided at once"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）已由系统按规则当场作出决定：{{ outcome }}。",
+            "en": "Your application for {{ item }} ({{ number }}) was decided at once by the "
+            "published rules: {{ outcome }}.",
+        },
+    ),
+    "approve_on_commitment": (
+        {"zh-hans": "已按告知承诺准予", "en": "Approved on your commitment"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）已按告知承诺准予，请于 {{ detail }} 前备齐承诺的材料以备核查。",
+            "en": "Your application for {{ item }} ({{ number }}) was approved on your commitment; "
+            "have the committed documents ready for verification by {{ detail }}.",
+        },
+    ),
+    "deliver": (
+        {"zh-hans": "办理结果已送达", "en": "Result delivered"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）办理结果已送达。",
+            "en": "The result of your application for {{ item }} ({{ number }}) was delivered.",
+        },
+    ),
+    "revoke_for_broken_commitment": (
+        {"zh-hans": "准予决定已撤销", "en": "Decision revoked"},
+        {
+            "zh-hans": "因违反告知承诺，“{{ item }}”（{{ number }}）的准予决定已撤销：{{ reason }}",
+            "en": "The approval of {{ item }} ({{ number }}) was revoked for a broken commitment: "
+            "{{ reason }}",
+        },
+    ),
+}
+
+OUTCOMES = {"approved": "准予", "denied": "不予", "revoked": "撤销"}
+
+
+def register_templates() -> None:
+    for action, (subject, body) in TEMPLATES.items():
+        register_template(f"case.{action}", subject=subject, body=body)
+
+
+def tell_applicant(case: Case, event: CaseEvent) -> None:
+    """Queue the message for ``event`` if applicants hear about this kind of change."""
+    if event.action not in TEMPLATES or not event.visible_to_applicant:
+        return
+    data: dict[str, Any] = event.data or {}
+    detail = ""
+    if event.action == "request_correction":
+        detail = "；".join(f"{i['name']}（{i['problem']}）" for i in data.get("items", []))
+    elif event.action == "approve_on_commitment":
+        detail = data.get("verification_due", "")
+    queue_notification(
+        case.submitted_by,
+        f"case.{event.action}",
+        {
+            "item": case.item_name,
+            "number": case.number,
+            "reason": event.reason,
+            "due_date": case.due_date.isoformat() if case.due_date else "",
+            "outcome": OUTCOMES.get(case.outcome, case.outcome),
+            "detail": detail,
+        },
+        CHANNELS,
+        dedupe_key=f"case:{case.number}:{event.sequence}",
+    )
