@@ -254,12 +254,15 @@ def redis_queue(stack: Stack) -> Iterator[str]:
     """Redis must answer; the test queue's keys are removed afterwards."""
     import redis
 
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
     try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
         client.ping()
+        problem = ""
     except redis.RedisError as exc:
+        problem = str(exc)
+    if problem:
         pytest.fail(
-            f"Redis is not reachable at {REDIS_URL} ({exc}). These tests run the production "
+            f"Redis is not reachable at {REDIS_URL} ({problem}). These tests run the production "
             "task backend (RQ on Redis) with real worker processes and are never skipped: start "
             "Redis (e.g. `redis-server --daemonize yes`) or set TONGBAN_REDIS_URL.",
             pytrace=False,
