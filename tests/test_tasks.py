@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 from structlog.testing import capture_logs
 
+from tongban.core.plugins import Registry
 from tongban.core.tasks import (
     EPOCH,
     PeriodicJob,
@@ -97,18 +98,30 @@ def test_an_unreachable_queue_is_logged_not_raised(settings: Any) -> None:
 # --- the scheduler -----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def test_jobs(monkeypatch: pytest.MonkeyPatch) -> Registry[PeriodicJob]:
+    """The scheduler sees only these two jobs (other apps register their own)."""
+    jobs: Registry[PeriodicJob] = Registry("periodic job")
+    jobs.register("every.minute")(
+        PeriodicJob(task=notification_tasks.deliver_due, every=dt.timedelta(minutes=1))
+    )
+    jobs.register("every.day")(
+        PeriodicJob(task=notification_tasks.prune_history, every=dt.timedelta(days=1))
+    )
+    monkeypatch.setattr("tongban.notifications.scheduler.periodic_jobs", jobs)
+    return jobs
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("test_jobs")
 def test_scheduler_enqueues_each_job_once_per_period(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     t0 = dt.datetime(2026, 11, 23, 9, 30, 10, tzinfo=UTC)
     with django_capture_on_commit_callbacks(execute=True):
-        assert schedule_due_jobs(t0) == [
-            "notifications.deliver_due",
-            "notifications.prune_history",
-        ]
+        assert schedule_due_jobs(t0) == ["every.day", "every.minute"]
         assert schedule_due_jobs(t0 + dt.timedelta(seconds=40)) == []  # same minute, same day
-        assert schedule_due_jobs(t0 + dt.timedelta(seconds=50)) == ["notifications.deliver_due"]
+        assert schedule_due_jobs(t0 + dt.timedelta(seconds=50)) == ["every.minute"]
     paths = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
     assert paths == [
         "tongban.notifications.tasks.deliver_due",
@@ -119,6 +132,7 @@ def test_scheduler_enqueues_each_job_once_per_period(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("test_jobs")
 def test_racing_schedulers_never_double_enqueue() -> None:
     moment = dt.datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
     barrier = threading.Barrier(4)
@@ -141,7 +155,7 @@ def test_racing_schedulers_never_double_enqueue() -> None:
         thread.join(30)
     assert not errors, errors
     enqueued = sorted(key for keys in results for key in keys)
-    assert enqueued == ["notifications.deliver_due", "notifications.prune_history"]
+    assert enqueued == ["every.day", "every.minute"]
     assert DBTaskResult.objects.count() == 2
 
 
@@ -155,13 +169,18 @@ def test_prune_forgets_old_ledger_rows_and_old_task_results() -> None:
 
 
 @pytest.mark.django_db
-def test_scheduler_command_lists_and_ticks() -> None:
+def test_scheduler_command_lists_and_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
     out = StringIO()
     call_command("scheduler", "--list", stdout=out)
     assert "notifications.deliver_due\tevery 0:01:00" in out.getvalue()
+    weekly: Registry[PeriodicJob] = Registry("periodic job")
+    weekly.register("every.week")(
+        PeriodicJob(task=notification_tasks.prune_history, every=dt.timedelta(weeks=1))
+    )
+    monkeypatch.setattr("tongban.notifications.scheduler.periodic_jobs", weekly)
     out = StringIO()
     call_command("scheduler", "--once", stdout=out)
-    assert "notifications.deliver_due" in out.getvalue()
+    assert out.getvalue().strip() == "enqueued: every.week"
     out = StringIO()
     call_command("scheduler", "--once", stdout=out)
     assert out.getvalue().strip() == "enqueued: nothing"
