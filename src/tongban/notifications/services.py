@@ -183,12 +183,6 @@ def queue_notification(
             if created and row.status == Status.PENDING:
                 enqueue_on_commit(deliver_notification, row.pk)
             rows.append(row)
-    logger.info(
-        "notification.queued",
-        template=template,
-        dedupe_key=key,
-        rows=[(row.pk, row.channel, row.status) for row in rows],
-    )
     return rows
 
 
@@ -276,7 +270,6 @@ def deliver(notification_id: int, *, now: dt.datetime | None = None) -> Outcome:
     moment = now or timezone.now()
     claimed = _claim(notification_id, moment)
     if isinstance(claimed, Outcome):
-        logger.debug("notification.not_claimed", id=notification_id, outcome=claimed.value)
         return claimed
     log = logger.bind(id=claimed.pk, channel=claimed.channel, attempt=claimed.message.attempt)
     try:
