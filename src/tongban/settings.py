@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tongban.notifications",
     "tongban.cases",
     "tongban.portal",
+    "tongban.workbench",
     "tongban.api",
     "tongban.bench",
     "tongban.demo",

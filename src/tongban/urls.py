@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("workbench/", include("tongban.workbench.urls")),
     path("", include("tongban.portal.urls")),
 ]
 if settings.OIDC_ENABLED:

@@ -401,7 +401,7 @@ def _base(spec: QueueSpec) -> QuerySet[Any]:
             .annotate(stopped=_stopped("case_id"), limit=F("limit_days"))
         )
     cases = Case.objects.filter(state__in=spec.states).select_related(
-        "department", "applicant_person", "applicant_enterprise", _CHAIN
+        "department", "applicant_person", "applicant_enterprise", "item_version", _CHAIN
     )
     if spec.name == "intake":
         answered = CorrectionNotice.objects.filter(
@@ -448,7 +448,7 @@ def queue_page(
     rows = _base(spec).filter(scope)
     if filters.item:
         rows = rows.filter(
-            Q(**{f"{case_path}item_code": filters.item})
+            Q(**{f"{case_path}item_code__startswith": filters.item})
             | Q(**{f"{case_path}item_name__contains": filters.item})
         )
     if filters.state and filters.state in spec.states:

@@ -1,8 +1,9 @@
-"""Portal URLs: home, search, item guides, the 情形 questionnaire, display preferences, login."""
+"""Portal URLs: home, search, item guides, the 情形 questionnaire, display preferences, login,
+and the applicant space (online application and 我的办件)."""
 
 from django.urls import path
 
-from tongban.portal import views
+from tongban.portal import applicant_views, views
 
 app_name = "portal"
 
@@ -12,6 +13,19 @@ urlpatterns = [
     path("items/", views.item_list, name="item_list"),
     path("items/<str:code>/", views.item_detail, name="item_detail"),
     path("items/<str:code>/guide/", views.item_guide, name="item_guide"),
+    path("items/<str:code>/apply/", applicant_views.apply, name="apply"),
+    path("my/drafts/<int:draft_id>/", applicant_views.draft, name="draft"),
+    path("my/cases/", applicant_views.my_cases, name="my_cases"),
+    path("my/cases/<str:number>/", applicant_views.my_case, name="my_case"),
+    path("my/cases/<str:number>/supplement/", applicant_views.supplement, name="supplement"),
+    path("my/cases/<str:number>/hand-in/", applicant_views.hand_in, name="hand_in"),
+    path("my/cases/<str:number>/withdraw/", applicant_views.withdraw, name="withdraw"),
+    path("my/applications/<int:case_id>/reapply/", applicant_views.reapply, name="reapply"),
+    path(
+        "my/applications/<int:case_id>/files/<int:material_id>/",
+        applicant_views.my_material,
+        name="my_material",
+    ),
     path("preferences/division/", views.set_division, name="set_division"),
     path("preferences/elder-mode/", views.set_elder_mode, name="set_elder_mode"),
     path("accounts/login/", views.login_view, name="login"),

@@ -1,0 +1,448 @@
+"""The applicant space: apply from the guide (answers carried over, applicant and 告知承诺 chosen),
+the generated form with 自动填/选择填 prefill and data-element checks, one upload per material,
+submission refused while incomplete, 我的办件 with its timeline, answering a 补正 notice, 容缺
+补交, withdrawal with confirmation, 再来一单 — and the permission matrix on every URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from tests.catalog_fixtures import sample, write_catalog
+from tests.factories import ApplicantFactory, EnterpriseAgentFactory, StaffUserFactory
+from tongban.cases.applications import application_of
+from tongban.cases.materials import check_attach_material
+from tongban.cases.models import Case, CaseMaterial, CaseState
+from tongban.cases.services import check_create_draft, perform, submit_draft
+from tongban.catalog.services import import_catalog
+from tongban.core.masking import mask_id_number
+from tongban.identity.models import Department
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+SIGN = "CG-SIGN-001"
+FOOD = "SC-FOOD-001"
+
+SIGN_ITEM = """\
+schema: tongban-catalog/1
+data_elements:
+  - {code: mobile, name: 手机号码, type: text, validator: mobile, max_length: 11}
+  - {code: shop_name, name: 店铺名称, type: text, max_length: 64}
+  - {code: has_parking, name: 是否有停车位, type: boolean}
+  - {code: scale, name: 规模, type: choice, choices: [小型, 中型, 大型]}
+items:
+  - code: CG-SIGN-001
+    name: 户外招牌设置
+    type: licensing
+    department: 3301-SCJG
+    legal_basis: 《城市市容和环境卫生管理条例》第十一条
+    acceptance_conditions: 招牌设置符合规划
+    promised_limit_days: 5
+    applicant_types: [person, enterprise]
+    allows_commitment: true
+    allows_tolerance: true
+    materials:
+      - {key: design, name: 招牌设计图, formats: [pdf, png]}
+      - {key: safety, name: 安全承诺书, commitment_replaceable: true}
+      - {key: photo, name: 现场照片, requirement: tolerable, formats: [jpg, png]}
+    fields:
+      - {key: name, label: 申请人姓名, element: person_name, prefill: identity}
+      - {key: idno, label: 身份证号, element: id_number, prefill: identity}
+      - {key: phone, label: 联系电话, element: mobile, prefill: identity}
+      - {key: shop, label: 店铺名称, element: shop_name, prefill: history}
+      - {key: parking, label: 是否有停车位, element: has_parking, required: false}
+      - {key: scale, label: 规模, element: scale}
+"""
+
+
+class People:
+    def __init__(self) -> None:
+        scjg = Department.objects.get(code="3301-SCJG")
+        self.applicant = ApplicantFactory()
+        self.other = ApplicantFactory()
+        self.window = StaffUserFactory(department=scjg, roles=["window"])
+
+
+@pytest.fixture
+def people(tmp_path: Path, settings: Any) -> People:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    import_catalog(
+        [*sample(tmp_path / "catalog"), *write_catalog(tmp_path / "catalog", sign=SIGN_ITEM)]
+    )
+    return People()
+
+
+def as_user(user: Any) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def html(response: Any) -> str:
+    return response.content.decode()
+
+
+def sign_draft(people: People, who: Any = None, **options: Any) -> Case:
+    return check_create_draft(
+        who or people.applicant, item_code=SIGN, division_code="330100", **options
+    )
+
+
+def complete(people: People, draft: Case, who: Any = None) -> Case:
+    """Fill and upload what a SIGN draft needs, through the services."""
+    who = who or people.applicant
+    Case.objects.filter(pk=draft.pk).update(
+        form_data={**draft.form_data, "shop": "老王面馆", "scale": "小型"}
+    )
+    check_attach_material(who, draft.pk, "design", "设计图.pdf", PDF)
+    check_attach_material(who, draft.pk, "safety", "安全承诺书.pdf", PDF)
+    return submit_draft(who, draft.pk)
+
+
+# --- the guide's apply box ----------------------------------------------------------------------
+
+
+def test_guide_offers_apply_when_the_answers_are_complete(people: People) -> None:
+    guide = reverse("portal:item_guide", args=[FOOD])
+    anonymous = html(Client().get(guide, {"a_entity": "individual", "a_area": "0"}))
+    assert "登录后在线申请" in anonymous
+    client = as_user(people.applicant)
+    assert "回答完全部问题后" in html(client.get(guide))
+    page = html(client.get(guide, {"a_entity": "individual", "a_area": "0"}))
+    assert f'formaction="{reverse("portal:apply", args=[FOOD])}"' in page
+    assert 'form="guide-form"' in page
+    staff = html(as_user(people.window).get(guide, {"a_entity": "individual", "a_area": "0"}))
+    assert "工作人员账户不能以办事人身份申请" in staff
+
+
+def test_apply_carries_the_guide_answers_into_a_draft(people: People) -> None:
+    client = as_user(people.applicant)
+    url = reverse("portal:apply", args=[FOOD])
+    # unanswered questions: back to the guide
+    response = client.post(url, {"a_entity": "individual"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("portal:item_guide", args=[FOOD]))
+    response = client.post(url, {"a_entity": "individual", "a_area": "120", "a_cold": "no"})
+    assert response.status_code == 302
+    draft = Case.objects.get(state=CaseState.DRAFT)
+    assert response["Location"] == reverse("portal:draft", args=[draft.pk])
+    assert draft.answers == {"entity": "individual", "area": "120", "cold": "no"}
+    person = people.applicant.person
+    assert draft.form_data == {"operator_name": person.name, "operator_id": person.id_number}
+    assert draft.division.code == "330100"  # the item's own division when none was chosen
+
+
+def test_apply_in_the_chosen_division(people: People) -> None:
+    client = as_user(people.applicant)
+    client.post(reverse("portal:set_division"), {"division": "330106"})
+    client.post(reverse("portal:apply", args=[FOOD]), {"a_entity": "individual", "a_area": "0"})
+    draft = Case.objects.get()
+    assert (draft.division.code, draft.department.code) == ("330106", "330106-SCJG")
+
+
+def test_applicant_and_commitment_are_chosen_first(people: People) -> None:
+    agency = EnterpriseAgentFactory(person=people.applicant.person)
+    client = as_user(people.applicant)
+    url = reverse("portal:apply", args=[SIGN])
+    page = html(client.post(url))
+    assert agency.enterprise.name in page
+    assert "告知承诺" in page
+    assert 'value="safety"' in page
+    response = client.post(url, {"applicant": agency.enterprise.uscc, "commitment": ["safety"]})
+    assert response.status_code == 302
+    draft = Case.objects.get()
+    assert draft.applicant_enterprise == agency.enterprise
+    application = application_of(draft)
+    safety = next(m for m in application.materials if m.key == "safety")
+    assert safety.committed
+    assert not safety.needs_upload
+    # a material the item does not let you replace by a commitment: the service says no
+    response = client.post(url, {"applicant": "person", "commitment": ["design"]})
+    assert response.status_code == 422
+    assert "不能以承诺替代" in html(response)
+    assert Case.objects.count() == 1
+
+
+# --- the form -----------------------------------------------------------------------------------
+
+
+def test_draft_form_is_prefilled_and_masks_the_id_number(people: People) -> None:
+    draft = sign_draft(people)
+    client = as_user(people.applicant)
+    person = people.applicant.person
+    # 自动填 through the portal's apply step
+    client.post(reverse("portal:apply", args=[SIGN]), {"applicant": "person"})
+    draft = Case.objects.latest("pk")
+    page = html(client.get(reverse("portal:draft", args=[draft.pk])))
+    assert mask_id_number(person.id_number) in page
+    assert person.id_number not in page
+    assert person.name in page
+    assert f'value="{person.mobile}"' in page
+    assert "来自实名认证信息" in page
+    assert 'accept=".pdf,.png"' in page
+
+
+def test_form_values_are_checked_against_their_data_elements(people: People) -> None:
+    draft = sign_draft(people)
+    client = as_user(people.applicant)
+    response = client.post(
+        reverse("portal:draft", args=[draft.pk]),
+        {"f_phone": "12345", "f_scale": "巨型", "f_shop": "老王面馆", "intent": "save"},
+    )
+    assert response.status_code == 422
+    page = html(response)
+    assert "手机号应为以1开头的11位数字" in page
+    assert "请从给出的选项中选择" in page
+    assert 'value="老王面馆"' in page  # what was typed stays
+    response = client.post(
+        reverse("portal:draft", args=[draft.pk]),
+        {
+            "f_phone": "13900001111",
+            "f_scale": "中型",
+            "f_shop": "老王面馆",
+            "f_parking": "yes",
+            "f_idno": "110101199003070000",  # typed over an 自动填 number: ignored
+            "intent": "save",
+        },
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.form_data["phone"] == "13900001111"
+    assert draft.form_data["parking"] is True
+    assert draft.form_data["idno"] == people.applicant.person.id_number
+
+
+def test_uploads_are_checked_and_submission_needs_everything(people: People) -> None:
+    draft = sign_draft(people)
+    client = as_user(people.applicant)
+    url = reverse("portal:draft", args=[draft.pk])
+    response = client.post(
+        url,
+        {
+            "f_scale": "小型",
+            "m_design": SimpleUploadedFile("设计图.pdf", b"not really a pdf"),
+            "intent": "submit",
+        },
+    )
+    assert response.status_code == 422
+    assert "本材料只接受 pdf, png" in html(response)
+    response = client.post(
+        url,
+        {"f_scale": "小型", "m_design": SimpleUploadedFile("设计图.png", PNG), "intent": "submit"},
+    )
+    assert response.status_code == 422
+    page = html(response)
+    assert "申请还不完整" in page
+    assert "请填写“店铺名称”" in page
+    assert "请上传“安全承诺书”" in page
+    assert "现场照片" not in page.split("申请还不完整")[1].split("</ul>")[0]  # 容缺: optional
+    assert CaseMaterial.objects.filter(case=draft, material_key="design").exists()
+    response = client.post(
+        url,
+        {
+            "f_scale": "小型",
+            "f_shop": "老王面馆",
+            "f_phone": "13900001111",
+            "m_safety": SimpleUploadedFile("承诺书.pdf", PDF),
+            "intent": "submit",
+        },
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.state == CaseState.SUBMITTED
+    assert response["Location"] == reverse("portal:my_case", args=[draft.number])
+    # a submitted application's form page leads to the case
+    assert client.get(url)["Location"] == reverse("portal:my_case", args=[draft.number])
+
+
+def test_history_prefill_offers_earlier_values(people: People) -> None:
+    complete(people, sign_draft(people))
+    client = as_user(people.applicant)
+    client.post(reverse("portal:apply", args=[SIGN]), {"applicant": "person"})
+    draft = Case.objects.latest("pk")
+    assert draft.form_data["shop"] == "老王面馆"  # 选择填: the latest earlier value
+    page = html(client.get(reverse("portal:draft", args=[draft.pk])))
+    assert '<datalist id="options-shop"><option value="老王面馆">' in page
+
+
+# --- 我的办件 -------------------------------------------------------------------------------------
+
+
+def test_my_cases_lists_only_mine_newest_first(people: People, monkeypatch: Any) -> None:
+    from tongban.portal import applicant_views
+
+    monkeypatch.setattr(applicant_views, "PAGE_SIZE", 2)
+    first = complete(people, sign_draft(people))
+    second = sign_draft(people)
+    third = sign_draft(people)
+    theirs = sign_draft(people, people.other)
+    client = as_user(people.applicant)
+    page = html(client.get(reverse("portal:my_cases")))
+    assert reverse("portal:draft", args=[third.pk]) in page
+    assert reverse("portal:draft", args=[second.pk]) in page
+    assert first.number not in page
+    assert f'rel="next" href="?cursor={second.pk}"' in page
+    rest = html(client.get(reverse("portal:my_cases"), {"cursor": second.pk}))
+    assert first.number in rest
+    assert 'rel="next"' not in rest
+    assert reverse("portal:draft", args=[theirs.pk]) not in page + rest
+
+
+def test_case_page_shows_progress_and_timeline(people: People) -> None:
+    case = complete(people, sign_draft(people))
+    perform(people.window, case.number or "", "accept")
+    page = html(as_user(people.applicant).get(reverse("portal:my_case", args=[case.number])))
+    assert 'class="step step-done"' in page
+    assert 'aria-current="step"' in page
+    for label in ("提交申请", "受理", "办结期限"):
+        assert label in page
+    assert people.window.display_name not in page  # staff names stay on the workbench
+
+
+def test_supplement_answers_the_correction_notice(people: People) -> None:
+    case = complete(people, sign_draft(people))
+    number = case.number or ""
+    perform(
+        people.window,
+        number,
+        "request_correction",
+        {"items": [{"material": "design", "problem": "尺寸标注不清"}]},
+    )
+    client = as_user(people.applicant)
+    page = html(client.get(reverse("portal:my_case", args=[number])))
+    assert "尺寸标注不清" in page
+    assert 'name="m_design"' in page
+    url = reverse("portal:supplement", args=[number])
+    assert client.post(url, {}).status_code == 422  # neither a file nor a note
+    response = client.post(url, {"m_design": SimpleUploadedFile("新设计图.pdf", PDF)})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.SUBMITTED
+    files = CaseMaterial.objects.filter(case=case, material_key="design").order_by("pk")
+    assert [(f.original_name, f.superseded) for f in files] == [
+        ("设计图.pdf", True),
+        ("新设计图.pdf", False),
+    ]
+
+
+def test_tolerated_materials_are_handed_in_later(people: People) -> None:
+    case = complete(people, sign_draft(people))
+    number = case.number or ""
+    perform(people.window, number, "accept", {"tolerated": ["photo"]})
+    client = as_user(people.applicant)
+    assert "容缺材料待补交" in html(client.get(reverse("portal:my_case", args=[number])))
+    response = client.post(
+        reverse("portal:hand_in", args=[number]), {"m_photo": SimpleUploadedFile("照片.png", PNG)}
+    )
+    assert response.status_code == 302
+    assert case.tolerated.get().supplied_at is not None
+
+
+def test_withdraw_asks_first(people: People) -> None:
+    case = complete(people, sign_draft(people))
+    url = reverse("portal:withdraw", args=[case.number])
+    client = as_user(people.applicant)
+    page = html(client.get(url))
+    assert "确认撤回" in page
+    case.refresh_from_db()
+    assert case.state == CaseState.SUBMITTED
+    assert client.post(url).status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.WITHDRAWN
+    assert "该申请当前不能撤回" in html(client.get(url))
+    assert client.post(url).status_code == 409
+
+
+def test_reapply_copies_answers_and_form(people: People) -> None:
+    client = as_user(people.applicant)
+    client.post(
+        reverse("portal:apply", args=[FOOD]),
+        {"a_entity": "individual", "a_area": "120", "a_cold": "no"},
+    )
+    earlier = Case.objects.get()
+    Case.objects.filter(pk=earlier.pk).update(form_data={**earlier.form_data, "site_area": "120"})
+    response = client.post(reverse("portal:reapply", args=[earlier.pk]))
+    assert response.status_code == 302
+    again = Case.objects.latest("pk")
+    assert again.pk != earlier.pk
+    assert response["Location"] == reverse("portal:draft", args=[again.pk])
+    assert again.answers == earlier.answers
+    assert again.form_data["site_area"] == "120"
+    assert again.form_data["operator_id"] == people.applicant.person.id_number
+
+
+def test_own_files_download(people: People) -> None:
+    draft = sign_draft(people)
+    stored = check_attach_material(people.applicant, draft.pk, "design", "设计图.pdf", PDF)
+    url = reverse("portal:my_material", args=[draft.pk, stored.pk])
+    response = as_user(people.applicant).get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert as_user(people.other).get(url).status_code == 404
+
+
+# --- the permission matrix ----------------------------------------------------------------------
+
+
+def _urls(people: People) -> dict[str, tuple[str, str]]:
+    draft = sign_draft(people)
+    stored = check_attach_material(people.applicant, draft.pk, "design", "设计图.pdf", PDF)
+    case = complete(people, sign_draft(people))
+    number = case.number or ""
+    return {
+        "my_cases": ("get", reverse("portal:my_cases")),
+        "draft": ("get", reverse("portal:draft", args=[draft.pk])),
+        "save": ("post", reverse("portal:draft", args=[draft.pk])),
+        "case": ("get", reverse("portal:my_case", args=[number])),
+        "supplement": ("post", reverse("portal:supplement", args=[number])),
+        "hand_in": ("post", reverse("portal:hand_in", args=[number])),
+        "withdraw": ("get", reverse("portal:withdraw", args=[number])),
+        "withdraw_post": ("post", reverse("portal:withdraw", args=[number])),
+        "reapply": ("post", reverse("portal:reapply", args=[case.pk])),
+        "file": ("get", reverse("portal:my_material", args=[draft.pk, stored.pk])),
+        "apply": ("post", reverse("portal:apply", args=[SIGN])),
+    }
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff", "other", "applicant"])
+def test_permission_matrix(people: People, who: str) -> None:
+    urls = _urls(people)
+    user = {"anonymous": None, "staff": people.window, "other": people.other}.get(
+        who, people.applicant
+    )
+    client = as_user(user)
+    for name, (method, url) in urls.items():
+        response = getattr(client, method)(url)
+        if who == "anonymous":
+            expected = {302}
+        elif who == "staff":
+            expected = {403}
+        elif who == "other":
+            expected = {200} if name in ("my_cases", "apply") else {404}
+        else:
+            expected = {200, 302, 422}
+        assert response.status_code in expected, (name, who, response.status_code)
+        if who == "anonymous":
+            assert reverse("portal:login") in response["Location"], name
+    if who in ("other", "anonymous", "staff"):
+        assert Case.objects.filter(state=CaseState.WITHDRAWN).count() == 0
+
+
+def test_case_page_query_count_is_bounded(
+    people: People, django_assert_max_num_queries: Any
+) -> None:
+    case = complete(people, sign_draft(people))
+    perform(people.window, case.number or "", "accept")
+    client = as_user(people.applicant)
+    url = reverse("portal:my_case", args=[case.number])
+    client.get(url)
+    with django_assert_max_num_queries(25):
+        assert client.get(url).status_code == 200
