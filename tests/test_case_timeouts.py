@@ -104,3 +104,41 @@ def test_two_sweeps_at_once_apply_each_timeout_once(tmp_path: Path) -> None:
     assert case.events.filter(action="deemed_approval").count() == 1
     assert case.events.filter(action="timeout_escalation").count() == 1
     assert case.state == CaseState.IN_REVIEW
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")
+def test_yellow_warns_reviewers_and_red_escalates_once(tmp_path: Path) -> None:
+    from tongban.cases.deadlines import warn_and_escalate
+    from tongban.identity.models import Division
+    from tongban.notifications.models import Notification
+
+    case = accepted_case(tmp_path)
+    ga_reviewer = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["reviewer"]
+    )
+    scjg = Department.objects.get(code="3301-SCJG")
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    province_office = Department.objects.create(
+        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
+    )
+    supervisor = StaffUserFactory(department=province_office, roles=["supervisor"])
+    outsider = StaffUserFactory(
+        department=Department.objects.get(code="330106-SCJG"),
+        roles=["supervisor", "department_head"],
+    )
+    # Monday 3 Mar: the 公安 check (2 working days, due 5 Mar) is already yellow.
+    assert warn_and_escalate(dt.date(2025, 3, 3)) == {"warned": 1}
+    warning = Notification.objects.get(recipient=ga_reviewer)
+    assert warning.template == "case.task_warning"
+    assert "2025-03-05" in warning.body
+    warn_and_escalate(dt.date(2025, 3, 3))
+    assert Notification.objects.filter(recipient=ga_reviewer).count() == 1  # once
+    # Friday 7 Mar: both stage-1 tasks are overdue.
+    assert warn_and_escalate(dt.date(2025, 3, 7)) == {"escalated": 2}
+    assert Notification.objects.filter(recipient=head, template="case.task_overdue").count() == 1
+    assert Notification.objects.filter(recipient=supervisor).count() == 2
+    assert not Notification.objects.filter(recipient=outsider).exists()
+    warn_and_escalate(dt.date(2025, 3, 7))
+    assert Notification.objects.filter(recipient=supervisor).count() == 2
+    assert case.number in Notification.objects.filter(recipient=supervisor).first().body

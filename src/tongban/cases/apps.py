@@ -23,3 +23,9 @@ class CasesConfig(AppConfig):
                 every=dt.timedelta(minutes=15),
                 description="超时默认: deem approved or escalate review tasks past their deadline",
             )
+            register_periodic_job(
+                "cases.deadline_warnings",
+                tasks.sweep_deadline_warnings,
+                every=dt.timedelta(hours=1),
+                description="红黄牌: warn handlers before deadlines, escalate overdue work",
+            )

@@ -1,5 +1,6 @@
 """Deadline sweeps run by the scheduler: 超时默认 (a review task whose deadline passed without
-action is deemed approved, or escalated, as its item configures).
+action is deemed approved, or escalated, as its item configures) and 红黄牌 supervision
+(warnings to the handlers, 督办 escalations to heads and supervisors).
 
 Each task is handled in its own transaction under the case's row lock and re-checked there, so
 a sweep that runs twice, or two workers running it at once, apply each timeout exactly once; a
@@ -10,13 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from tongban.cases import events
-from tongban.cases.models import Case, CaseTask, TaskState
+from tongban.cases.models import Case, CaseTask, ClockStop, TaskState
+from tongban.cases.queues import signal_for
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
+from tongban.identity.models import Role
+from tongban.identity.selectors import staff_holding
+from tongban.notifications.services import queue_notification
 
 DEEMED_OPINION = "审查期限届满未作出意见，依规定视为同意（超时默认）"
 
@@ -77,3 +83,67 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
             data={"due_date": task.due_date.isoformat()},
         )
         return "deemed_approved"
+
+
+# --- 红黄牌 supervision -----------------------------------------------------------------------------
+def _division_chain(division: Any) -> list[int]:
+    chain: list[int] = []
+    node = division
+    while node is not None and node.pk not in chain:
+        chain.append(node.pk)
+        node = node.parent
+    return chain
+
+
+def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
+    """Yellow light: warn the reviewers of the task's department. Red light: escalate (督办) to
+    the department's head and the supervisors of the case's division and the ones above it.
+    Each warning is sent once per task and deadline (the dedupe key holds the due date, so a
+    deadline moved by a clock stop or an extension is watched afresh)."""
+    today = today or timezone.localdate()
+    report: Counter[str] = Counter()
+    tasks = (
+        CaseTask.objects.filter(state=TaskState.OPEN, due_date__isnull=False)
+        .exclude(case_id__in=ClockStop.objects.filter(ended_on__isnull=True).values("case_id"))
+        .select_related("case__division__parent__parent__parent", "department")
+        .order_by("due_date", "id")
+    )
+    for task in tasks:
+        assert task.due_date is not None
+        signal = signal_for(task.due_date, task.limit_days, task.case.division, today=today)
+        if signal.light == "yellow":
+            recipients = list(staff_holding(Role.REVIEWER, departments=[task.department_id]))
+            _tell_staff(task, recipients, "case.task_warning", "yellow", signal.workdays_left)
+            report["warned"] += 1
+        elif signal.light == "red":
+            recipients = [
+                *staff_holding(Role.DEPARTMENT_HEAD, departments=[task.department_id]),
+                *staff_holding(Role.SUPERVISOR, divisions=_division_chain(task.case.division)),
+            ]
+            _tell_staff(task, recipients, "case.task_overdue", "red", signal.overdue_workdays)
+            report["escalated"] += 1
+    return report
+
+
+def _tell_staff(
+    task: CaseTask, recipients: list[Any], template: str, light: str, days: int | None
+) -> None:
+    case = task.case
+    assert task.due_date is not None
+    context = {
+        "item": case.item_name,
+        "number": case.number,
+        "department": task.department.name,
+        "stage": task.stage_name,
+        "due_date": task.due_date.isoformat(),
+        "days": days or 0,
+    }
+    with transaction.atomic():
+        for user in {u.pk: u for u in recipients}.values():
+            queue_notification(
+                user,
+                template,
+                context,
+                ["in_app"],
+                dedupe_key=f"task:{task.pk}:{light}:{task.due_date.isoformat()}:{user.pk}",
+            )

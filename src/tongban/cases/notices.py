@@ -82,8 +82,30 @@ TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 OUTCOMES = {"approved": "准予", "denied": "不予", "revoked": "撤销"}
 
 
+STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "task_warning": (
+        {"zh-hans": "黄牌预警：审查即将到期", "en": "Yellow card: review due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）将于 {{ due_date }} 到期，"
+            "还剩 {{ days }} 个工作日，请及时办理。",
+            "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) is due on "
+            "{{ due_date }}: {{ days }} working day(s) left.",
+        },
+    ),
+    "task_overdue": (
+        {"zh-hans": "红牌督办：审查已超期", "en": "Red card: review overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）已于 {{ due_date }} 到期，"
+            "超期 {{ days }} 个工作日，请督促办理。",
+            "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) was due on "
+            "{{ due_date }} and is {{ days }} working day(s) late.",
+        },
+    ),
+}
+
+
 def register_templates() -> None:
-    for action, (subject, body) in TEMPLATES.items():
+    for action, (subject, body) in {**TEMPLATES, **STAFF_TEMPLATES}.items():
         register_template(f"case.{action}", subject=subject, body=body)
 
 

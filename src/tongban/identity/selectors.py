@@ -9,6 +9,7 @@ so admin pages and permission checks that ask many times cost one query.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -22,6 +23,7 @@ from tongban.identity.models import (
     Person,
     PersonalDataAccess,
     StaffRole,
+    User,
 )
 
 _ROLE_CACHE = "_tongban_staff_roles"
@@ -77,3 +79,18 @@ def enterprises_represented(person: Person, *, on: dt.date | None = None) -> Que
 def personal_data_accesses(person: Person) -> QuerySet[PersonalDataAccess]:
     """Who looked at ``person``'s unmasked data, newest first (for the person's own view)."""
     return PersonalDataAccess.objects.filter(person=person).select_related("actor")
+
+
+def staff_holding(
+    role: str, *, departments: Iterable[int] = (), divisions: Iterable[int] = ()
+) -> QuerySet[User]:
+    """Active staff accounts holding ``role`` in one of ``departments`` or in any department of
+    one of ``divisions`` (who to warn, whom to escalate to)."""
+    scope = Q(staff_roles__department_id__in=list(departments)) | Q(
+        staff_roles__department__division_id__in=list(divisions)
+    )
+    return (
+        User.objects.filter(scope, is_active=True, kind=AccountKind.STAFF, staff_roles__role=role)
+        .distinct()
+        .order_by("id")
+    )
