@@ -454,3 +454,19 @@ def test_case_number_lookup(world: World) -> None:
         reverse("workbench:home"), {"number": "330100-20000101-99999"}, follow=True
     )
     assert "没有找到办件" in page(response)
+
+
+def test_pages_read_in_english(world: World) -> None:
+    client = as_user(world.window)
+    client.post("/i18n/setlang/", {"language": "en"})
+    queue = page(client.get(reverse("workbench:queue", args=["intake"])))
+    assert "Intake" in queue
+    assert "working days left" in queue
+    case = page(client.get(reverse("workbench:case", args=[world.number])))
+    for text in ("Request correction", "Refuse to accept", "Submitted, awaiting intake"):
+        assert text in case
+    applicant = as_user(world.applicant)
+    applicant.post("/i18n/setlang/", {"language": "en"})
+    mine = page(applicant.get(reverse("portal:my_case", args=[world.number])))
+    assert "Progress" in mine
+    assert "Apply again" in mine

@@ -22,6 +22,12 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.browser
 
 ITEM = "SC-FOOD-001"
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 GUIDE = f"/items/{ITEM}/guide/?a_entity=individual&a_area=120&a_cold=no"
 
 
@@ -151,10 +157,13 @@ def test_case_from_application_to_closing(
     row = window.locator("tr.wb-row", has_text=number)
     assert "齐全" in row.inner_text()
     shot(window, screenshots, "03-intake-queue")
+    phone_window = sign_in(new_page, cast.window, "/workbench/queues/intake/", **PHONE)
+    shot(phone_window, screenshots, "13-phone-workbench", full=False)
     with window.expect_navigation():
         row.get_by_role("link", name=number).click()
     assert "张*" in window.locator("#applicant-person").inner_text()
     correction = window.locator("#act-request_correction")
+    correction.locator("summary").click()  # secondary actions start folded
     correction.get_by_role("checkbox", name="食品经营许可申请书").check()
     correction.get_by_label("“食品经营许可申请书”需要补正的问题").fill(
         "申请书第 2 页缺少经营者签字"
@@ -263,20 +272,10 @@ def test_case_from_application_to_closing(
     shot(applicant, screenshots, "11-applicant-timeline")
 
     # --- on a phone, in 长辈模式 ------------------------------------------------------------------
-    phone = sign_in(
-        new_page,
-        cast.applicant,
-        f"/my/cases/{number}/",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
+    phone = sign_in(new_page, cast.applicant, f"/my/cases/{number}/", **PHONE)
     with phone.expect_navigation():
         phone.get_by_role("button", name="长辈模式").click()
     assert phone.evaluate("document.documentElement.classList.contains('elder')")
-    shot(phone, screenshots, "12-phone-elder")
-    mobile_staff = sign_in(
-        new_page, cast.window, "/workbench/queues/intake/", viewport={"width": 390, "height": 844}
-    )
-    shot(mobile_staff, screenshots, "13-phone-workbench", full=False)
+    shot(phone, screenshots, "12-phone-elder", full=False)
+    phone.locator("#timeline-title").scroll_into_view_if_needed()
+    shot(phone, screenshots, "14-phone-elder-timeline", full=False)

@@ -27,8 +27,12 @@ from tongban.portal.case_display import DELIVERY_LABELS, action_label, send_back
 TASK_ACTIONS = ("approve_task", "reject_task")
 INT_INPUTS = ("days", "tolerance_days", "verify_within_days", "task")
 LIST_INPUTS = ("tolerated",)
-# Actions that end or refuse something get the warning style.
+# Actions that end or refuse something get the warning style and come last.
 DANGER = frozenset({"refuse", "reject_task", "revoke_for_broken_commitment", "send_back"})
+# The next step of the ordinary course stays open; other forms start folded away.
+PRIMARY = frozenset(
+    {"accept", "decide", "deliver", "close", "resume", "approve_on_commitment", "verify_commitment"}
+)
 _VERIFY_DAYS_DEFAULT = 20
 
 
@@ -88,6 +92,17 @@ class ActionForm:
     @property
     def anchor(self) -> str:
         return f"act-{self.key}"
+
+    @property
+    def collapsed(self) -> bool:
+        """Shown folded (a ``<details>``) until opened: forms with inputs that are not the
+        ordinary next step, unless they just failed."""
+        return (
+            bool(self.inputs)
+            and not self.failed
+            and self.task is None
+            and (self.key not in PRIMARY)
+        )
 
 
 # --- building the forms ---------------------------------------------------------------------------
@@ -286,7 +301,7 @@ def action_forms(
                 tasks_done = True
             continue
         forms.append(_single_form(case, action, application))
-    return forms
+    return sorted(forms, key=lambda f: f.key in DANGER)
 
 
 # --- reading a POST and putting errors back -------------------------------------------------------
