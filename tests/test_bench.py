@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tongban.bench.base import benchmarks, percentiles
 from tongban.bench.catalog_data import max_items
 
@@ -126,3 +128,80 @@ def test_the_configured_database_is_left_alone(tmp_path: Path) -> None:
         with sqlite3.connect(real) as db:
             tables = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
         assert tables == []
+
+
+def test_registry_holds_cases() -> None:
+    assert "cases" in benchmarks
+
+
+def test_cases_postgres_url_prefers_the_option_then_a_postgresql_database_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tongban.bench.cases import DEFAULT_POSTGRES_URL, postgres_url
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://tb@db.example:5433/tongban")
+    assert postgres_url("postgres://other@127.0.0.1/x") == "postgres://other@127.0.0.1/x"
+    assert postgres_url("") == "postgres://tb@db.example:5433/tongban"
+    monkeypatch.delenv("DATABASE_URL")
+    assert postgres_url("") == DEFAULT_POSTGRES_URL
+
+
+def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) -> None:
+    """One invocation: SQLite and PostgreSQL (this machine's server), each with SpiffWorkflow."""
+    done = run_bench(tmp_path, "cases", "--json", "--lifecycles", "5", "--warmup", "1")
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "cases"
+    assert result["lifecycles"] == 5
+    for database in ("sqlite", "postgresql"):
+        figures = result[database]
+        assert "error" not in figures, figures
+        assert figures["lifecycles"] == 5
+        assert figures["lifecycles_per_s"] > 0
+        assert figures["steps_per_lifecycle"] == 9
+        assert figures["queries_per_lifecycle"] > 0
+        assert set(figures["steps"]) == {
+            "create_draft",
+            "submit",
+            "accept",
+            "approve_task",
+            "decide",
+            "deliver",
+            "close",
+        }
+        for key in ("step_p50_ms", "step_p95_ms", "lifecycle_p50_ms"):
+            assert figures[key] > 0, key
+        spiff = figures["spiffworkflow"]
+        assert spiff["database"] == database
+        assert spiff["lifecycles"] == 5
+        assert spiff["lifecycles_per_s"] > 0
+        assert spiff["reload"]["lifecycles_per_s"] > 0
+        assert spiff["state_bytes_p50"] > 0
+        assert figures["ratio_vs_spiffworkflow"] > 0
+        assert figures["machine"]["db_vendor"] == database
+    assert result["spiffworkflow"]["lifecycles_per_s"] > 0
+    assert result["spiffworkflow"]["database"] == "postgresql"
+    assert result["ratio_vs_spiffworkflow"] == result["postgresql"]["ratio_vs_spiffworkflow"]
+    assert result["ratio_vs_spiffworkflow"] > 0
+    assert set(result["targets"]) >= {
+        "postgresql_lifecycles_per_s_met",
+        "ratio_vs_spiffworkflow_met",
+    }
+    assert result["machine"]["cores"] >= 1
+
+
+def test_cases_fails_loudly_when_postgresql_is_unreachable(tmp_path: Path) -> None:
+    done = run_bench(
+        tmp_path,
+        "cases",
+        "--json",
+        "--lifecycles",
+        "2",
+        "--postgres-url",
+        "postgres://postgres@127.0.0.1:1/postgres",
+        embedded=True,
+    )
+    assert done.returncode != 0
+    assert done.stdout.strip() == ""
+    assert "PostgreSQL at postgres://postgres@127.0.0.1:1/postgres is not reachable" in done.stderr
+    assert '"postgresql": {"error": "PostgreSQL at' in done.stderr

@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-BENCHMARK_MODULES = ("tongban.bench.search", "tongban.bench.guide")
+BENCHMARK_MODULES = ("tongban.bench.search", "tongban.bench.guide", "tongban.bench.cases")
 
 
 class BenchConfig(AppConfig):
