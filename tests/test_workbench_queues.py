@@ -332,3 +332,16 @@ def test_queue_pages_cost_fixed_queries(
     # roles, calendar fingerprint, the largest limit (for the yellow boundaries), rows
     with django_assert_max_num_queries(4):
         queue_page(people.ga, "review", filters=QueueFilters(light="yellow"))
+
+
+def test_an_intake_period_past_the_known_calendar_is_shown_not_guessed(people: People) -> None:
+    """Filed on 28 December 2026: five working days reach into 2027, which nobody has entered
+    yet — the row says so instead of guessing a date."""
+    with freeze_time("2026-12-28 10:00:00+08:00"):
+        case = people.case()
+        row = queue_page(people.window, "intake").rows[0]
+        assert row.case == case
+        assert (row.light, row.due_date) == ("unknown", None)
+        assert row.signal.label == "日历未录入"
+        assert queue_page(people.window, "intake", filters=QueueFilters(light="unknown")).rows
+        assert not queue_page(people.window, "intake", filters=QueueFilters(light="green")).rows

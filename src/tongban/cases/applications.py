@@ -159,6 +159,7 @@ class Application:
     fields: tuple[FieldSlot, ...]
     materials: tuple[MaterialSlot, ...]
     other_files: tuple[CaseMaterial, ...]  # files of materials that no longer apply
+    commitment: Commitment | None = None  # 告知承诺, when the applicant chose it
 
     @property
     def missing(self) -> list[FieldError]:
@@ -265,12 +266,11 @@ def application_of(
         for m in result.materials
         if m.status == "applies"
     )
-    committed = set(
-        Commitment.objects.filter(case=case).values_list("materials", flat=True).first() or ()
-    )
+    commitment = Commitment.objects.filter(case=case).first()
+    committed = set(commitment.materials) if commitment else set()
     materials = tuple(replace(m, committed=m.key in committed) for m in materials)
     other = tuple(f for group in files.values() for f in group)
-    return Application(case, answers, fields, materials, other)
+    return Application(case, answers, fields, materials, other, commitment)
 
 
 def missing_by_case(cases: Iterable[Case]) -> dict[int, list[str]]:

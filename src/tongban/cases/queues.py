@@ -123,12 +123,72 @@ def signal_for(
     *,
     paused: bool = False,
     today: dt.date | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> Signal:
-    """The light of one deadline (a case page), with ``workdays.selectors.workdays_between``."""
+    """The light of one deadline, with ``workdays.selectors.workdays_between`` (or with the
+    snapshot ``calendar`` when several deadlines are shown together)."""
     day = today or timezone.localdate()
+    if calendar is None:
+        return classify(
+            due, limit_days, day, lambda a, b: workdays_between(a, b, division), paused=paused
+        )
+    chain = _chain(division)
     return classify(
-        due, limit_days, day, lambda a, b: workdays_between(a, b, division), paused=paused
+        due, limit_days, day, lambda a, b: calendar.workdays_between(a, b, chain), paused=paused
     )
+
+
+@dataclass(frozen=True)
+class CaseSignals:
+    """The lights of one case page: the case's own deadline and each open task's."""
+
+    case: Signal | None
+    tasks: dict[int, Signal]
+
+
+def case_signals(
+    case: Case,
+    tasks: Sequence[CaseTask],
+    *,
+    stopped: bool,
+    received: dt.datetime | None = None,
+    today: dt.date | None = None,
+) -> CaseSignals:
+    """A submitted case is timed by its intake period (from ``received``, the day the latest
+    materials arrived); an accepted one by its due date until the decision; open tasks by
+    theirs. One calendar snapshot for the whole page."""
+    calendar = working_calendar()
+    signal: Signal | None = None
+    if case.state == CaseState.SUBMITTED:
+        signal = signal_for(
+            intake_due(received or case.submitted_at, case.division),
+            INTAKE_LIMIT_WORKDAYS,
+            case.division,
+            today=today,
+            calendar=calendar,
+        )
+    elif case.state in (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION):
+        signal = signal_for(
+            case.due_date,
+            case.promised_limit_days + case.extended_days,
+            case.division,
+            paused=stopped,
+            today=today,
+            calendar=calendar,
+        )
+    task_signals = {
+        task.pk: signal_for(
+            task.due_date,
+            task.limit_days,
+            case.division,
+            paused=stopped,
+            today=today,
+            calendar=calendar,
+        )
+        for task in tasks
+        if task.state == TaskState.OPEN
+    }
+    return CaseSignals(signal, task_signals)
 
 
 def intake_due(received: dt.datetime | None, division: Division | None) -> dt.date | None:

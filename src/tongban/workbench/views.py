@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tongban.cases import access, applications, queues, selectors
-from tongban.cases.models import Case, CaseState, Commitment, TaskState
+from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, perform
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.permissions import is_staff_member
@@ -199,44 +199,22 @@ def _case_context(
         action_forms = [failed if f.key == failed.key else f for f in action_forms]
         if all(f.key != failed.key for f in action_forms):
             banner = banner or failed.error
-    stopped = any(s.ended_on is None for s in case.clock_stops.all())
+    clock_stops = list(case.clock_stops.all())
     corrections = list(case.corrections.all())
-    if case.state == CaseState.SUBMITTED:
-        received = max(
-            (c.answered_at for c in corrections if c.answered_at), default=case.submitted_at
-        )
-        signal = queues.signal_for(
-            queues.intake_due(received, case.division),
-            queues.INTAKE_LIMIT_WORKDAYS,
-            case.division,
-        )
-    elif case.state in (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION):
-        signal = queues.signal_for(
-            case.due_date,
-            case.promised_limit_days + case.extended_days,
-            case.division,
-            paused=stopped,
-        )
-    else:
-        signal = None
-    tasks = [
-        (
-            task,
-            queues.signal_for(task.due_date, task.limit_days, case.division, paused=stopped)
-            if task.state == TaskState.OPEN
-            else None,
-        )
-        for task in case.tasks.all()
-    ]
+    tasks = list(case.tasks.all())
+    received = max((c.answered_at for c in corrections if c.answered_at), default=None)
+    signals = queues.case_signals(
+        case, tasks, stopped=any(s.ended_on is None for s in clock_stops), received=received
+    )
     return {
         "case": case,
         "application": application,
-        "signal": signal,
-        "tasks": tasks,
+        "signal": signals.case,
+        "tasks": [(task, signals.tasks.get(task.pk)) for task in tasks],
         "corrections": corrections,
         "tolerated": list(case.tolerated.all()),
-        "commitment": Commitment.objects.filter(case=case).first(),
-        "clock_stops": list(case.clock_stops.all()),
+        "commitment": application.commitment,
+        "clock_stops": clock_stops,
         "events": event_lines(selectors.timeline(actor, case), application.material_names),
         "forms": action_forms,
         "banner": banner,
