@@ -497,3 +497,9 @@ def test_pages_read_in_english(world: World) -> None:
     mine = page(applicant.get(reverse("portal:my_case", args=[world.number])))
     assert "Progress" in mine
     assert "Apply again" in mine
+
+
+def test_the_legend_follows_the_yellow_setting(world: World, settings: Any) -> None:
+    settings.TONGBAN_YELLOW_WORKDAYS = 3
+    html = page(as_user(world.window).get(reverse("workbench:queue", args=["intake"])))
+    assert "剩余工作日不超过 3 天或时限的 20%" in html

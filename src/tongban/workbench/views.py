@@ -62,7 +62,11 @@ def _render(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
     """Render a workbench page; every page shows the user's queues in its bar."""
-    context = {"nav_queues": queues.queues_for(request.user), **(context or {})}
+    context = {
+        "nav_queues": queues.queues_for(request.user),
+        "yellow_days": queues.yellow_workdays(),
+        **(context or {}),
+    }
     return render(request, template, context, status=status)
 
 

@@ -1,0 +1,1 @@
+"""Template filters of the workbench (masking personal data, file sizes)."""
