@@ -122,12 +122,28 @@ def test_yellow_threshold_follows_the_setting(people: People, settings: Any) -> 
     assert classify(day(7), 10, MONDAY, left_national).light == "yellow"
 
 
-def test_yellow_threshold_from_the_environment(
-    people: People, settings: Any, monkeypatch: Any
-) -> None:
-    del settings.TONGBAN_YELLOW_WORKDAYS
-    monkeypatch.setenv("TONGBAN_YELLOW_WORKDAYS", "3")
-    assert yellow_threshold(5) == 3
+def test_yellow_threshold_from_the_environment() -> None:
+    """The variable is read once, by the settings, like every other setting."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); from tongban.cases.queues import yellow_threshold; print(yellow_threshold(5))"
+    env = {
+        **os.environ,
+        "TONGBAN_TESTING": "1",
+        "TONGBAN_YELLOW_WORKDAYS": "3",
+        "DJANGO_SETTINGS_MODULE": "tongban.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "3"
 
 
 # --- who sees what ----------------------------------------------------------------------------

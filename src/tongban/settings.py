@@ -256,6 +256,8 @@ DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "通办 <noreply@tongban.inva
 # --- Cases -------------------------------------------------------------------------------------
 # 告知承诺: how long an applicant who broke a commitment is barred from the commitment route.
 TONGBAN_COMMITMENT_BAR_YEARS = env_int("TONGBAN_COMMITMENT_BAR_YEARS", 3)
+# 红黄牌: a deadline turns yellow with this many working days left (or 20 % of its limit).
+TONGBAN_YELLOW_WORKDAYS = env_int("TONGBAN_YELLOW_WORKDAYS", 2)
 
 # --- Catalog ------------------------------------------------------------------------------------
 TONGBAN_SEARCH_SYNONYMS = env_path(

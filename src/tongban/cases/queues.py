@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -64,12 +63,8 @@ RISK = ("red", "yellow")
 
 
 def yellow_workdays() -> int:
-    """``TONGBAN_YELLOW_WORKDAYS`` from the settings (the environment variable of that name
-    while the settings module does not define it); 2 by default."""
-    value = getattr(settings, "TONGBAN_YELLOW_WORKDAYS", None)
-    if value is None:
-        value = os.environ.get("TONGBAN_YELLOW_WORKDAYS", "").strip() or 2
-    return max(0, int(value))
+    """``TONGBAN_YELLOW_WORKDAYS`` (settings; 2 by default)."""
+    return max(0, int(settings.TONGBAN_YELLOW_WORKDAYS))
 
 
 def yellow_threshold(limit_days: int, yellow: int | None = None) -> int:
