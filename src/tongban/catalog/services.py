@@ -37,7 +37,6 @@ from tongban.catalog.document import (
     ItemDoc,
     json_schema,
 )
-from tongban.catalog.loader import LoadedFile, PathKey, Problem, catalog_files, load_yaml
 from tongban.catalog.models import (
     CatalogRevision,
     DataElement,
@@ -57,6 +56,7 @@ from tongban.catalog.rules import (
     to_document,
 )
 from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
+from tongban.core.sourcefiles import LoadedFile, PathKey, Problem, load_yaml, yaml_files
 from tongban.identity import services as identity_services
 from tongban.identity.models import Department, Division, ServiceCentre
 
@@ -128,7 +128,7 @@ def validate_catalog(paths: Sequence[Path], *, root: Path | None = None) -> Vali
     """Check the files; return them parsed, or raise ``CatalogInvalid`` listing every problem."""
     problems: list[Problem] = []
     parsed_files: list[ParsedFile] = []
-    files = list(catalog_files([Path(p) for p in paths]))
+    files = list(yaml_files([Path(p) for p in paths]))
     if not files:
         raise CatalogInvalid(
             [Problem(", ".join(map(str, paths)) or "-", 1, "", "没有找到 YAML 文件")]

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from tongban.core.sourcefiles import LoadedFile, PathKey, Problem, dotted, load_yaml
 from tongban.workdays.errors import CalendarFileInvalid
 from tongban.workdays.models import MAX_YEAR, MIN_YEAR, DayKind, check_day
 
@@ -48,109 +47,6 @@ KIND_ALIASES = {
     "上班": DayKind.MAKEUP_WORKDAY,
 }
 YAML_KEYS = {"year", "notice", "holidays", "makeup_workdays"}
-
-
-PathKey = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with a year file; ``path`` is dotted (``holidays[2].date``)."""
-
-    file: str
-    line: int
-    path: str
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        label = "" if self.severity == "error" else f"[{self.severity}] "
-        where = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}: {label}{where}{self.message}"
-
-
-def dotted(path: PathKey) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-class _Loader(yaml.SafeLoader):
-    """``SafeLoader`` without implicit timestamps: dates stay text and are parsed here, so an
-    impossible date (2027-02-30) is a problem with a line, not a crash."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-@dataclass
-class LoadedFile:
-    name: str
-    data: Any
-    lines: dict[PathKey, int]
-
-    def line_of(self, path: PathKey) -> int:
-        """The line of ``path``, or of its nearest ancestor that has one."""
-        probe = tuple(path)
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        return self.lines.get(probe, 1)
-
-    def problem(self, path: PathKey, message: str) -> Problem:
-        return Problem(self.name, self.line_of(path), dotted(path), message)
-
-
-def load_yaml(path: Path, name: str) -> tuple[LoadedFile | None, list[Problem]]:
-    """Parse one YAML file with the line of every value; problems instead of exceptions."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, [Problem(name, 1, "", "文件不是 UTF-8 编码")]
-    except OSError as exc:
-        return None, [Problem(name, 1, "", f"无法读取文件：{exc.strerror}")]
-    loader = _Loader(text)
-    problems: list[Problem] = []
-    lines: dict[PathKey, int] = {}
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, [Problem(name, 1, "", "文件为空")]
-        _walk(node, (), lines, problems, name)
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        return None, [
-            Problem(name, mark.line + 1 if mark else 1, "", f"YAML 语法错误：{exc.problem or exc}")
-        ]
-    except yaml.YAMLError as exc:
-        return None, [Problem(name, 1, "", f"YAML 语法错误：{exc}")]
-    finally:
-        loader.dispose()
-    return LoadedFile(name, data, lines), problems
-
-
-def _walk(
-    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], problems: list[Problem], name: str
-) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                message = f"重复的键（第 {seen[key]} 行已出现）"
-                problems.append(Problem(name, line, dotted((*path, key)), message))
-            seen[key] = line
-            _walk(value_node, (*path, key), lines, problems, name)
-            lines[(*path, key)] = line
-    elif isinstance(node, yaml.SequenceNode):
-        for index, child in enumerate(node.value):
-            _walk(child, (*path, index), lines, problems, name)
 
 
 @dataclass(frozen=True)

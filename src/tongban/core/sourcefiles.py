@@ -1,4 +1,5 @@
-"""Reading catalog YAML with line numbers, so every problem can name its file and line.
+"""Reading YAML source files (catalog, working-day calendars) with line numbers, so every
+problem can name its file and line.
 
 PyYAML's node tree keeps the position of every value; ``load_yaml`` returns the plain data
 together with a map from a value's path (``("items", 0, "materials", 2)``) to its line.
@@ -17,12 +18,12 @@ import yaml
 PathKey = tuple[str | int, ...]
 
 
-class _CatalogLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as the text written: rules compare ISO dates themselves, and
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as the text written: readers parse ISO dates themselves, and
     an impossible date (2027-02-30) becomes a problem with a line instead of a crash."""
 
 
-_CatalogLoader.yaml_implicit_resolvers = {
+_TextDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -30,7 +31,7 @@ _CatalogLoader.yaml_implicit_resolvers = {
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a catalog file; ``path`` is dotted (``items[0].materials[2].source``)."""
+    """One thing wrong with a source file; ``path`` is dotted (``items[0].materials[2].source``)."""
 
     file: str
     line: int
@@ -61,6 +62,11 @@ class LoadedFile:
     data: Any
     lines: dict[PathKey, int]
 
+    @property
+    def name(self) -> str:
+        """The file as problems name it."""
+        return str(self.path)
+
     def line_of(self, path: PathKey) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
         probe = tuple(path)
@@ -85,7 +91,7 @@ def load_yaml(
         return None, [Problem(name, 1, "", "文件不是 UTF-8 编码")]
     except OSError as exc:
         return None, [Problem(name, 1, "", f"无法读取文件：{exc.strerror}")]
-    loader = _CatalogLoader(text)
+    loader = _TextDatesLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -128,7 +134,7 @@ def _walk(
             _walk(child, (*path, index), lines, problems, name)
 
 
-def catalog_files(paths: list[Path]) -> Iterator[Path]:
+def yaml_files(paths: list[Path]) -> Iterator[Path]:
     """Expand folders to the YAML files inside them, in a stable order."""
     for path in paths:
         if path.is_dir():
