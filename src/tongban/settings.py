@@ -189,7 +189,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise scans it at start-up
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
-STATICFILES_DIRS = [PACKAGE_DIR / "static", BASE_DIR / "build" / "vendor"]
+STATICFILES_DIRS = [BASE_DIR / "build" / "vendor"]  # npm assets; apps keep their own static/
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
