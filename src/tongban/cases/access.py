@@ -9,7 +9,7 @@ from typing import Any
 from tongban.cases.models import Case, CaseTask
 from tongban.identity.models import Division, Role
 from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
-from tongban.identity.selectors import staff_departments
+from tongban.identity.selectors import staff_departments, staff_role_grants
 
 
 def _division_chain(division: Division) -> set[int]:
@@ -31,10 +31,24 @@ def is_case_applicant(actor: Any, case: Case) -> bool:
     return enterprise is not None and acts_for_enterprise(actor, enterprise)
 
 
+def _role_divisions(actor: Any, role: str) -> set[int]:
+    """Divisions of the departments where ``actor`` holds ``role``, remembered on the account
+    object for as long as its role grants stay the same (one query per request at most)."""
+    grants = staff_role_grants(actor)
+    cached = getattr(actor, "_tongban_role_divisions", None)
+    if cached is None or cached[0] != grants:
+        cached = (grants, {})
+        if getattr(actor, "is_authenticated", False):
+            actor._tongban_role_divisions = cached
+    by_role: dict[str, set[int]] = cached[1]
+    if role not in by_role:
+        by_role[role] = {d.division_id for d in staff_departments(actor, role)}
+    return by_role[role]
+
+
 def is_window_for(actor: Any, case: Case) -> bool:
     """综合窗口 staff of the case's division (or a division above it)."""
-    chain = _division_chain(case.division)
-    return any(d.division_id in chain for d in staff_departments(actor, Role.WINDOW))
+    return not _role_divisions(actor, Role.WINDOW).isdisjoint(_division_chain(case.division))
 
 
 def is_reviewer_for(actor: Any, task: CaseTask) -> bool:
@@ -62,8 +76,7 @@ def is_case_staff(actor: Any, case: Case) -> bool:
 
 
 def is_supervisor_for(actor: Any, case: Case) -> bool:
-    chain = _division_chain(case.division)
-    return any(d.division_id in chain for d in staff_departments(actor, Role.SUPERVISOR))
+    return not _role_divisions(actor, Role.SUPERVISOR).isdisjoint(_division_chain(case.division))
 
 
 def can_see_case(actor: Any, case: Case) -> bool:

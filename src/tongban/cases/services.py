@@ -203,7 +203,12 @@ def _decide_instantly(case: Case) -> None:
 def _locked_case(actor: Any, number: str) -> Case:
     case = (
         Case.objects.select_for_update(of=("self",))
-        .select_related("division", "department", "item_version", "applicant_enterprise")
+        .select_related(
+            "division__parent__parent__parent",  # the chain access checks walk
+            "department",
+            "item_version",
+            "applicant_enterprise",
+        )
         .filter(number=number)
         .first()
     )
