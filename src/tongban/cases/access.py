@@ -7,18 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from tongban.cases.models import Case, CaseTask
-from tongban.identity.models import Division, Role
+from tongban.identity.models import Role
 from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
-from tongban.identity.selectors import staff_departments, staff_role_grants
-
-
-def _division_chain(division: Division) -> set[int]:
-    chain: set[int] = set()
-    node: Division | None = division
-    while node is not None and node.pk not in chain:
-        chain.add(node.pk)
-        node = node.parent
-    return chain
+from tongban.identity.selectors import division_chain, staff_departments, staff_role_grants
 
 
 def is_case_applicant(actor: Any, case: Case) -> bool:
@@ -48,7 +39,7 @@ def _role_divisions(actor: Any, role: str) -> set[int]:
 
 def is_window_for(actor: Any, case: Case) -> bool:
     """综合窗口 staff of the case's division (or a division above it)."""
-    return not _role_divisions(actor, Role.WINDOW).isdisjoint(_division_chain(case.division))
+    return not _role_divisions(actor, Role.WINDOW).isdisjoint(division_chain(case.division))
 
 
 def is_reviewer_for(actor: Any, task: CaseTask) -> bool:
@@ -76,7 +67,7 @@ def is_case_staff(actor: Any, case: Case) -> bool:
 
 
 def is_supervisor_for(actor: Any, case: Case) -> bool:
-    return not _role_divisions(actor, Role.SUPERVISOR).isdisjoint(_division_chain(case.division))
+    return not _role_divisions(actor, Role.SUPERVISOR).isdisjoint(division_chain(case.division))
 
 
 def can_see_case(actor: Any, case: Case) -> bool:

@@ -21,7 +21,7 @@ from tongban.cases.models import Case, CaseTask, ClockStop, TaskState
 from tongban.cases.queues import signal_for
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
 from tongban.identity.models import Role
-from tongban.identity.selectors import staff_holding
+from tongban.identity.selectors import division_chain, staff_holding
 from tongban.notifications.services import queue_notification
 
 DEEMED_OPINION = "审查期限届满未作出意见，依规定视为同意（超时默认）"
@@ -86,15 +86,6 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
 
 
 # --- 红黄牌 supervision -----------------------------------------------------------------------------
-def _division_chain(division: Any) -> list[int]:
-    chain: list[int] = []
-    node = division
-    while node is not None and node.pk not in chain:
-        chain.append(node.pk)
-        node = node.parent
-    return chain
-
-
 def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
     """Yellow light: warn the reviewers of the task's department. Red light: escalate (督办) to
     the department's head and the supervisors of the case's division and the ones above it.
@@ -118,7 +109,7 @@ def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
         elif signal.light == "red":
             recipients = [
                 *staff_holding(Role.DEPARTMENT_HEAD, departments=[task.department_id]),
-                *staff_holding(Role.SUPERVISOR, divisions=_division_chain(task.case.division)),
+                *staff_holding(Role.SUPERVISOR, divisions=division_chain(task.case.division)),
             ]
             _tell_staff(task, recipients, "case.task_overdue", "red", signal.overdue_workdays)
             report["escalated"] += 1

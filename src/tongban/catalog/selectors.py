@@ -16,6 +16,7 @@ from django.db.models.functions import Cast
 from tongban.catalog.models import Implementation, Item, ItemVersion
 from tongban.core.errors import NotFound
 from tongban.identity.models import Department, Division
+from tongban.identity.selectors import division_chain
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,6 @@ def get_version(code: str, number: int) -> ItemVersion:
         raise NotFound(f"事项 {code} 没有第 {number} 版", code="version_not_found") from None
 
 
-def _division_chain(division: Division) -> list[int]:
-    chain = []
-    node: Division | None = division
-    seen = 0
-    while node is not None and seen < 8:
-        chain.append(node.pk)
-        node = node.parent
-        seen += 1
-    return chain
-
-
 def effective_item(code: str, division_code: str | None = None) -> EffectiveItem:
     """The current version of ``code`` as carried out in ``division_code`` (or its nearest
     ancestor with an implementation); without a division, the base item."""
@@ -96,7 +86,7 @@ def effective_item(code: str, division_code: str | None = None) -> EffectiveItem
             raise NotFound(
                 f"没有代码为 {division_code} 的行政区划", code="division_not_found"
             ) from None
-        chain = _division_chain(division)
+        chain = division_chain(division)
         candidates = {
             impl.division_id: impl
             for impl in Implementation.objects.filter(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from tongban.identity.models import (
     AccountKind,
     Department,
+    Division,
     Enterprise,
     EnterpriseAgent,
     Person,
@@ -94,3 +95,14 @@ def staff_holding(
         .distinct()
         .order_by("id")
     )
+
+
+def division_chain(division: Division) -> list[int]:
+    """Ids of ``division`` and the divisions above it, nearest first (load the parents with
+    ``select_related("parent__parent__parent")`` to walk them without queries)."""
+    chain: list[int] = []
+    node: Division | None = division
+    while node is not None and node.pk not in chain and len(chain) < 8:
+        chain.append(node.pk)
+        node = node.parent
+    return chain

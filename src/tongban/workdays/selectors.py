@@ -22,6 +22,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from tongban.core.errors import FieldError, NotFound
+from tongban.identity import selectors as identity_selectors
 from tongban.identity.models import Division
 from tongban.workdays.arithmetic import CalendarHorizon, WorkingCalendar
 from tongban.workdays.models import CalendarDay, CalendarYear, DayKind, DivisionCalendarDay
@@ -97,12 +98,7 @@ def division_chain(division: DivisionArg) -> tuple[int, ...]:
             raise NotFound(
                 message, code="division_not_found", errors=[FieldError("division", message)]
             ) from None
-    chain: list[int] = []
-    node: Division | None = division
-    while node is not None and len(chain) < 8:
-        chain.append(node.pk)
-        node = node.parent
-    return tuple(chain)
+    return tuple(identity_selectors.division_chain(division))
 
 
 def _as_date(value: dt.date) -> dt.date:
