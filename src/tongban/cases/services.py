@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tongban.cases import access, events, instant, notices
+from tongban.cases import access, events, instant, notices, outcomes
 from tongban.cases.models import (
     Case,
     CaseState,
@@ -189,6 +189,8 @@ def _decide_instantly(case: Case) -> None:
             "state",
         ]
     )
+    if case.outcome == Outcome.APPROVED:
+        outcomes.case_approved(case, None)
     event = events.record(
         case,
         "instant_decision",

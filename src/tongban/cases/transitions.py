@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from tongban.cases import access
+from tongban.cases import access, outcomes
 from tongban.cases.models import (
     Case,
     CaseState,
@@ -597,6 +597,8 @@ def decide(ctx: Context) -> None:
     case.decided_at = timezone.now()
     case.state = S.DECIDED
     case.save(update_fields=["outcome", "decision_reason", "decision_basis", "decided_at", "state"])
+    if case.outcome == Outcome.APPROVED:
+        outcomes.case_approved(case, ctx.actor)
 
 
 DELIVERY_METHODS = ("electronic", "mail", "pickup")
@@ -709,6 +711,7 @@ def approve_on_commitment(ctx: Context) -> None:
     )
     commitment.save(update_fields=["state", "verification_due"])
     ctx.event_data["verification_due"] = commitment.verification_due.isoformat()
+    outcomes.case_approved(case, ctx.actor)
 
 
 def _pending_commitment(ctx: Context) -> Commitment:
@@ -786,6 +789,7 @@ def revoke_for_broken_commitment(ctx: Context) -> None:
         until=until,
     )
     ctx.event_data = {"barred_until": until.isoformat()}
+    outcomes.case_revoked(case, ctx.actor, ctx.reason)
 
 
 def _years_later(day: dt.date, years: int) -> dt.date:
