@@ -113,6 +113,40 @@ def test_each_review_action_needs_the_right_department(world: World) -> None:
     assert {t["state"] for t in body["tasks"] if t["stage"] == 1} == {"approved", "open"}
 
 
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("anonymous", 401),
+        ("other_applicant", 404),
+        ("other_staff", 404),
+        ("reviewer", 403),  # 市场监管 reviewer, not 公安's task
+        ("ga", 200),
+    ],
+)
+def test_countersign_permission_matrix(world: World, who: str, status: int) -> None:
+    perform(world.window, world.number, "accept")
+    task = CaseTask.objects.get(case=world.case, department__code="3301-GA")
+    user = None if who == "anonymous" else getattr(world, who)
+    body = {"task": task.pk, "department": "330106-SCJG", "reason": "涉及区属", "limit_days": 3}
+    response = post(as_user(user), f"/api/v1/cases/{world.number}/countersign", body)
+    assert response.status_code == status, response.content
+    created = CaseTask.objects.filter(countersign_for=task)
+    assert created.exists() == (status == 200)
+    if status == 200:
+        (co,) = [t for t in response.json()["tasks"] if t["countersign_for"] == task.pk]
+        assert (co["department_code"], co["state"], co["limit_days"]) == ("330106-SCJG", "open", 3)
+
+
+def test_tolerated_acceptance_through_the_api(world: World) -> None:
+    response = post(
+        as_user(world.window),
+        f"/api/v1/cases/{world.number}/accept",
+        {"tolerated": ["nope"], "tolerance_days": 5},
+    )
+    assert response.status_code == 422  # the key reaches the service and is checked there
+    assert response.json()["errors"][0]["path"].startswith("tolerated")
+
+
 def test_conflict_and_validation_answers(world: World) -> None:
     response = post(
         as_user(world.head), f"/api/v1/cases/{world.number}/decide", {"outcome": "approved"}

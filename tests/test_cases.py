@@ -203,8 +203,20 @@ def test_who_may_act(people: People) -> None:
         perform(people.ga, case.number, "approve_task", {"task": open_task(case, "3301-SCJG").pk})
     with pytest.raises(PermissionDenied):
         perform(people.scjg, case.number, "decide", {"outcome": "approved"})
-    assert available_actions(people.ga, case) == ["approve_task", "reject_task", "suspend"]
-    assert available_actions(people.head, case) == ["send_back", "suspend", "extend"]
+    assert available_actions(people.ga, case) == [
+        "approve_task",
+        "reject_task",
+        "countersign",
+        "transfer_task",
+        "suspend",
+    ]
+    assert available_actions(people.head, case) == [
+        "countersign",
+        "transfer_task",
+        "send_back",
+        "suspend",
+        "extend",
+    ]
     assert "withdraw" in available_actions(people.applicant, case)
 
 
@@ -323,3 +335,77 @@ def test_drafts_check_applicant_and_answers(people: People) -> None:
     submit_draft(people.applicant, draft.pk)
     with pytest.raises(Conflict):
         submit_draft(people.applicant, draft.pk)
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_countersign_adds_a_parallel_task_the_stage_waits_for(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    ga_task = open_task(case, "3301-GA")
+    bad = [
+        ({"department": "330106-SCJG"}, "reason"),
+        ({"department": "NOPE", "reason": "需区局会签"}, "department"),
+        ({"department": "3301-SCJG", "reason": "已在审查"}, "department"),
+        ({"department": "330106-SCJG", "reason": "需区局会签", "limit_days": 0}, "limit_days"),
+    ]
+    for payload, path in bad:
+        with pytest.raises(ValidationFailed) as info:
+            perform(people.ga, case.number, "countersign", {"task": ga_task.pk, **payload})
+        assert path in [e.path for e in info.value.errors]
+    with pytest.raises(PermissionDenied):  # 市场监管 cannot countersign on 公安's behalf
+        perform(
+            people.scjg,
+            case.number,
+            "countersign",
+            {"task": ga_task.pk, "department": "330106-SCJG", "reason": "需区局会签"},
+        )
+    case = perform(
+        people.ga,
+        case.number,
+        "countersign",
+        {
+            "task": ga_task.pk,
+            "department": "330106-SCJG",
+            "reason": "涉及区属场所",
+            "limit_days": 2,
+        },
+    )
+    co = case.tasks.get(countersign_for=ga_task)
+    assert (co.stage, co.state, co.department.code) == (1, TaskState.OPEN, "330106-SCJG")
+    assert co.due_date == dt.date(2025, 3, 5)  # Mon 3 Mar + 2 working days
+    event = case.events.get(action="countersign")
+    assert event.data["department"] == "330106-SCJG"
+    assert event.reason == "涉及区属场所"
+
+    case = approve(case, people.ga, "3301-GA")
+    case = approve(case, people.scjg, "3301-SCJG")
+    assert case.current_stage == 1  # the countersign is still open
+    case = approve(case, people.outsider, "330106-SCJG")  # now a reviewer of this case
+    assert case.current_stage == 2
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_transfer_moves_the_task_with_its_deadline(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    task = open_task(case, "3301-GA")
+    due = task.due_date
+    with pytest.raises(ValidationFailed) as info:
+        perform(
+            people.ga,
+            case.number,
+            "transfer_task",
+            {"task": task.pk, "department": "3301-GA", "reason": "误派"},
+        )
+    assert info.value.errors[0].path == "department"
+    case = perform(
+        people.ga,
+        case.number,
+        "transfer_task",
+        {"task": task.pk, "department": "330106-SCJG", "reason": "属区局职责"},
+    )
+    task.refresh_from_db()
+    assert (task.department.code, task.due_date, task.state) == ("330106-SCJG", due, "open")
+    event = case.events.get(action="transfer_task")
+    assert event.data == {"from": "3301-GA", "to": "330106-SCJG"}
+    with pytest.raises(NotFound):  # 公安 no longer reviews this case at all
+        perform(people.ga, case.number, "approve_task", {"task": task.pk})
+    perform(people.outsider, case.number, "approve_task", {"task": task.pk, "opinion": "同意"})

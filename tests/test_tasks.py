@@ -77,10 +77,42 @@ def test_enqueue_on_commit_enqueues_after_commit_and_never_on_rollback() -> None
 def test_enqueue_on_commit_runs_once_committed() -> None:
     with transaction.atomic():
         enqueue_on_commit(notification_tasks.deliver_notification, 7)
-        assert DBTaskResult.objects.count() == 0
+        # the embedded queue's row is part of the transaction: no other connection sees it yet
+        assert _rows_seen_by_another_connection() == 0
+    assert _rows_seen_by_another_connection() == 1
     (job,) = DBTaskResult.objects.all()
     assert job.args_kwargs["args"] == [7]
     assert job.queue_name == "default"
+
+
+def _rows_seen_by_another_connection() -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def count() -> int:
+        try:
+            return DBTaskResult.objects.count()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(count).result()
+
+
+@pytest.mark.django_db
+def test_on_an_external_queue_the_task_is_enqueued_after_commit(
+    settings: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.TASKS = RQ
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        "tongban.core.tasks.enqueue", lambda task_, *args, **kwargs: sent.append(args)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        enqueue_on_commit(notification_tasks.deliver_notification, 9)
+    assert sent == []
+    (callback,) = callbacks
+    callback()
+    assert sent == [(9,)]
 
 
 def test_an_unreachable_queue_is_logged_not_raised(settings: Any) -> None:

@@ -332,6 +332,36 @@ def test_parallel_reviews_decision_delivery_through_the_forms(world: World) -> N
     assert case.delivery_method == "electronic"
 
 
+def test_countersign_and_transfer_through_the_forms(world: World) -> None:
+    accept(world)
+    task = open_task(world.case, "3301-GA")
+    ga = as_user(world.ga)
+    html = page(ga.get(reverse("workbench:case", args=[world.number])))
+    assert f'id="act-route-{task.pk}"' in html
+    assert '<option value="330106-SCJG"' in html  # a department of the district below
+    assert '<option value="3301-GA"' not in html  # not the task's own department
+    url = reverse("workbench:action", args=[world.number, "countersign"])
+    response = ga.post(url, {"task": task.pk, "department": "330106-SCJG", "limit_days": "3"})
+    assert response.status_code == 422  # a reason is required
+    assert f'id="act-route-{task.pk}-reason-error"' in page(response)
+    response = ga.post(
+        url,
+        {"task": task.pk, "department": "330106-SCJG", "limit_days": "3", "reason": "涉及区属"},
+    )
+    assert response.status_code == 302, page(response)
+    co = world.case.tasks.get(countersign_for=task)
+    assert (co.department.code, co.limit_days, co.state) == ("330106-SCJG", 3, TaskState.OPEN)
+    # the district reviewer now sees the case and its countersign task
+    html = page(as_user(world.other_staff).get(reverse("workbench:case", args=[world.number])))
+    assert f'name="task" value="{co.pk}"' in html
+    response = ga.post(
+        reverse("workbench:action", args=[world.number, "transfer_task"]),
+        {"task": task.pk, "department": "330106-SCJG", "reason": "属区局职责"},
+    )
+    assert response.status_code == 422  # 330106-SCJG already reviews in this stage
+    assert f'id="act-route-{task.pk}-department-error"' in page(response)
+
+
 def test_head_extends_and_sends_back_with_inputs(world: World) -> None:
     accept(world)
     head = as_user(world.head)

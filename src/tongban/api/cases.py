@@ -38,6 +38,8 @@ class TaskOut(Schema):
     stage_name: str
     name: str
     department: str
+    department_code: str
+    countersign_for: int | None = Field(None, description="会签: the task that asked for it")
     state: str
     limit_days: int
     due_date: str | None
@@ -88,6 +90,12 @@ class ActionIn(Schema):
     days: int | None = None
     to: str | None = None
     note: str | None = None
+    tolerated: list[str] | None = Field(None, description="accept: 容缺 material keys")
+    tolerance_days: int | None = Field(None, description="accept: working days to supply them")
+    verify_within_days: int | None = Field(None, description="approve_on_commitment")
+    finding: str | None = Field(None, description="verify_commitment: 核查结论")
+    department: str | None = Field(None, description="countersign / transfer_task: department")
+    limit_days: int | None = Field(None, description="countersign: working days for the task")
 
 
 def _iso(value: Any) -> str | None:
@@ -117,6 +125,8 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
                 "stage_name": t.stage_name,
                 "name": t.name,
                 "department": t.department.name,
+                "department_code": t.department.code,
+                "countersign_for": t.countersign_for_id,
                 "state": t.state,
                 "limit_days": t.limit_days,
                 "due_date": _iso(t.due_date),

@@ -19,7 +19,11 @@ on the server of ``--postgres-url``, else of ``DATABASE_URL`` when that is Postg
 ``postgres://postgres@127.0.0.1:5432/postgres``) one after the other in subprocesses, each
 building its data and timing tongban and SpiffWorkflow lifecycles interleaved, so both engines
 see the same machine noise. ``ratio_vs_spiffworkflow`` is tongban on PostgreSQL divided by
-SpiffWorkflow (``in_memory``) on PostgreSQL. A database that cannot be measured is an error
+SpiffWorkflow (``in_memory``) on PostgreSQL. Each engine is timed twice: one client alone
+(latency: every step waits for its commit) and ``--clients`` processes at once (throughput, the
+headline ``lifecycles_per_s``: a server serves many people at the same time, and a database
+overlaps their commits); SpiffWorkflow gets the same number of clients. A database that cannot
+be measured is an error
 (named in the message, non-zero exit), never a silent skip. Targets: ≥ 200 lifecycles/s on
 PostgreSQL and ≥ 10× SpiffWorkflow.
 """
@@ -454,14 +458,65 @@ def _engine_figures(durations_ms: list[float], times: StepTimes, steps: int) -> 
     return figures
 
 
+def _client_process(
+    make_engine: Callable[[], TongbanLifecycle | SpiffLifecycle],
+    lifecycles: int,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """One concurrent client (a forked process with its own database connection)."""
+    try:
+        engine = make_engine()
+        barrier.wait(timeout=120)
+        started = time.perf_counter()
+        for _ in range(lifecycles):
+            engine.run()
+        results.put(("ok", started, time.perf_counter()))
+    except BaseException as exc:  # reported by the parent
+        results.put(("error", f"{type(exc).__name__}: {exc}", 0.0))
+    finally:
+        connection.close()
+
+
+def throughput(
+    make_engine: Callable[[], TongbanLifecycle | SpiffLifecycle], clients: int, lifecycles: int
+) -> float:
+    """Lifecycles per second with ``clients`` processes working at once, each running
+    ``lifecycles`` of them: the total over the time from the first start to the last finish.
+    This is what a server sees when many people act on their cases at the same time."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    connection.close()  # every child opens its own connection
+    barrier = context.Barrier(clients)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_client_process, args=(make_engine, lifecycles, barrier, results))
+        for _ in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=900) for _ in processes]
+    for process in processes:
+        process.join(60)
+    errors = [str(o[1]) for o in outcomes if o[0] != "ok"]
+    if errors:
+        raise RuntimeError(f"a concurrent client failed: {errors[0]}")
+    first = min(float(o[1]) for o in outcomes)
+    last = max(float(o[2]) for o in outcomes)
+    return round(clients * lifecycles / (last - first), 2)
+
+
 def measure_database(options: dict[str, Any], log: Log) -> dict[str, Any]:
     """Build the data in the current (throw-away) database, then time tongban and SpiffWorkflow
     lifecycles interleaved; report both and their ratio."""
     check_calendar()
     version = spiffworkflow_version()
     lifecycles, warmup = options["lifecycles"], options["warmup"]
-    if lifecycles < 1 or warmup < 0:
-        raise CommandError("--lifecycles must be at least 1 and --warmup not negative")
+    if lifecycles < 1 or warmup < 0 or options["clients"] < 1:
+        raise CommandError(
+            "--lifecycles and --clients must be at least 1 and --warmup not negative"
+        )
     # SpiffWorkflow logs every task state change at INFO; tongban logs nothing per step
     logging.getLogger("spiff").setLevel(logging.WARNING)
     tongban = TongbanLifecycle(build_data(log))
@@ -492,8 +547,27 @@ def measure_database(options: dict[str, Any], log: Log) -> dict[str, Any]:
     def queries(engine: TongbanLifecycle | SpiffLifecycle) -> int:
         return sum((engine.times.queries or {}).values())
 
+    clients = options["clients"]
+    concurrent: dict[str, Any] = {"clients": clients}
+    if clients > 1:
+        per_client = max(1, lifecycles // clients)
+        log(f"{clients} concurrent clients × {per_client} lifecycles per engine …")
+        actors = tongban.actors
+        concurrent["lifecycles_per_client"] = per_client
+        concurrent["tongban_lifecycles_per_s"] = throughput(
+            lambda: TongbanLifecycle(actors), clients, per_client
+        )
+        concurrent["spiffworkflow_lifecycles_per_s"] = throughput(
+            lambda: SpiffLifecycle(reload=False), clients, per_client
+        )
+        concurrent["ratio_vs_spiffworkflow"] = round(
+            concurrent["tongban_lifecycles_per_s"] / concurrent["spiffworkflow_lifecycles_per_s"],
+            2,
+        )
+
     result: dict[str, Any] = {"benchmark": "cases", "database": connection.vendor}
     result.update(_engine_figures(durations["tongban"], tongban.times, tongban.steps))
+    result["single_client_lifecycles_per_s"] = result["lifecycles_per_s"]
     result["queries_per_lifecycle"] = queries(tongban)
     result["queries_per_step"] = tongban.times.queries_per_call()
     spiff_figures = _engine_figures(durations["spiffworkflow"], spiff.times, spiff.steps)
@@ -519,6 +593,11 @@ def measure_database(options: dict[str, Any], log: Log) -> dict[str, Any]:
     result["ratio_vs_spiffworkflow_reload"] = round(
         result["lifecycles_per_s"] / reload_figures["lifecycles_per_s"], 2
     )
+    result["single_client_ratio_vs_spiffworkflow"] = result["ratio_vs_spiffworkflow"]
+    result["concurrent"] = concurrent
+    if clients > 1:  # the headline: throughput with concurrent clients, both engines alike
+        result["lifecycles_per_s"] = concurrent["tongban_lifecycles_per_s"]
+        result["ratio_vs_spiffworkflow"] = concurrent["ratio_vs_spiffworkflow"]
     result["debug"] = bool(settings.DEBUG)
     return result
 
@@ -575,6 +654,8 @@ def run_child(database: str, url: str, options: dict[str, Any], log: Log) -> dic
         str(options["lifecycles"]),
         "--warmup",
         str(options["warmup"]),
+        "--clients",
+        str(options["clients"]),
     ]
     tail: list[str] = []
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
@@ -659,6 +740,11 @@ class CasesBenchmark(Benchmark):
     options = {
         "lifecycles": Option(int, 300, "timed lifecycles per engine and database"),
         "warmup": Option(int, 20, "untimed lifecycles per engine before timing"),
+        "clients": Option(
+            int,
+            4,
+            "concurrent client processes for the throughput figure (1: one client only)",
+        ),
         "only": Option(str, "", "measure one database in this process: sqlite or postgresql"),
         "postgres_url": Option(
             str,
@@ -720,6 +806,17 @@ class CasesBenchmark(Benchmark):
             f"    tongban step p50/p95 ms: {steps}; all steps p50 {figures['step_p50_ms']:.2f} "
             f"p95 {figures['step_p95_ms']:.2f}",
         ]
+        concurrent = figures.get("concurrent") or {}
+        if concurrent.get("clients", 1) > 1:
+            lines.insert(
+                0,
+                f"{database}: {concurrent['clients']} concurrent clients: tongban "
+                f"{concurrent['tongban_lifecycles_per_s']:.1f} lifecycles/s, SpiffWorkflow "
+                f"{concurrent['spiffworkflow_lifecycles_per_s']:.1f} → "
+                f"{concurrent['ratio_vs_spiffworkflow']}× (one client: "
+                f"{figures['single_client_lifecycles_per_s']:.1f}/s, "
+                f"{figures['single_client_ratio_vs_spiffworkflow']}×)",
+            )
         machine = figures.get("machine")
         if machine:
             lines.append(

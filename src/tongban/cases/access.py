@@ -54,16 +54,38 @@ def is_head_for(actor: Any, case: Case) -> bool:
     return has_role(actor, Role.DEPARTMENT_HEAD, case.department_id)
 
 
+def case_tasks(case: Case) -> list[CaseTask]:
+    """The case's review tasks (with their departments), read at most once per case object:
+    the access checks and the transition share them. Code that changes tasks in bulk calls
+    ``forget_tasks``; changes made to these objects themselves keep them current."""
+    tasks: list[CaseTask] | None = case.__dict__.get("_review_tasks")
+    if tasks is None:
+        if "tasks" in getattr(case, "_prefetched_objects_cache", {}):  # a page prefetched them
+            tasks = list(case.tasks.all())
+        else:
+            tasks = list(case.tasks.select_related("department").order_by("stage", "id"))
+        case.__dict__["_review_tasks"] = tasks
+    return tasks
+
+
+def remember_tasks(case: Case, tasks: list[CaseTask]) -> None:
+    """Use ``tasks`` (just created, in stage order) as the case's task list."""
+    case.__dict__["_review_tasks"] = list(tasks)
+
+
+def forget_tasks(case: Case) -> None:
+    case.__dict__.pop("_review_tasks", None)
+
+
 def is_case_staff(actor: Any, case: Case) -> bool:
     """Staff of the handling department (any role) or of a reviewing department."""
     if not getattr(actor, "is_authenticated", False):
         return False
-    departments = {case.department_id, *(t.department_id for t in case.tasks.all())}
-    return any(
-        has_role(actor, role, department)
-        for role in (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.WINDOW)
-        for department in departments
-    )
+    roles = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.WINDOW)
+    if any(has_role(actor, role, case.department_id) for role in roles):
+        return True  # the handling department: no need to read the tasks
+    departments = {t.department_id for t in case_tasks(case)}
+    return any(has_role(actor, role, department) for role in roles for department in departments)
 
 
 def is_supervisor_for(actor: Any, case: Case) -> bool:

@@ -1,5 +1,7 @@
 """Writing the case event trail. Called only by case services, inside their transaction, with the
-case row locked, so event sequence numbers are gap-free per case."""
+case row locked, so event sequence numbers are gap-free per case. ``record`` appends an event;
+``build`` prepares one for a caller that saves the case's counter together with its other
+changes (one UPDATE per step)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,19 @@ def record(
     case: Case,
     action: str,
     actor: Any,
+    **details: Any,
+) -> CaseEvent:
+    """Append the next event and save the case's event counter (two statements)."""
+    event = build(case, action, actor, **details)
+    case.save(update_fields=["event_count"])
+    event.save(force_insert=True)
+    return event
+
+
+def build(
+    case: Case,
+    action: str,
+    actor: Any,
     *,
     from_state: str = "",
     to_state: str = "",
@@ -20,10 +35,11 @@ def record(
     task: CaseTask | None = None,
     visible_to_applicant: bool = True,
 ) -> CaseEvent:
+    """The next event of ``case``, not yet saved; the caller saves the case's ``event_count``
+    and then the event, in the same transaction."""
     case.event_count += 1
-    case.save(update_fields=["event_count"])
     label = str(actor) if getattr(actor, "is_authenticated", False) else "系统"
-    return CaseEvent.objects.create(
+    return CaseEvent(
         case=case,
         sequence=case.event_count,
         task=task,

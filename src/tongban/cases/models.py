@@ -115,6 +115,9 @@ class Case(models.Model):
     current_stage = models.PositiveSmallIntegerField(_("当前审查环节"), default=0)
     instant_explanation = models.JSONField(_("秒办判定说明"), null=True, blank=True)
     event_count = models.PositiveIntegerField(default=0)
+    # 中止: true while a ClockStop of this case is open (kept by suspend/resume/withdraw, so a
+    # transition knows without reading the clock stops)
+    clock_stopped = models.BooleanField(_("中止计时中"), default=False)
 
     class Meta:
         ordering: ClassVar = ["-id"]
@@ -164,6 +167,15 @@ class CaseTask(models.Model):
         related_name="+",
     )
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # 会签: the task whose department asked this one to review with it (same stage, in parallel)
+    countersign_for = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="countersigns",
+        verbose_name=_("会签发起任务"),
+    )
 
     class Meta:
         ordering: ClassVar = ["case", "stage", "id"]

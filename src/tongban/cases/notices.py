@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tongban.cases.models import Case, CaseEvent
+from tongban.identity.models import User
 from tongban.notifications.message_templates import register_template
 from tongban.notifications.services import queue_notification
 
@@ -119,8 +120,9 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         detail = "；".join(f"{i['name']}（{i['problem']}）" for i in data.get("items", []))
     elif event.action == "approve_on_commitment":
         detail = data.get("verification_due", "")
+    recipient = User.objects.select_related("person").get(pk=case.submitted_by_id)
     queue_notification(
-        case.submitted_by,
+        recipient,
         f"case.{event.action}",
         {
             "item": case.item_name,

@@ -1,14 +1,17 @@
-"""Case reads: one case as an actor may see it, its event timeline, an applicant's cases."""
+"""Case reads: one case as an actor may see it, its event timeline, an applicant's cases, the
+departments a task may be countersigned with or transferred to."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tongban.cases import access
 from tongban.cases.models import Case, CaseEvent
 from tongban.core.errors import NotFound
+from tongban.identity.models import Department
+from tongban.identity.selectors import division_chain
 
 
 def case_for(actor: Any, number: str) -> Case:
@@ -35,3 +38,16 @@ def timeline(actor: Any, case: Case) -> QuerySet[CaseEvent]:
 
 def cases_of_applicant(actor: Any) -> QuerySet[Case]:
     return Case.objects.filter(submitted_by=actor).select_related("department").order_by("-id")
+
+
+def routing_departments(case: Case) -> list[Department]:
+    """Departments a task of ``case`` may go to for 会签 or 转办: those of the case's division,
+    the divisions above it, and the divisions directly below it."""
+    chain = list(division_chain(case.division))
+    return list(
+        Department.objects.filter(
+            Q(division_id__in=chain) | Q(division__parent_id=case.division_id)
+        )
+        .select_related("division")
+        .order_by("division__code", "code")
+    )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from tongban.cases import access, events, instant, notices, outcomes
 from tongban.cases.models import (
     Case,
+    CaseEvent,
     CaseState,
     CaseTask,
     Commitment,
@@ -28,6 +29,7 @@ from tongban.catalog import guide, selectors
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
+from tongban.workdays.selectors import one_calendar
 
 
 def _today() -> dt.date:
@@ -86,6 +88,7 @@ def check_create_draft(
         form_data=form_data or {},
         promised_limit_days=effective.promised_limit_days,
         extension_max_days=version.extension_max_days,
+        event_count=1,  # the create_draft event below
     )
     if commitment_materials is not None:
         Commitment.objects.create(
@@ -93,10 +96,12 @@ def check_create_draft(
             materials=sorted(set(commitment_materials)),
             statement=COMMITMENT_STATEMENT.format(item=version.name),
         )
-    events.record(
-        case,
-        "create_draft",
-        actor,
+    CaseEvent.objects.create(
+        case=case,
+        sequence=1,
+        action="create_draft",
+        actor=actor,
+        actor_label=str(actor),
         to_state=CaseState.DRAFT,
         data={"commitment": sorted(set(commitment_materials))} if commitment_materials else {},
     )
@@ -140,7 +145,13 @@ def _check_commitment(
 @transaction.atomic
 def submit_draft(actor: Any, draft_id: int) -> Case:
     """提交: the draft gets its case number and waits for 预审 at the window."""
-    case = Case.objects.select_for_update().filter(pk=draft_id).first()
+    found = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("division", "item_version", "applicant_enterprise")
+        .filter(pk=draft_id)
+        .order_by()[:1]
+    )
+    case = next(iter(found), None)
     if case is None or not access.is_case_applicant(actor, case):
         raise NotFound("没有找到该申请草稿", code="draft_not_found")
     if case.state != CaseState.DRAFT:
@@ -148,8 +159,9 @@ def submit_draft(actor: Any, draft_id: int) -> Case:
     case.number = next_case_number(case.division.code, _today())
     case.state = CaseState.SUBMITTED
     case.submitted_at = timezone.now()
-    case.save(update_fields=["number", "state", "submitted_at"])
-    events.record(case, "submit", actor, from_state=CaseState.DRAFT)
+    event = events.build(case, "submit", actor, from_state=CaseState.DRAFT)
+    case.save(update_fields=["number", "state", "submitted_at", "event_count"])
+    event.save(force_insert=True)
     _decide_instantly(case)
     return case
 
@@ -178,6 +190,14 @@ def _decide_instantly(case: Case) -> None:
     case.decision_reason = result.rule["reason"]
     case.decision_basis = result.rule.get("legal_basis", "")
     case.state = CaseState.DECIDED
+    event = events.build(
+        case,
+        "instant_decision",
+        None,
+        from_state=CaseState.SUBMITTED,
+        reason=result.rule["reason"],
+        data={"rule": result.rule["name"], "explanation": result.explanation},
+    )
     case.save(
         update_fields=[
             "accepted_at",
@@ -187,23 +207,17 @@ def _decide_instantly(case: Case) -> None:
             "decision_reason",
             "decision_basis",
             "state",
+            "event_count",
         ]
     )
+    event.save(force_insert=True)
     if case.outcome == Outcome.APPROVED:
         outcomes.case_approved(case, None)
-    event = events.record(
-        case,
-        "instant_decision",
-        None,
-        from_state=CaseState.SUBMITTED,
-        reason=result.rule["reason"],
-        data={"rule": result.rule["name"], "explanation": result.explanation},
-    )
     notices.tell_applicant(case, event)
 
 
 def _locked_case(actor: Any, number: str) -> Case:
-    case = (
+    found = (
         Case.objects.select_for_update(of=("self",))
         .select_related(
             "division__parent__parent__parent",  # the chain access checks walk
@@ -212,8 +226,9 @@ def _locked_case(actor: Any, number: str) -> Case:
             "applicant_enterprise",
         )
         .filter(number=number)
-        .first()
+        .order_by()[:1]  # numbers are unique: no ORDER BY to build
     )
+    case = next(iter(found), None)
     if case is None or not access.can_see_case(actor, case):
         raise NotFound(f"没有找到办件 {number}", code="case_not_found")
     return case
@@ -224,18 +239,22 @@ def _task_of(case: Case, task_id: Any) -> CaseTask:
         raise ValidationFailed(
             "请指明审查任务", code="task_required", errors=[FieldError("task", "应为审查任务编号")]
         )
-    task = case.tasks.select_related("department").filter(pk=task_id).first()
+    task = next((t for t in access.case_tasks(case) if t.pk == task_id), None)
     if task is None:
         raise NotFound("该办件没有这个审查任务", code="task_not_found")
     return task
 
 
 def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None = None) -> Case:
-    """Run one lifecycle transition on a case, atomically, and record the event."""
+    """Run one lifecycle transition on a case, atomically, and record the event.
+
+    One transaction: lock the case (with what the access checks read), check, execute, then one
+    UPDATE of the changed case fields with the event counter, the event row, the outcome
+    listeners and the applicant's messages (outbox rows)."""
     transition_ = TRANSITIONS.get(action)
     if transition_ is None:
         raise NotFound(f"没有“{action}”这个办理动作", code="unknown_action")
-    with transaction.atomic():
+    with transaction.atomic(), one_calendar():
         case = _locked_case(actor, number)
         payload = dict(payload or {})
         ctx = Context(case=case, actor=actor, payload=payload, today=_today())
@@ -247,7 +266,7 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
         transition_.validate(ctx)
         before = case.state
         transition_.execute(ctx)
-        event = events.record(
+        event = events.build(
             case,
             action,
             actor,
@@ -257,7 +276,12 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
             data=ctx.event_data,
             task=ctx.task,
         )
+        case.save(update_fields=sorted({*ctx.changed, "event_count"}))
+        event.save(force_insert=True)
+        for then in ctx.after:
+            then()
         notices.tell_applicant(case, event)
+    access.forget_tasks(case)  # callers read the tasks afresh
     return case
 
 
@@ -291,7 +315,7 @@ def available_actions(actor: Any, case: Case) -> list[str]:
         if not _state_allows(transition_, case.state, stopped) or not transition_.offered(case):
             continue
         if transition_.needs_task:
-            tasks = [t for t in case.tasks.all() if t.state == "open"]
+            tasks = [t for t in access.case_tasks(case) if t.state == "open"]
             ctxs = [Context(case, actor, {}, _today(), task=t) for t in tasks]
         else:
             ctxs = [Context(case, actor, {}, _today())]

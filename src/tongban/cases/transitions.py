@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max
 from django.utils import timezone
 
 from tongban.cases import access, outcomes
@@ -42,7 +41,11 @@ S = CaseState
 
 @dataclass
 class Context:
-    """What a transition works on: the locked case, the actor, the input and today's date."""
+    """What a transition works on: the locked case, the actor, the input and today's date.
+
+    A transition changes the case in memory and names the fields it changed with ``touch``;
+    ``perform`` writes them in one UPDATE together with the event counter. Work that needs the
+    saved case and its event (outcome listeners) goes into ``after``."""
 
     case: Case
     actor: Any
@@ -51,6 +54,16 @@ class Context:
     task: CaseTask | None = None
     event_data: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+    changed: set[str] = field(default_factory=set)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+    def touch(self, *fields: str) -> None:
+        """Mark case fields changed; ``perform`` saves them once."""
+        self.changed.update(fields)
+
+    def tasks(self) -> list[CaseTask]:
+        """The case's review tasks, read once per transition (see ``access.case_tasks``)."""
+        return access.case_tasks(self.case)
 
 
 @dataclass(frozen=True)
@@ -102,32 +115,30 @@ def _need_reason(ctx: Context) -> None:
 
 
 def _open_stage(ctx: Context, stage: int) -> None:
-    case = ctx.case
-    tasks = list(case.tasks.filter(stage=stage))
-    for task in tasks:
-        task.state = TaskState.OPEN
-        task.opened_at = timezone.now()
-        task.due_date = add_workdays(ctx.today, task.limit_days, case.division)
-        task.opinion = ""
-        task.completed_by = None
-        task.completed_at = None
-        task.save(
-            update_fields=[
-                "state",
-                "opened_at",
-                "due_date",
-                "opinion",
-                "completed_by",
-                "completed_at",
-            ]
+    """Open every task of ``stage`` (each with its own working-day limit) and make it current."""
+    case, now = ctx.case, timezone.now()
+    tasks = [t for t in ctx.tasks() if t.stage == stage]
+    for limit in sorted({t.limit_days for t in tasks}):
+        due = add_workdays(ctx.today, limit, case.division)
+        opened = [t for t in tasks if t.limit_days == limit]
+        CaseTask.objects.filter(pk__in=[t.pk for t in opened]).update(
+            state=TaskState.OPEN,
+            opened_at=now,
+            due_date=due,
+            opinion="",
+            completed_by=None,
+            completed_at=None,
         )
+        for task in opened:
+            task.state, task.opened_at, task.due_date = TaskState.OPEN, now, due
+            task.opinion, task.completed_by, task.completed_at = "", None, None
     case.current_stage = stage
     case.state = S.IN_REVIEW
-    case.save(update_fields=["current_stage", "state"])
+    ctx.touch("current_stage", "state")
 
 
-def _create_tasks(case: Case) -> None:
-    stages = case.item_version.review_stages or [
+def _stage_plan(case: Case) -> list[dict[str, Any]]:
+    return case.item_version.review_stages or [
         {
             "name": "审查",
             "tasks": [
@@ -139,9 +150,15 @@ def _create_tasks(case: Case) -> None:
             ],
         }
     ]
+
+
+def _create_tasks(ctx: Context) -> None:
+    """Create the review tasks of every stage from the item version; stage 1 opens at once."""
+    case, now = ctx.case, timezone.now()
+    stages = _stage_plan(case)
     codes = {t["department"] for s in stages for t in s["tasks"]}
-    departments = {d.code: d for d in Department.objects.filter(code__in=codes)}
-    CaseTask.objects.bulk_create(
+    departments = {d.code: d for d in Department.objects.filter(code__in=codes).order_by()}
+    created = CaseTask.objects.bulk_create(
         CaseTask(
             case=case,
             stage=n,
@@ -150,20 +167,24 @@ def _create_tasks(case: Case) -> None:
             department=departments[t["department"]],
             limit_days=t["limit_days"],
             on_timeout=t.get("on_timeout", "none"),
+            state=TaskState.OPEN if n == 1 else TaskState.WAITING,
+            opened_at=now if n == 1 else None,
+            due_date=add_workdays(ctx.today, t["limit_days"], case.division) if n == 1 else None,
         )
         for n, stage in enumerate(stages, start=1)
         for t in stage["tasks"]
     )
+    access.remember_tasks(case, created)
+    case.current_stage = 1
+    case.state = S.IN_REVIEW
+    ctx.touch("current_stage", "state")
 
 
 def _cancel_open_tasks(case: Case) -> None:
     case.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).update(
         state=TaskState.CANCELLED
     )
-
-
-def _clock_stopped(case: Case) -> bool:
-    return case.clock_stops.filter(ended_on__isnull=True).exists()
+    access.forget_tasks(case)
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -223,7 +244,7 @@ def accept(ctx: Context) -> None:
     case = ctx.case
     case.accepted_at = timezone.now()
     case.due_date = add_workdays(ctx.today, case.promised_limit_days, case.division)
-    case.save(update_fields=["accepted_at", "due_date"])
+    ctx.touch("accepted_at", "due_date")
     tolerated = ctx.event_data.get("tolerated", [])
     if tolerated:
         due = add_workdays(ctx.today, ctx.event_data["tolerance_days"], case.division)
@@ -233,9 +254,10 @@ def accept(ctx: Context) -> None:
             for k in tolerated
         )
         ctx.event_data["tolerance_due"] = due.isoformat()
-    if not case.tasks.exists():
-        _create_tasks(case)
-    _open_stage(ctx, 1)
+    if ctx.tasks():
+        _open_stage(ctx, 1)
+    else:
+        _create_tasks(ctx)
     ctx.event_data["due_date"] = case.due_date.isoformat()
 
 
@@ -256,7 +278,7 @@ def refuse(ctx: Context) -> None:
     ctx.case.decision_reason = ctx.reason
     ctx.case.decision_basis = ctx.event_data["legal_basis"]
     ctx.case.closed_at = timezone.now()
-    ctx.case.save(update_fields=["state", "decision_reason", "decision_basis", "closed_at"])
+    ctx.touch("state", "decision_reason", "decision_basis", "closed_at")
 
 
 def _validate_correction(ctx: Context) -> None:
@@ -309,7 +331,7 @@ def request_correction(ctx: Context) -> None:
         case=ctx.case, items=ctx.event_data["items"], issued_by=ctx.actor
     )
     ctx.case.state = S.CORRECTION
-    ctx.case.save(update_fields=["state"])
+    ctx.touch("state")
 
 
 @transition(
@@ -326,7 +348,7 @@ def supplement(ctx: Context) -> None:
     note = ctx.payload.get("note") or ""
     ctx.event_data = {"note": note} if note else {}
     ctx.case.state = S.SUBMITTED
-    ctx.case.save(update_fields=["state"])
+    ctx.touch("state")
 
 
 @transition(
@@ -338,10 +360,13 @@ def supplement(ctx: Context) -> None:
 )
 def withdraw(ctx: Context) -> None:
     _cancel_open_tasks(ctx.case)
-    ctx.case.clock_stops.filter(ended_on__isnull=True).update(ended_on=ctx.today)
+    if ctx.case.clock_stopped:
+        ctx.case.clock_stops.filter(ended_on__isnull=True).update(ended_on=ctx.today)
+        ctx.case.clock_stopped = False
+        ctx.touch("clock_stopped")
     ctx.case.state = S.WITHDRAWN
     ctx.case.closed_at = timezone.now()
-    ctx.case.save(update_fields=["state", "closed_at"])
+    ctx.touch("state", "closed_at")
 
 
 # --- review -------------------------------------------------------------------------------------
@@ -381,14 +406,15 @@ def approve_task(ctx: Context) -> None:
     task.completed_by = ctx.actor
     task.completed_at = timezone.now()
     task.save(update_fields=["state", "opinion", "completed_by", "completed_at"])
-    if case.tasks.filter(stage=task.stage, state=TaskState.OPEN).exists():
+    tasks = ctx.tasks()
+    if any(t.stage == task.stage and t.state == TaskState.OPEN for t in tasks):
         return
-    last = case.tasks.aggregate(last=Max("stage"))["last"] or 0
+    last = max(t.stage for t in tasks)
     if task.stage < last:
         _open_stage(ctx, task.stage + 1)
     else:
         case.state = S.AWAITING_DECISION
-        case.save(update_fields=["state"])
+        ctx.touch("state")
 
 
 def _validate_reject_task(ctx: Context) -> None:
@@ -416,13 +442,142 @@ def reject_task(ctx: Context) -> None:
     task.save(update_fields=["state", "opinion", "completed_by", "completed_at"])
     _cancel_open_tasks(case)
     case.state = S.AWAITING_DECISION
-    case.save(update_fields=["state"])
+    ctx.touch("state")
+
+
+def _department_for(ctx: Context, verb: str) -> Department:
+    code = ctx.payload.get("department")
+    department = (
+        Department.objects.select_related("division").filter(code=code).first()
+        if isinstance(code, str) and code
+        else None
+    )
+    if department is None:
+        raise ValidationFailed(
+            f"请选择{verb}的部门",
+            code="invalid_department",
+            errors=[FieldError("department", f"没有代码为 {code!r} 的部门")],
+        )
+    return department
+
+
+def _task_staff(ctx: Context) -> bool:
+    """Reviewers and the head of the task's own department."""
+    task = ctx.task
+    return task is not None and (
+        access.is_reviewer_for(ctx.actor, task)
+        or access.has_role_in(ctx.actor, "department_head", task.department_id)
+    )
+
+
+def _validate_countersign(ctx: Context) -> None:
+    _validate_task_open(ctx)
+    _need_reason(ctx)
+    task = ctx.task
+    assert task is not None
+    department = _department_for(ctx, "会签")
+    busy = {
+        t.department_id
+        for t in ctx.tasks()
+        if t.stage == task.stage and t.state in (TaskState.OPEN, TaskState.WAITING)
+    }
+    if department.pk in busy:
+        raise ValidationFailed(
+            "该部门已在本环节审查，无需会签",
+            code="already_reviewing",
+            errors=[FieldError("department", f"{department.name}已在本环节审查")],
+        )
+    days = ctx.payload.get("limit_days", task.limit_days)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
+        raise ValidationFailed(
+            "会签时限不正确",
+            code="invalid_days",
+            errors=[FieldError("limit_days", "应为 1 到 60 个工作日")],
+        )
+    ctx.payload["_department"] = department
+    ctx.event_data = {"department": department.code, "limit_days": days}
+
+
+@transition(
+    "countersign",
+    "发起会签",
+    {S.IN_REVIEW},
+    _task_staff,
+    validate=_validate_countersign,
+    needs_task=True,
+)
+def countersign(ctx: Context) -> None:
+    """会签: the task's department asks another department to review with it. The new task
+    opens at once in the same stage, so the stage completes only when both have approved."""
+    task, case = ctx.task, ctx.case
+    assert task is not None
+    department: Department = ctx.payload.pop("_department")
+    days = ctx.event_data["limit_days"]
+    created = CaseTask.objects.create(
+        case=case,
+        stage=task.stage,
+        stage_name=task.stage_name,
+        name=f"会签：{task.name or task.stage_name}",
+        department=department,
+        limit_days=days,
+        on_timeout="none",  # a countersign is never deemed approved by silence
+        state=TaskState.OPEN,
+        opened_at=timezone.now(),
+        due_date=add_workdays(ctx.today, days, case.division),
+        countersign_for=task,
+    )
+    access.remember_tasks(case, [*ctx.tasks(), created])
+    ctx.event_data["countersign_task"] = created.pk
+    ctx.event_data["due_date"] = _iso(created.due_date)
+
+
+def _validate_transfer(ctx: Context) -> None:
+    _validate_task_open(ctx)
+    _need_reason(ctx)
+    task = ctx.task
+    assert task is not None
+    department = _department_for(ctx, "转办")
+    if department.pk == task.department_id:
+        raise ValidationFailed(
+            "不能转办给本部门",
+            code="same_department",
+            errors=[FieldError("department", "请选择其他部门")],
+        )
+    if any(
+        t.department_id == department.pk and t.stage == task.stage and t.state == TaskState.OPEN
+        for t in ctx.tasks()
+    ):
+        raise ValidationFailed(
+            "该部门已在本环节审查",
+            code="already_reviewing",
+            errors=[FieldError("department", f"{department.name}已在本环节审查")],
+        )
+    ctx.payload["_department"] = department
+    ctx.event_data = {"from": task.department.code, "to": department.code}
+
+
+@transition(
+    "transfer_task",
+    "转办",
+    {S.IN_REVIEW},
+    _task_staff,
+    validate=_validate_transfer,
+    needs_task=True,
+)
+def transfer_task(ctx: Context) -> None:
+    """转办: the task belongs to another department's remit; it moves there with its deadline
+    (the statutory clock does not restart because the case went to the wrong desk)."""
+    task = ctx.task
+    assert task is not None
+    department: Department = ctx.payload.pop("_department")
+    task.department = department
+    task.save(update_fields=["department"])
 
 
 def _validate_send_back(ctx: Context) -> None:
     _need_reason(ctx)
     target = ctx.payload.get("to", "intake")
-    last = ctx.case.tasks.aggregate(last=Max("stage"))["last"] or 0
+    last = max((t.stage for t in ctx.tasks()), default=0)
     allowed = ["intake", *(f"stage:{n}" for n in range(1, last + 1))]
     if ctx.case.state == S.IN_REVIEW:  # back to an *earlier* step only
         allowed = ["intake", *(f"stage:{n}" for n in range(1, ctx.case.current_stage))]
@@ -452,16 +607,18 @@ def send_back(ctx: Context) -> None:
     if target == "intake":
         _cancel_open_tasks(case)
         case.tasks.all().delete()
+        access.forget_tasks(case)
         case.state = S.SUBMITTED
         case.current_stage = 0
         case.accepted_at = None
         case.due_date = None
-        case.save(update_fields=["state", "current_stage", "accepted_at", "due_date"])
+        ctx.touch("state", "current_stage", "accepted_at", "due_date")
         return
     stage = int(target.split(":")[1])
     case.tasks.filter(stage__gt=stage).update(
         state=TaskState.WAITING, opinion="", completed_by=None, completed_at=None, due_date=None
     )
+    access.forget_tasks(case)
     _open_stage(ctx, stage)
 
 
@@ -480,7 +637,7 @@ def _validate_suspend(ctx: Context) -> None:
 
 def _review_staff(ctx: Context) -> bool:
     return access.is_head_for(ctx.actor, ctx.case) or any(
-        access.is_reviewer_for(ctx.actor, t) for t in ctx.case.tasks.all()
+        access.is_reviewer_for(ctx.actor, t) for t in ctx.tasks()
     )
 
 
@@ -496,6 +653,8 @@ def suspend(ctx: Context) -> None:
     ClockStop.objects.create(
         case=ctx.case, kind=ctx.event_data["kind"], reason=ctx.reason, started_on=ctx.today
     )
+    ctx.case.clock_stopped = True
+    ctx.touch("clock_stopped")
 
 
 @transition(
@@ -513,6 +672,8 @@ def resume(ctx: Context) -> None:
     stop.ended_on = ctx.today
     stop.paused_workdays = paused
     stop.save(update_fields=["ended_on", "paused_workdays"])
+    ctx.case.clock_stopped = False
+    ctx.touch("clock_stopped")
     _move_deadlines(ctx, paused)
     ctx.event_data = {"paused_workdays": paused, "due_date": _iso(ctx.case.due_date)}
 
@@ -523,9 +684,9 @@ def _move_deadlines(ctx: Context, workdays: int) -> None:
     case = ctx.case
     if case.due_date is not None:
         case.due_date = extend_deadline(case.due_date, workdays, case.division)
-        case.save(update_fields=["due_date"])
-    for task in case.tasks.filter(state=TaskState.OPEN, due_date__isnull=False):
-        if task.due_date is not None:
+        ctx.touch("due_date")
+    for task in ctx.tasks():
+        if task.state == TaskState.OPEN and task.due_date is not None:
             task.due_date = extend_deadline(task.due_date, workdays, case.division)
             task.save(update_fields=["due_date"])
 
@@ -561,7 +722,7 @@ def _validate_extend(ctx: Context) -> None:
 def extend(ctx: Context) -> None:
     days = ctx.event_data["days"]
     ctx.case.extended_days += days
-    ctx.case.save(update_fields=["extended_days"])
+    ctx.touch("extended_days")
     _move_deadlines(ctx, days)
     ctx.event_data["due_date"] = _iso(ctx.case.due_date)
 
@@ -596,9 +757,9 @@ def decide(ctx: Context) -> None:
     case.decision_basis = ctx.event_data["legal_basis"]
     case.decided_at = timezone.now()
     case.state = S.DECIDED
-    case.save(update_fields=["outcome", "decision_reason", "decision_basis", "decided_at", "state"])
+    ctx.touch("outcome", "decision_reason", "decision_basis", "decided_at", "state")
     if case.outcome == Outcome.APPROVED:
-        outcomes.case_approved(case, ctx.actor)
+        ctx.after.append(lambda: outcomes.case_approved(case, ctx.actor))
 
 
 DELIVERY_METHODS = ("electronic", "mail", "pickup")
@@ -606,7 +767,9 @@ DELIVERY_METHODS = ("electronic", "mail", "pickup")
 
 def _validate_deliver(ctx: Context) -> None:
     missing = list(
-        ctx.case.tolerated.filter(supplied_at__isnull=True).values_list("material_name", flat=True)
+        ctx.case.tolerated.filter(supplied_at__isnull=True)
+        .order_by("due_date")
+        .values_list("material_name", flat=True)
     )
     if missing and ctx.case.outcome == Outcome.APPROVED:
         raise Conflict(
@@ -638,18 +801,18 @@ def deliver(ctx: Context) -> None:
     ctx.case.delivery_method = ctx.event_data["method"]
     ctx.case.delivered_at = timezone.now()
     ctx.case.state = S.DELIVERED
-    ctx.case.save(update_fields=["delivery_method", "delivered_at", "state"])
+    ctx.touch("delivery_method", "delivered_at", "state")
 
 
 @transition("close", "办结", {S.DELIVERED}, _handling_staff, requires_open_clock=False)
 def close(ctx: Context) -> None:
     ctx.case.closed_at = timezone.now()
     ctx.case.state = S.CLOSED
-    ctx.case.save(update_fields=["closed_at", "state"])
+    ctx.touch("closed_at", "state")
 
 
 def clock_stopped(case: Case) -> bool:
-    return _clock_stopped(case)
+    return case.clock_stopped
 
 
 # --- 告知承诺 ---------------------------------------------------------------------------------------
@@ -694,16 +857,7 @@ def approve_on_commitment(ctx: Context) -> None:
     case.decision_reason = "申请人已书面承诺符合条件，依告知承诺制当场准予"
     case.decided_at = now
     case.state = S.DECIDED
-    case.save(
-        update_fields=[
-            "accepted_at",
-            "due_date",
-            "outcome",
-            "decision_reason",
-            "decided_at",
-            "state",
-        ]
-    )
+    ctx.touch("accepted_at", "due_date", "outcome", "decision_reason", "decided_at", "state")
     commitment = case.commitment
     commitment.state = CommitmentState.PENDING
     commitment.verification_due = add_workdays(
@@ -711,7 +865,7 @@ def approve_on_commitment(ctx: Context) -> None:
     )
     commitment.save(update_fields=["state", "verification_due"])
     ctx.event_data["verification_due"] = commitment.verification_due.isoformat()
-    outcomes.case_approved(case, ctx.actor)
+    ctx.after.append(lambda: outcomes.case_approved(case, ctx.actor))
 
 
 def _pending_commitment(ctx: Context) -> Commitment:
@@ -778,7 +932,7 @@ def revoke_for_broken_commitment(ctx: Context) -> None:
     case.decision_reason = f"违反告知承诺，撤销准予决定：{ctx.reason}"
     case.state = S.CLOSED
     case.closed_at = case.closed_at or timezone.now()
-    case.save(update_fields=["outcome", "decision_reason", "state", "closed_at"])
+    ctx.touch("outcome", "decision_reason", "state", "closed_at")
     years = int(getattr(settings, "TONGBAN_COMMITMENT_BAR_YEARS", 3))
     until = _years_later(ctx.today, years)
     CommitmentBar.objects.create(
@@ -789,7 +943,7 @@ def revoke_for_broken_commitment(ctx: Context) -> None:
         until=until,
     )
     ctx.event_data = {"barred_until": until.isoformat()}
-    outcomes.case_revoked(case, ctx.actor, ctx.reason)
+    ctx.after.append(lambda: outcomes.case_revoked(case, ctx.actor, ctx.reason))
 
 
 def _years_later(day: dt.date, years: int) -> dt.date:

@@ -82,13 +82,25 @@ def enqueue(task_: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
 
 
 def enqueue_on_commit(task_: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
-    """Enqueue ``task_`` when the current transaction commits (at once outside a transaction).
+    """Enqueue ``task_`` so that it runs only if the current transaction commits.
 
-    If the transaction rolls back, nothing is enqueued. A failure to reach the queue after the
-    commit is logged, not raised: the change is already committed, and the task's sweep finds the
-    work from database state.
+    On the embedded database queue the task row is written in the transaction itself: it
+    commits or rolls back with the change, and no worker sees it before the commit (a
+    transactional outbox, one statement and no extra commit). On an external queue (RQ) the
+    task is enqueued after the commit; a failure to reach the queue then is logged, not raised:
+    the change is already committed, and the task's sweep finds the work from database state.
+    Outside a transaction the task is enqueued at once.
     """
+    if _queue_in_database(task_) and transaction.get_connection().in_atomic_block:
+        task_.enqueue(*args, **kwargs)
+        return
     transaction.on_commit(lambda: enqueue(task_, *args, **kwargs))
+
+
+def _queue_in_database(task_: Task[Any, Any]) -> bool:
+    from django_tasks_db.backend import DatabaseBackend
+
+    return isinstance(task_backends[task_.backend], DatabaseBackend)
 
 
 def write_transaction(fn: Callable[[], T], *, using: str | None = None) -> T:

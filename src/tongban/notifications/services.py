@@ -36,7 +36,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -110,6 +110,32 @@ def _check_channels(names: Iterable[str]) -> list[str]:
     return wanted
 
 
+def _queue_each(recipient: Any, candidates: list[Notification]) -> list[Notification]:
+    """Write the rows one by one, keeping any row already queued under the same key."""
+    from tongban.notifications.tasks import deliver_notification
+
+    rows: list[Notification] = []
+    for candidate in candidates:
+        fields = {
+            f.attname: getattr(candidate, f.attname)
+            for f in Notification._meta.concrete_fields
+            if not f.primary_key and f.attname != "dedupe_key"
+        }
+        row, created = Notification.objects.get_or_create(
+            dedupe_key=candidate.dedupe_key, defaults=fields
+        )
+        if not created and row.recipient_id != recipient.pk:
+            raise Conflict(
+                "去重键已用于另一接收人的消息",
+                code="dedupe_key_reused",
+                errors=[FieldError(path="dedupe_key", message="used for another recipient")],
+            )
+        if created and row.status == Status.PENDING:
+            enqueue_on_commit(deliver_notification, row.pk)
+        rows.append(row)
+    return rows
+
+
 def queue_notification(
     recipient: Any,
     template: str,
@@ -150,39 +176,37 @@ def queue_notification(
 
     from tongban.notifications.tasks import deliver_notification
 
-    rows: list[Notification] = []
-    with transaction.atomic():
-        for name in wanted:
-            plugin = channel(name)
-            address = plugin.address_for(recipient)
-            fields: dict[str, Any] = {
-                "recipient": recipient,
-                "channel": name,
-                "template": template,
-                "language": lang,
-                "address": address,
-                "subject": rendered.subject[:200],
-                "body": rendered.body,
-                "context": plain_context,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            if plugin.inline:
-                fields.update(status=Status.SENT, sent_at=now)
-            elif not address:
-                fields.update(status=Status.DEAD, last_error=plugin.missing_address)
-            row, created = Notification.objects.get_or_create(
-                dedupe_key=f"{key}:{name}", defaults=fields
-            )
-            if not created and row.recipient_id != recipient.pk:
-                raise Conflict(
-                    "去重键已用于另一接收人的消息",
-                    code="dedupe_key_reused",
-                    errors=[FieldError(path="dedupe_key", message="used for another recipient")],
-                )
-            if created and row.status == Status.PENDING:
+    candidates: list[Notification] = []
+    for name in wanted:
+        plugin = channel(name)
+        address = plugin.address_for(recipient)
+        row = Notification(
+            recipient=recipient,
+            channel=name,
+            template=template,
+            language=lang,
+            address=address,
+            subject=rendered.subject[:200],
+            body=rendered.body,
+            context=plain_context,
+            created_at=now,
+            next_attempt_at=now,
+            dedupe_key=f"{key}:{name}",
+        )
+        if plugin.inline:
+            row.status, row.sent_at = Status.SENT, now
+        elif not address:
+            row.status, row.last_error = Status.DEAD, plugin.missing_address
+        candidates.append(row)
+    try:
+        with transaction.atomic():  # savepoint: a key queued before makes the insert fail
+            rows = Notification.objects.bulk_create(candidates)
+    except IntegrityError:  # the same change reported again: keep what was written
+        rows = _queue_each(recipient, candidates)
+    else:
+        for row in rows:
+            if row.status == Status.PENDING:
                 enqueue_on_commit(deliver_notification, row.pk)
-            rows.append(row)
     return rows
 
 

@@ -28,6 +28,8 @@ ACTION_LABELS: dict[str, Any] = {
     "withdraw": gettext_lazy("撤回申请"),
     "approve_task": gettext_lazy("审查通过"),
     "reject_task": gettext_lazy("审查不通过"),
+    "countersign": gettext_lazy("发起会签"),
+    "transfer_task": gettext_lazy("转办"),
     "send_back": gettext_lazy("退回"),
     "suspend": gettext_lazy("中止（特别程序）"),
     "resume": gettext_lazy("恢复计时"),

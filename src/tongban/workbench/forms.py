@@ -17,7 +17,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tongban.cases import access
+from tongban.cases import access, selectors
 from tongban.cases.applications import Application
 from tongban.cases.models import Case, CaseTask, ClockStopKind, Outcome, TaskState
 from tongban.cases.transitions import DELIVERY_METHODS, TOLERANCE_DAYS_DEFAULT
@@ -25,7 +25,8 @@ from tongban.core.errors import FieldError
 from tongban.portal.case_display import DELIVERY_LABELS, action_label, send_back_target
 
 TASK_ACTIONS = ("approve_task", "reject_task")
-INT_INPUTS = ("days", "tolerance_days", "verify_within_days", "task")
+ROUTING_ACTIONS = ("countersign", "transfer_task")  # 会签 / 转办 of one task
+INT_INPUTS = ("days", "tolerance_days", "verify_within_days", "task", "limit_days")
 LIST_INPUTS = ("tolerated",)
 # Actions that end or refuse something get the warning style and come last.
 DANGER = frozenset({"refuse", "reject_task", "revoke_for_broken_commitment", "send_back"})
@@ -288,17 +289,66 @@ def _task_forms(actor: Any, case: Case, actions: Sequence[str]) -> list[ActionFo
     return forms
 
 
+def _routing_forms(actor: Any, case: Case, actions: Sequence[str]) -> list[ActionForm]:
+    """会签 / 转办: one form per open task of the actor's department."""
+    wanted = [a for a in ROUTING_ACTIONS if a in actions]
+    if not wanted:
+        return []
+    departments = tuple(Choice(d.code, d.name) for d in selectors.routing_departments(case))
+    forms = []
+    for task in access.case_tasks(case):
+        if task.state != TaskState.OPEN:
+            continue
+        if not (
+            access.is_reviewer_for(actor, task)
+            or access.has_role_in(actor, "department_head", task.department_id)
+        ):
+            continue
+        title = _("会签 / 转办：%(stage)s · %(department)s") % {
+            "stage": task.name or task.stage_name,
+            "department": task.department.name,
+        }
+        choices = tuple(c for c in departments if c.value != task.department.code)
+        forms.append(
+            ActionForm(
+                f"route-{task.pk}",
+                title,
+                tuple(Button(a, action_label(a)) for a in wanted),
+                (
+                    Input("department", _("部门"), "select", required=True, choices=choices),
+                    Input(
+                        "limit_days",
+                        _("会签时限（工作日）"),
+                        "number",
+                        value=str(task.limit_days),
+                        minimum=1,
+                        maximum=60,
+                        help=_("转办时沿用原期限，不重新计时。"),
+                    ),
+                    _reason(),
+                ),
+                task=task,
+            )
+        )
+    return forms
+
+
 def action_forms(
     actor: Any, case: Case, actions: Sequence[str], application: Application
 ) -> list[ActionForm]:
     """The forms for ``actions`` (the actions the actor may take now), in the engine's order."""
     forms: list[ActionForm] = []
-    tasks_done = False
+    tasks_done = routing_done = False
     for action in actions:
         if action in TASK_ACTIONS:
             if not tasks_done:
                 forms += _task_forms(actor, case, actions)
                 tasks_done = True
+            continue
+        if action in ROUTING_ACTIONS:
+            if not routing_done:
+                forms += _routing_forms(actor, case, actions)
+                routing_done = True
             continue
         forms.append(_single_form(case, action, application))
     return sorted(forms, key=lambda f: f.key in DANGER)
@@ -311,7 +361,8 @@ def payload_from(data: QueryDict) -> dict[str, Any]:
     """The action payload in a POST: numbers as integers, lists as lists, 补正 items as
     ``{"material", "problem"}`` in the order the materials were ticked."""
     payload: dict[str, Any] = {}
-    for name in ("reason", "legal_basis", "opinion", "outcome", "method", "kind", "to", "finding"):
+    text_inputs = ("reason", "legal_basis", "opinion", "outcome", "method", "kind", "to", "finding")
+    for name in (*text_inputs, "department"):
         value = data.get(name)
         if value is not None:
             payload[name] = value

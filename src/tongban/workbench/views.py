@@ -275,7 +275,12 @@ def _failed_form(
 ) -> forms.ActionForm:
     application = applications.application_of(case)
     candidates = forms.action_forms(request.user, case, [action], application)
-    key = f"task-{payload.get('task')}" if action in forms.TASK_ACTIONS else action
+    if action in forms.TASK_ACTIONS:
+        key = f"task-{payload.get('task')}"
+    elif action in forms.ROUTING_ACTIONS:
+        key = f"route-{payload.get('task')}"
+    else:
+        key = action
     form = next((f for f in candidates if f.key == key), None)
     if form is None:
         form = forms.ActionForm(key, action, ())

@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +65,39 @@ def _load() -> WorkingCalendar:
     return WorkingCalendar(years, days, dict(overrides))
 
 
+# Inside ``one_calendar()`` the first snapshot taken is kept for the rest of the block.
+_scoped: ContextVar[list[WorkingCalendar] | None] = ContextVar("workdays_scope", default=None)
+
+
+@contextmanager
+def one_calendar() -> Iterator[None]:
+    """Use one calendar snapshot for the whole block (one fingerprint query at most).
+
+    A service computing several deadlines in one transaction wraps itself in this: its dates
+    then come from the same calendar, and the tables are asked only once whether they changed.
+    """
+    if _scoped.get() is not None:  # nested: the outer block's snapshot holds
+        yield
+        return
+    token = _scoped.set([])
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
+
+
 def working_calendar() -> WorkingCalendar:
     """The current calendar snapshot (rebuilt only when the tables changed)."""
+    scope = _scoped.get()
+    if scope:
+        return scope[0]
+    snapshot = _current()
+    if scope is not None:
+        scope.append(snapshot)
+    return snapshot
+
+
+def _current() -> WorkingCalendar:
     global _cached
     key = _revision()  # before loading: a write in between only causes one more rebuild
     cached = _cached
