@@ -615,3 +615,23 @@ def _light_filter(
     if not parts:
         return rows.none(), True
     return rows.filter(_any(parts)), exact
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+def check_queue_access(actor: Any, name: str) -> QueueSpec:
+    """The queue ``name`` if ``actor`` may open it: staff holding one of its roles (the
+    workbench's rule). Unknown queue → ``NotFound``; an applicant account, or staff without
+    the role → ``PermissionDenied``."""
+    from tongban.core.errors import NotFound, PermissionDenied
+    from tongban.identity.permissions import is_staff_member
+
+    spec = QUEUES.get(name)
+    if spec is None:
+        raise NotFound(f"没有名为 {name} 的待办队列", code="queue_not_found")
+    if not is_staff_member(actor):
+        raise PermissionDenied("只有工作人员可以查看待办队列", code="staff_only")
+    if spec not in queues_for(actor):
+        raise PermissionDenied(f"您没有{spec.label}队列的角色", code="queue_not_yours")
+    return spec
