@@ -8,6 +8,7 @@ mix with the test database pytest-django manages.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
-from tongban.bench.base import benchmarks, percentiles
+from tongban.bench.base import Benchmark, BenchmarkFailed, Option, benchmarks, percentiles
 from tongban.bench.catalog_data import max_items
 
 
@@ -202,6 +205,98 @@ def test_cases_fails_loudly_when_postgresql_is_unreachable(tmp_path: Path) -> No
         embedded=True,
     )
     assert done.returncode != 0
-    assert done.stdout.strip() == ""
+    result = only_json_object(done.stdout)  # the partial figures and the error, still JSON
+    assert "not reachable" in result["error"]
+    assert "not reachable" in result["postgresql"]["error"]
     assert "PostgreSQL at postgres://postgres@127.0.0.1:1/postgres is not reachable" in done.stderr
-    assert '"postgresql": {"error": "PostgreSQL at' in done.stderr
+
+
+# --- the harness: failures under --json, and no database for a run that does not use one ------
+
+
+class _Failing(Benchmark):
+    summary = "fails after measuring half"
+    options = {"size": Option(int, 3, "how many")}
+
+    def uses_database(self, options: dict[str, Any]) -> bool:
+        return False
+
+    def run(self, options: dict[str, Any], log: Any) -> dict[str, Any]:
+        raise BenchmarkFailed("the second half could not be measured", {"first_half": 1.5})
+
+
+class _Crashing(_Failing):
+    def run(self, options: dict[str, Any], log: Any) -> dict[str, Any]:
+        raise RuntimeError("boom\nsecond line")
+
+
+class _Spawner(_Failing):
+    def run(self, options: dict[str, Any], log: Any) -> dict[str, Any]:
+        return {"benchmark": "spawner", "size": options["size"]}
+
+
+@pytest.fixture
+def fake_benchmarks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three benchmarks that need no database; making one would fail the test."""
+    from tongban.bench.management.commands import bench as command
+
+    for name, cls in (("failing", _Failing), ("crashing", _Crashing), ("spawner", _Spawner)):
+        monkeypatch.setitem(benchmarks._entries, name, cls)
+
+    def no_database(log: Any) -> Any:
+        raise AssertionError("a throw-away database was made for a run that uses none")
+
+    monkeypatch.setattr(command, "throwaway_database", no_database)
+
+
+def call_bench(*args: str) -> tuple[str, str, Exception | None]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("bench", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), exc
+    return out.getvalue(), err.getvalue(), None
+
+
+def test_a_failure_with_json_still_prints_one_object_with_the_partial_figures(
+    fake_benchmarks: None,
+) -> None:
+    stdout, _stderr, error = call_bench("failing", "--json", "--size", "5")
+    assert error is not None  # non-zero exit
+    assert "the second half could not be measured" in str(error)
+    result = only_json_object(stdout)
+    assert result["first_half"] == 1.5
+    assert result["error"] == "the second half could not be measured"
+    assert result["error_type"] == "BenchmarkFailed"
+    assert result["options"] == {"size": 5}
+    assert result["machine"]["db_vendor"] is None
+    assert result["machine"]["cores"] >= 1
+
+
+def test_any_error_with_json_prints_an_object_with_the_error(fake_benchmarks: None) -> None:
+    stdout, _stderr, error = call_bench("crashing", "--json")
+    assert error is not None
+    result = only_json_object(stdout)
+    assert result == {**result, "benchmark": "crashing", "error": "boom"}
+    assert result["error_type"] == "RuntimeError"
+
+
+def test_without_json_the_error_is_raised_as_it_is(fake_benchmarks: None) -> None:
+    with pytest.raises(BenchmarkFailed):
+        call_command("bench", "failing", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_run_that_uses_no_database_gets_none(fake_benchmarks: None) -> None:
+    stdout, stderr, error = call_bench("spawner", "--json", "--size", "2")
+    assert error is None, stderr
+    result = only_json_object(stdout)
+    assert result["size"] == 2
+    assert result["machine"]["db_vendor"] is None
+    assert "throw-away" not in stderr
+    human, _stderr, error = call_bench("spawner")
+    assert error is None
+    assert "machine:" in human
+
+
+def test_benchmarks_use_the_database_by_default() -> None:
+    assert Benchmark().uses_database({}) is True
