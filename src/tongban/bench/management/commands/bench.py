@@ -44,13 +44,14 @@ class Command(BaseCommand):
         )
         for key, option in _all_options().items():
             users = [n for n, cls in benchmarks.items() if key in cls.options]
-            parser.add_argument(
-                f"--{key.replace('_', '-')}",
-                dest=key,
-                type=option.type,
-                default=None,
-                help=f"{option.help} ({', '.join(users)}; default {option.default})",
-            )
+            described = f"{option.help} ({', '.join(users)}; default {option.default})"
+            flag = f"--{key.replace('_', '-')}"
+            if option.type is bool:  # a switch: present or not
+                parser.add_argument(
+                    flag, dest=key, action="store_true", default=None, help=described
+                )
+            else:
+                parser.add_argument(flag, dest=key, type=option.type, default=None, help=described)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["list"]:
