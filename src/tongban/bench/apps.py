@@ -9,6 +9,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.guide",
     "tongban.bench.cases",
     "tongban.bench.queue",
+    "tongban.bench.load",
 )
 
 
