@@ -300,3 +300,94 @@ def test_a_run_that_uses_no_database_gets_none(fake_benchmarks: None) -> None:
 
 def test_benchmarks_use_the_database_by_default() -> None:
     assert Benchmark().uses_database({}) is True
+
+
+# --- queue and load ---------------------------------------------------------------------------
+
+
+def test_registry_holds_queue_and_load() -> None:
+    assert {"queue", "load"} <= set(benchmarks)
+
+
+def test_queue_json(tmp_path: Path) -> None:
+    """A small run on the suite's database: every scenario answered, pages came back full."""
+    done = run_bench(tmp_path, "queue", "--json", "--cases", "3000", "--rounds", "1")
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "queue"
+    assert result["cases"] == 3000
+    assert result["tasks"] > 0
+    assert result["requests"] >= 16 * 2  # each scenario: first page and a deep page at least
+    for key in ("p50_ms", "p95_ms", "p99_ms"):
+        assert result[key] > 0, key
+    assert set(result["pages"]) >= {"first", "deep"}
+    assert len(result["scenarios"]) == 16
+    for scenario in result["scenarios"]:
+        assert scenario["statements_per_request"] > 0, scenario
+    assert sum(s["rows_first_page"] for s in result["scenarios"]) > 0
+    assert result["floor"]["requests"] == 6
+    assert result["targets"]["applies"] is False  # 3,000 cases, not a million
+
+
+def test_queue_data_is_spread_over_states_divisions_and_tasks(db: None) -> None:
+    from django.utils import timezone
+
+    from tongban.bench import queue_data
+    from tongban.cases.models import Case, CaseTask, TaskState
+
+    world = queue_data.build_world(lambda _m: None)
+    counts = queue_data.fill(world, 2000, timezone.localdate(), lambda _m: None)
+    assert counts["cases"] == Case.objects.count() == 2000
+    assert counts["tasks"] == CaseTask.objects.count()
+    states = set(Case.objects.values_list("state", flat=True))
+    assert {"submitted", "in_review", "awaiting_decision", "closed"} <= states
+    assert Case.objects.values("division").distinct().count() == 7
+    assert CaseTask.objects.filter(state=TaskState.OPEN).exists()
+    numbers = list(Case.objects.exclude(number=None).values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers))
+    # the ids go on after the bulk rows
+    assert (
+        Case.objects.create(
+            item_version_id=world.versions[0][0],
+            item_code="X",
+            item_name="X",
+            division_id=world.division_ids["330100"],
+            department=next(iter(world.departments.values())),
+            submitted_by_id=world.submitter_id,
+        ).pk
+        > 2000
+    )
+
+
+def test_load_needs_postgresql(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "load", "--json", "--duration", "1", embedded=True)
+    assert done.returncode != 0
+    assert "needs PostgreSQL" in only_json_object(done.stdout)["error"]
+
+
+def test_load_json_against_the_real_server(tmp_path: Path) -> None:
+    """gunicorn with two workers, locust for a few seconds, no errors, the server stopped."""
+    env_url = os.environ.get("DATABASE_URL", "")
+    url = (
+        env_url if env_url.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/postgres"
+    )
+    env = {**os.environ, "TONGBAN_TESTING": "1", "TONGBAN_VAR_DIR": str(tmp_path / "var")}
+    env["DATABASE_URL"] = url
+    command = [sys.executable, "-m", "tongban.cli", "bench", "load", "--json", "--duration", "4"]
+    done = subprocess.run(
+        [*command, "--users", "2", "--cases", "4"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "load"
+    assert result["requests"] > 0
+    assert result["failures"] == 0
+    assert result["error_rate"] == 0
+    assert "GET /queues/intake" in result["endpoints"] or "GET /items/search" in result["endpoints"]
+    assert result["requests_per_s"] > 0
+    assert "gunicorn stopped (exit code 0)" in done.stderr

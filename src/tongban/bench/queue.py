@@ -10,7 +10,9 @@ their queues through the whole HTTP stack in-process (Django's test client: URL 
 sessions, authentication, django-ninja validation and JSON rendering), with the filters the
 workbench offers (light, overdue, state, department, item), at the first page, following the
 cursor to the next pages, and at a deep cursor in the middle of the queue's range. Scenarios are
-interleaved round by round, so all see the same machine noise. Reported: p50/p95/p99 overall and
+interleaved round by round, so all see the same machine noise; each round also times
+``GET /api/v1/queues`` (the caller's queue list, no queue read) per persona, the floor that
+the request stack alone costs. Reported: p50/p95/p99 overall and
 per page kind and per scenario, requests measured, rows returned, and the SQL statements one
 request sends. ``--explain`` logs ``EXPLAIN ANALYZE`` of each scenario's slowest statement.
 """
@@ -215,10 +217,15 @@ def measure(options: dict[str, Any], log: Log) -> dict[str, Any]:
         scenario.samples.clear()
         scenario.rows.clear()
     log(f"{len(plan)} scenarios × {options['rounds']} rounds …")
+    floor: list[float] = []
     for _round in range(options["rounds"]):
         for scenario in plan:
             _one_round(scenario, clients[scenario.persona])
-    return _figures(plan, counts, build_s, options["rounds"])
+        for client in clients.values():  # the request stack alone, for comparison
+            floor.append(_get(client, "/api/v1/queues")[0])
+    result = _figures(plan, counts, build_s, options["rounds"])
+    result["floor"] = {"url": "/api/v1/queues", "requests": len(floor), **percentiles(floor)}
+    return result
 
 
 def _figures(
@@ -305,6 +312,12 @@ class QueueBenchmark(Benchmark):
             f"{targets['p50_ms']:.0f}), p95 {result['p95_ms']:.2f} ms, p99 {result['p99_ms']:.2f}"
             f" ms ({verdict('p99')}: ≤ {targets['p99_ms']:.0f}), max {result['max_ms']:.2f} ms",
         ]
+        floor = result.get("floor")
+        if floor:
+            lines.append(
+                f"  the request stack alone ({floor['url']}, no queue read): p50 "
+                f"{floor['p50_ms']:.2f}, p99 {floor['p99_ms']:.2f} ms"
+            )
         for kind, figures in result["pages"].items():
             lines.append(
                 f"  {kind} pages: {figures['requests']} requests, p50 {figures['p50_ms']:.2f}, "
