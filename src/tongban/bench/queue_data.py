@@ -339,7 +339,8 @@ def task_rows(world: World, case: CaseRow, today: dt.date, rng: Any) -> list[tup
         return []
     limit = max(2, case.days // 2)
     kinds = [case.kind] + ([case.second] if case.second else [])
-    rows = []
+    rows: list[tuple[Any, ...]] = []
+    due: dt.date | None
     for n, kind in enumerate(kinds):
         department = world.departments[department_code(case.division, kind)]
         opened = case.submitted_at + dt.timedelta(days=1) if case.submitted_at else None
