@@ -134,7 +134,8 @@ class Case(models.Model):
                 condition=models.Q(state__in=("in_review", "awaiting_decision")),
             ),
             models.Index(
-                fields=["division", "submitted_at", "id"],
+                fields=["submitted_at", "id"],
+                include=["division"],
                 name="case_intake_idx",
                 condition=models.Q(state="submitted"),
             ),

@@ -530,7 +530,7 @@ def queue_page(
         # spares evaluating the latest-answer subquery once more for every row
         rows = rows.filter(submitted_at__isnull=False)
         exact = not wanted
-    rows = rows.filter(_after(sort_field, decode_cursor(cursor), intake)).order_by(sort_field, "pk")
+    rows = rows.order_by(sort_field, "pk")
 
     def signal(obj: Any) -> Signal:
         case = _case_of(obj)
@@ -550,15 +550,18 @@ def queue_page(
 
     chunk = page_size + 1 if exact else max(3 * page_size, 60)
     found: list[QueueRow] = []
-    last_scanned: str | None = None
+    last_scanned: str | None = decode_cursor(cursor)
     for _round in range(1 if exact else MAX_CHUNKS):
-        # two statements: the page's keys from the narrow rows alone, then those rows with
-        # everything they show. Sorting thousands of candidates already joined to applicants
-        # and divisions is what made a page slow whenever the planner misjudged how many would
-        # match (open rows cluster around today, which whole-table statistics do not show),
-        # and a key subquery inside the wide query is planned badly past join_collapse_limit.
-        after = _after(sort_field, last_scanned, intake)
-        keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
+        # the page's keys from the narrow rows alone, then those rows with everything they
+        # show. Sorting thousands of candidates already joined to applicants and divisions is
+        # what made a page slow whenever the planner misjudged how many would match (open rows
+        # cluster around today, which whole-table statistics do not show), and a key subquery
+        # inside the wide query is planned badly past join_collapse_limit.
+        if intake:
+            keys = _intake_keys(rows, last_scanned, chunk)
+        else:
+            after = _after(sort_field, last_scanned, intake)
+            keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
         batch = list(_base(spec).filter(pk__in=keys).order_by(sort_field, "pk")) if keys else []
         for obj in batch:
             row_signal = signal(obj)
@@ -582,6 +585,31 @@ def queue_page(
     return QueuePage(
         name, found, encode_cursor(last_scanned) if last_scanned else None, partial=True
     )
+
+
+def _intake_keys(rows: QuerySet[Any], position: str | None, chunk: int) -> list[int]:
+    """The next ``chunk`` intake keys in ``(received, id)`` order after ``position``. Most
+    waiting cases never had a 补正 answered, so their ``received`` is their submission time and
+    they come in index order (``case_intake_idx``); the few answered ones are sorted by their
+    latest answer. The two runs are merged here, so the latest-answer subquery is evaluated for
+    the answered cases alone, not for every waiting case."""
+    answered = Exists(
+        CorrectionNotice.objects.filter(case_id=OuterRef("pk"), answered_at__isnull=False)
+    )
+    plain = (
+        rows.filter(~answered)
+        .filter(_after("submitted_at", position, True))
+        .order_by("submitted_at", "pk")
+        .values_list("submitted_at", "pk")[:chunk]
+    )
+    corrected = (
+        rows.filter(answered)
+        .filter(_after("received", position, True))
+        .order_by("received", "pk")
+        .values_list("received", "pk")[:chunk]
+    )
+    merged = sorted([*plain, *corrected])[:chunk]
+    return [pk for _received, pk in merged]
 
 
 def _intake_due(

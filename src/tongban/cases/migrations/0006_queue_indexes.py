@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('state', 'submitted')), fields=['division', 'submitted_at', 'id'], name='case_intake_idx'),
+            index=models.Index(condition=models.Q(('state', 'submitted')), fields=['submitted_at', 'id'], include=('division',), name='case_intake_idx'),
         ),
         migrations.AddIndex(
             model_name='casetask',
