@@ -8,6 +8,7 @@ mix with the test database pytest-django manages.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
-from tongban.bench.base import benchmarks, percentiles
+from tongban.bench.base import Benchmark, BenchmarkFailed, Option, benchmarks, percentiles
 from tongban.bench.catalog_data import max_items
 
 
@@ -202,6 +205,189 @@ def test_cases_fails_loudly_when_postgresql_is_unreachable(tmp_path: Path) -> No
         embedded=True,
     )
     assert done.returncode != 0
-    assert done.stdout.strip() == ""
+    result = only_json_object(done.stdout)  # the partial figures and the error, still JSON
+    assert "not reachable" in result["error"]
+    assert "not reachable" in result["postgresql"]["error"]
     assert "PostgreSQL at postgres://postgres@127.0.0.1:1/postgres is not reachable" in done.stderr
-    assert '"postgresql": {"error": "PostgreSQL at' in done.stderr
+
+
+# --- the harness: failures under --json, and no database for a run that does not use one ------
+
+
+class _Failing(Benchmark):
+    summary = "fails after measuring half"
+    options = {"size": Option(int, 3, "how many")}
+
+    def uses_database(self, options: dict[str, Any]) -> bool:
+        return False
+
+    def run(self, options: dict[str, Any], log: Any) -> dict[str, Any]:
+        raise BenchmarkFailed("the second half could not be measured", {"first_half": 1.5})
+
+
+class _Crashing(_Failing):
+    def run(self, options: dict[str, Any], log: Any) -> dict[str, Any]:
+        raise RuntimeError("boom\nsecond line")
+
+
+class _Spawner(_Failing):
+    def run(self, options: dict[str, Any], log: Any) -> dict[str, Any]:
+        return {"benchmark": "spawner", "size": options["size"]}
+
+
+@pytest.fixture
+def fake_benchmarks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three benchmarks that need no database; making one would fail the test."""
+    from tongban.bench.management.commands import bench as command
+
+    for name, cls in (("failing", _Failing), ("crashing", _Crashing), ("spawner", _Spawner)):
+        monkeypatch.setitem(benchmarks._entries, name, cls)
+
+    def no_database(log: Any) -> Any:
+        raise AssertionError("a throw-away database was made for a run that uses none")
+
+    monkeypatch.setattr(command, "throwaway_database", no_database)
+
+
+def call_bench(*args: str) -> tuple[str, str, Exception | None]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("bench", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), exc
+    return out.getvalue(), err.getvalue(), None
+
+
+def test_a_failure_with_json_still_prints_one_object_with_the_partial_figures(
+    fake_benchmarks: None,
+) -> None:
+    stdout, _stderr, error = call_bench("failing", "--json", "--size", "5")
+    assert error is not None  # non-zero exit
+    assert "the second half could not be measured" in str(error)
+    result = only_json_object(stdout)
+    assert result["first_half"] == 1.5
+    assert result["error"] == "the second half could not be measured"
+    assert result["error_type"] == "BenchmarkFailed"
+    assert result["options"] == {"size": 5}
+    assert result["machine"]["db_vendor"] is None
+    assert result["machine"]["cores"] >= 1
+
+
+def test_any_error_with_json_prints_an_object_with_the_error(fake_benchmarks: None) -> None:
+    stdout, _stderr, error = call_bench("crashing", "--json")
+    assert error is not None
+    result = only_json_object(stdout)
+    assert result == {**result, "benchmark": "crashing", "error": "boom"}
+    assert result["error_type"] == "RuntimeError"
+
+
+def test_without_json_the_error_is_raised_as_it_is(fake_benchmarks: None) -> None:
+    with pytest.raises(BenchmarkFailed):
+        call_command("bench", "failing", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_run_that_uses_no_database_gets_none(fake_benchmarks: None) -> None:
+    stdout, stderr, error = call_bench("spawner", "--json", "--size", "2")
+    assert error is None, stderr
+    result = only_json_object(stdout)
+    assert result["size"] == 2
+    assert result["machine"]["db_vendor"] is None
+    assert "throw-away" not in stderr
+    human, _stderr, error = call_bench("spawner")
+    assert error is None
+    assert "machine:" in human
+
+
+def test_benchmarks_use_the_database_by_default() -> None:
+    assert Benchmark().uses_database({}) is True
+
+
+# --- queue and load ---------------------------------------------------------------------------
+
+
+def test_registry_holds_queue_and_load() -> None:
+    assert {"queue", "load"} <= set(benchmarks)
+
+
+def test_queue_json(tmp_path: Path) -> None:
+    """A small run on the suite's database: every scenario answered, pages came back full."""
+    done = run_bench(tmp_path, "queue", "--json", "--cases", "3000", "--rounds", "1")
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "queue"
+    assert result["cases"] == 3000
+    assert result["tasks"] > 0
+    assert result["requests"] >= 16 * 2  # each scenario: first page and a deep page at least
+    for key in ("p50_ms", "p95_ms", "p99_ms"):
+        assert result[key] > 0, key
+    assert set(result["pages"]) >= {"first", "deep"}
+    assert len(result["scenarios"]) == 16
+    for scenario in result["scenarios"]:
+        assert scenario["statements_per_request"] > 0, scenario
+    assert sum(s["rows_first_page"] for s in result["scenarios"]) > 0
+    assert result["floor"]["requests"] == 6
+    assert result["targets"]["applies"] is False  # 3,000 cases, not a million
+
+
+def test_queue_data_is_spread_over_states_divisions_and_tasks(db: None) -> None:
+    from django.utils import timezone
+
+    from tongban.bench import queue_data
+    from tongban.cases.models import Case, CaseTask, TaskState
+
+    world = queue_data.build_world(lambda _m: None)
+    counts = queue_data.fill(world, 2000, timezone.localdate(), lambda _m: None)
+    assert counts["cases"] == Case.objects.count() == 2000
+    assert counts["tasks"] == CaseTask.objects.count()
+    states = set(Case.objects.values_list("state", flat=True))
+    assert {"submitted", "in_review", "awaiting_decision", "closed"} <= states
+    assert Case.objects.values("division").distinct().count() == 7
+    assert CaseTask.objects.filter(state=TaskState.OPEN).exists()
+    numbers = list(Case.objects.exclude(number=None).values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers))
+    # the ids go on after the bulk rows
+    assert (
+        Case.objects.create(
+            item_version_id=world.versions[0][0],
+            item_code="X",
+            item_name="X",
+            division_id=world.division_ids["330100"],
+            department=next(iter(world.departments.values())),
+            submitted_by_id=world.submitter_id,
+        ).pk
+        > 2000
+    )
+
+
+def test_load_needs_postgresql(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "load", "--json", "--duration", "1", embedded=True)
+    assert done.returncode != 0
+    assert "needs PostgreSQL" in only_json_object(done.stdout)["error"]
+
+
+def test_load_json_against_the_real_server(tmp_path: Path) -> None:
+    """gunicorn with two workers, locust for a few seconds, no errors, the server stopped."""
+    env_url = os.environ.get("DATABASE_URL", "")
+    url = (
+        env_url if env_url.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/postgres"
+    )
+    env = {**os.environ, "TONGBAN_TESTING": "1", "TONGBAN_VAR_DIR": str(tmp_path / "var")}
+    env["DATABASE_URL"] = url
+    command = [sys.executable, "-m", "tongban.cli", "bench", "load", "--json", "--duration", "4"]
+    done = subprocess.run(
+        [*command, "--users", "2", "--cases", "4"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert result["benchmark"] == "load"
+    assert result["requests"] > 0
+    assert result["failures"] == 0
+    assert result["error_rate"] == 0
+    assert "GET /queues/intake" in result["endpoints"] or "GET /items/search" in result["endpoints"]
+    assert result["requests_per_s"] > 0
+    assert "gunicorn stopped (exit code 0)" in done.stderr

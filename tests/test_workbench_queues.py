@@ -342,12 +342,12 @@ def test_queue_pages_cost_fixed_queries(
 ) -> None:
     queue_page(people.ga, "review")  # the calendar snapshot is loaded once
     people.ga = type(people.ga).objects.get(pk=people.ga.pk)  # roles not cached yet
-    # roles, calendar fingerprint, rows
-    with django_assert_max_num_queries(3):
+    # roles, calendar fingerprint, the page's keys, its rows
+    with django_assert_max_num_queries(4):
         queue_page(people.ga, "review")
     people.ga = type(people.ga).objects.get(pk=people.ga.pk)
-    # roles, calendar fingerprint, the largest limit (for the yellow boundaries), rows
-    with django_assert_max_num_queries(4):
+    # roles, calendar fingerprint, the largest limit (for the yellow boundaries), keys, rows
+    with django_assert_max_num_queries(5):
         queue_page(people.ga, "review", filters=QueueFilters(light="yellow"))
 
 

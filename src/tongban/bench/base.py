@@ -1,7 +1,10 @@
 """The benchmark plugin contract, the registry, and what every benchmark reports.
 
 A benchmark is a class registered with ``@benchmarks.register("name")``: it declares its
-options (name → type, default, help), builds its data and returns a flat dict of figures.
+options (name → type, default, help), says whether a run needs the throw-away database
+(``uses_database``: not when it only starts other processes that make their own), builds its
+data and returns a flat dict of figures; ``BenchmarkFailed`` carries the figures measured
+before something could not be.
 ``percentiles`` turns latencies into p50/p95/p99, ``machine_info`` records where the figures
 were measured (cores, CPU, load, Python, Django, database vendor and version, date), and ``Stopwatch``
 times a callable repeatedly with ``time.perf_counter_ns``.
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import django
+from django.core.management.base import CommandError
 from django.db import connection
 
 from tongban.core.plugins import Registry
@@ -43,6 +47,11 @@ class Benchmark:
     summary: ClassVar[str] = ""
     options: ClassVar[dict[str, Option]] = {}
 
+    def uses_database(self, options: dict[str, Any]) -> bool:
+        """Whether this run needs the command's throw-away database. A run that only starts
+        worker processes (each making its own) says no, and the command creates none."""
+        return True
+
     def run(self, options: dict[str, Any], log: Log) -> dict[str, Any]:
         """Build data, measure, and return the figures (JSON-serialisable)."""
         raise NotImplementedError
@@ -53,6 +62,16 @@ class Benchmark:
 
 
 benchmarks: Registry[type[Benchmark]] = Registry("benchmark")
+
+
+class BenchmarkFailed(CommandError):
+    """Part of a benchmark could not be measured (or a target check could not run);
+    ``result`` holds the figures that were. ``tongban bench NAME --json`` still prints them,
+    with the error, and exits non-zero."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def seeded_random(seed: int) -> random.Random:
@@ -122,8 +141,9 @@ def database_info() -> dict[str, str]:
     return {"db_vendor": vendor, "db_version": version}
 
 
-def machine_info() -> dict[str, Any]:
-    """Where a figure was measured; recorded with every result."""
+def machine_info(*, with_database: bool = True) -> dict[str, Any]:
+    """Where a figure was measured; recorded with every result. Without ``with_database``
+    (no throw-away database was made) the configured database is not asked its version."""
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cores": _usable_cores(),
@@ -133,7 +153,7 @@ def machine_info() -> dict[str, Any]:
         "django": django.get_version(),
         "platform": platform.platform(),
         "load_avg_1m": _load_average(),
-        **database_info(),
+        **(database_info() if with_database else {"db_vendor": None, "db_version": None}),
     }
 
 

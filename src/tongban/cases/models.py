@@ -124,6 +124,24 @@ class Case(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["department", "state", "due_date"], name="case_queue_idx"),
             models.Index(fields=["submitted_by", "-id"], name="case_applicant_idx"),
+            # work queues (tongban.cases.queues): keyset pages of running cases by (due, id),
+            # the largest running limit for the yellow light, and the intake queue
+            models.Index(
+                fields=["due_date", "id"],
+                name="case_running_due_idx",
+                condition=models.Q(state__in=("in_review", "awaiting_decision")),
+            ),
+            models.Index(
+                models.F("promised_limit_days") + models.F("extended_days"),
+                name="case_running_limit_idx",
+                condition=models.Q(state__in=("in_review", "awaiting_decision")),
+            ),
+            models.Index(
+                fields=["submitted_at", "id"],
+                include=["division"],
+                name="case_intake_idx",
+                condition=models.Q(state="submitted"),
+            ),
         ]
         verbose_name = _("办件")
         verbose_name_plural = _("办件")
@@ -181,6 +199,21 @@ class CaseTask(models.Model):
         ordering: ClassVar = ["case", "stage", "id"]
         indexes: ClassVar = [
             models.Index(fields=["department", "state", "due_date"], name="task_queue_idx"),
+            # work queues: open tasks by (due, id), per department and overall, and their
+            # largest limit for the yellow light
+            models.Index(
+                fields=["department", "due_date", "id"],
+                name="task_open_department_due_idx",
+                condition=models.Q(state="open"),
+            ),
+            models.Index(
+                fields=["due_date", "id"],
+                name="task_open_due_idx",
+                condition=models.Q(state="open"),
+            ),
+            models.Index(
+                fields=["limit_days"], name="task_open_limit_idx", condition=models.Q(state="open")
+            ),
         ]
         verbose_name = _("审查任务")
         verbose_name_plural = _("审查任务")

@@ -317,14 +317,15 @@ def _departments(actor: Any, role: str) -> set[int]:
 
 def _under(prefix: str, department_ids: set[int]) -> Q:
     """Rows whose division (``prefix``) is the division of one of ``department_ids`` or below
-    it — as subqueries, so the scope costs no query of its own."""
+    it — one ``IN`` over a subquery of those divisions, so the scope costs no query of its own
+    and the rows' table is not joined to the division chain to be filtered."""
     divisions = Department.objects.filter(pk__in=sorted(department_ids)).values("division_id")
-    query = Q(**{f"{prefix}_id__in": divisions})
-    path = prefix
+    below = Q(pk__in=divisions)
+    path = "parent"
     for _level in range(_DIVISION_DEPTH - 1):
-        path += "__parent"
-        query |= Q(**{f"{path}_id__in": divisions})
-    return query
+        below |= Q(**{f"{path}_id__in": divisions})
+        path = f"{path}__parent"
+    return Q(**{f"{prefix}_id__in": Division.objects.filter(below).values("pk")})
 
 
 def _scope(actor: Any, spec: QueueSpec, case_path: str) -> Q | None:
@@ -388,7 +389,11 @@ def _after(sort_field: str, key: str | None, intake: bool) -> Q:
         number = int(pk)
     except ValueError:
         return Q()
-    return Q(**{f"{sort_field}__gt": parsed}) | Q(**{sort_field: parsed, "pk__gt": number})
+    # ``(sort, id) > (value, pk)``; the redundant ``>=`` gives the index scan its start, so a
+    # page deep in the queue costs what the first one does
+    return Q(**{f"{sort_field}__gte": parsed}) & (
+        Q(**{f"{sort_field}__gt": parsed}) | Q(**{sort_field: parsed, "pk__gt": number})
+    )
 
 
 def _any(parts: Sequence[Q]) -> Q:
@@ -521,9 +526,11 @@ def queue_page(
         if wanted:
             rows, exact = _light_filter(rows, wanted, today, calendar)
     else:
-        rows = rows.filter(received__isnull=False)
+        # ``received`` is never null when the submission time is not; testing the column
+        # spares evaluating the latest-answer subquery once more for every row
+        rows = rows.filter(submitted_at__isnull=False)
         exact = not wanted
-    rows = rows.filter(_after(sort_field, decode_cursor(cursor), intake)).order_by(sort_field, "pk")
+    rows = rows.order_by(sort_field, "pk")
 
     def signal(obj: Any) -> Signal:
         case = _case_of(obj)
@@ -543,9 +550,19 @@ def queue_page(
 
     chunk = page_size + 1 if exact else max(3 * page_size, 60)
     found: list[QueueRow] = []
-    last_scanned: str | None = None
+    last_scanned: str | None = decode_cursor(cursor)
     for _round in range(1 if exact else MAX_CHUNKS):
-        batch = list(rows.filter(_after(sort_field, last_scanned, intake))[:chunk])
+        # the page's keys from the narrow rows alone, then those rows with everything they
+        # show. Sorting thousands of candidates already joined to applicants and divisions is
+        # what made a page slow whenever the planner misjudged how many would match (open rows
+        # cluster around today, which whole-table statistics do not show), and a key subquery
+        # inside the wide query is planned badly past join_collapse_limit.
+        if intake:
+            keys = _intake_keys(rows, last_scanned, chunk)
+        else:
+            after = _after(sort_field, last_scanned, intake)
+            keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
+        batch = list(_base(spec).filter(pk__in=keys).order_by(sort_field, "pk")) if keys else []
         for obj in batch:
             row_signal = signal(obj)
             last_scanned = key(obj)
@@ -570,6 +587,31 @@ def queue_page(
     )
 
 
+def _intake_keys(rows: QuerySet[Any], position: str | None, chunk: int) -> list[int]:
+    """The next ``chunk`` intake keys in ``(received, id)`` order after ``position``. Most
+    waiting cases never had a 补正 answered, so their ``received`` is their submission time and
+    they come in index order (``case_intake_idx``); the few answered ones are sorted by their
+    latest answer. The two runs are merged here, so the latest-answer subquery is evaluated for
+    the answered cases alone, not for every waiting case."""
+    answered = Exists(
+        CorrectionNotice.objects.filter(case_id=OuterRef("pk"), answered_at__isnull=False)
+    )
+    plain = (
+        rows.filter(~answered)
+        .filter(_after("submitted_at", position, True))
+        .order_by("submitted_at", "pk")
+        .values_list("submitted_at", "pk")[:chunk]
+    )
+    corrected = (
+        rows.filter(answered)
+        .filter(_after("received", position, True))
+        .order_by("received", "pk")
+        .values_list("received", "pk")[:chunk]
+    )
+    merged = sorted([*plain, *corrected])[:chunk]
+    return [pk for _received, pk in merged]
+
+
 def _intake_due(
     calendar: WorkingCalendar, received: dt.datetime | None, chain: Sequence[int]
 ) -> dt.date | None:
@@ -580,6 +622,18 @@ def _intake_due(
         return calendar.add_workdays(day, INTAKE_LIMIT_WORKDAYS, chain)
     except CalendarUnknown:
         return None
+
+
+def _largest_limit(model: type[Any]) -> int:
+    """The largest limit of any running row of ``model`` — an upper bound of the rows in view,
+    which is all the yellow filter needs (a larger bound only adds terms nothing matches); read
+    from a partial index in one step, where the rows in view would have to be scanned."""
+    if model is CaseTask:
+        top = CaseTask.objects.filter(state=TaskState.OPEN).aggregate(top=Max("limit_days"))
+    else:
+        running = Case.objects.filter(state__in=(CaseState.IN_REVIEW, CaseState.AWAITING_DECISION))
+        top = running.aggregate(top=Max(F("promised_limit_days") + F("extended_days")))
+    return int(top["top"] or 0)
 
 
 def _light_filter(
@@ -596,8 +650,7 @@ def _light_filter(
         terms: list[Q] = []
         yellow = None
         if exact and ({"yellow", "green"} & set(running)):
-            max_limit = rows.aggregate(top=Max("limit"))["top"] or 0
-            yellow = _yellow_q("due_date", "limit", today, calendar, max_limit)
+            yellow = _yellow_q("due_date", "limit", today, calendar, _largest_limit(rows.model))
         for light in running:
             if light == "red":
                 terms.append(Q(due_date__lt=today))
@@ -615,3 +668,23 @@ def _light_filter(
     if not parts:
         return rows.none(), True
     return rows.filter(_any(parts)), exact
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+def check_queue_access(actor: Any, name: str) -> QueueSpec:
+    """The queue ``name`` if ``actor`` may open it: staff holding one of its roles (the
+    workbench's rule). Unknown queue → ``NotFound``; an applicant account, or staff without
+    the role → ``PermissionDenied``."""
+    from tongban.core.errors import NotFound, PermissionDenied
+    from tongban.identity.permissions import is_staff_member
+
+    spec = QUEUES.get(name)
+    if spec is None:
+        raise NotFound(f"没有名为 {name} 的待办队列", code="queue_not_found")
+    if not is_staff_member(actor):
+        raise PermissionDenied("只有工作人员可以查看待办队列", code="staff_only")
+    if spec not in queues_for(actor):
+        raise PermissionDenied(f"您没有{spec.label}队列的角色", code="queue_not_yours")
+    return spec
