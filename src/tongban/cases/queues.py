@@ -37,7 +37,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, CorrectionNotice, TaskState
+from tongban.cases.models import Case, CaseState, CaseTask, CorrectionNotice, TaskState
 from tongban.identity.models import Department, Division, Role
 from tongban.identity.selectors import staff_role_grants
 from tongban.workdays.arithmetic import WorkingCalendar
@@ -443,8 +443,9 @@ def _yellow_q(due: str, limit: str, today: dt.date, calendar: WorkingCalendar, m
 # --- the queues -------------------------------------------------------------------------------
 
 
-def _stopped(case_ref: str) -> Exists:
-    return Exists(ClockStop.objects.filter(case_id=OuterRef(case_ref), ended_on__isnull=True))
+def _stopped(case_ref: str) -> F:
+    """Whether the case's clock is stopped (中止): a flag the case keeps."""
+    return F("case__clock_stopped" if case_ref == "case_id" else "clock_stopped")
 
 
 def _base(spec: QueueSpec) -> QuerySet[Any]:

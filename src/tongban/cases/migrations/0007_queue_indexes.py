@@ -35,7 +35,7 @@ def drop_statistics(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_task_timeout'),
+        ('cases', '0006_clock_stopped_and_countersign'),
         ('catalog', '0005_instant_rules'),
         ('identity', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
