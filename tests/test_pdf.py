@@ -207,3 +207,30 @@ def test_seal_and_qr_images_are_drawn(tmp_path) -> None:
     page = PdfReader(io.BytesIO(data)).pages[0]
     assert len(page.images) == 2  # the seal and the PNG QR; the text QR is vector paths
     assert "扫码核验" in page.extract_text()
+
+
+def _break(text: str, per_line: int) -> list[str]:
+    """Break with every character one unit wide and ``per_line`` units per line."""
+    return [line for _, line in pdf.break_chinese(text, [1.0] * len(text), [float(per_line)])]
+
+
+def test_line_breaking_keeps_chinese_punctuation_and_numbers_in_place() -> None:
+    # a closing mark that would start a line hangs at the end of the one before
+    assert _break("一二三四，五六", 4) == ["一二三四，", "五六"]
+    # two closing marks in a row: the character before them goes down with them
+    assert _break("一二三四五）”六", 5) == ["一二三四", "五）”六"]
+    assert _break("一二三（四）”五六", 5) == ["一二三", "（四）”五", "六"]
+    # an opening mark never ends a line
+    assert _break("一二三“四五六", 4) == ["一二三", "“四五六"]
+    # a number or case number stays whole when it fits on a line
+    assert _break("受理日期2025年", 6) == ["受理日期", "2025年"]
+    assert _break("编号330100-20250124-00001号", 10) == [
+        "编号",
+        "330100-202",
+        "50124-0000",
+        "1号",
+    ]
+    # every character is kept, in order
+    text = "根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，请一次性补正。" * 3
+    for width in range(2, 30):
+        assert "".join(_break(text, width)) == text

@@ -3,8 +3,8 @@
 Owns the Chinese font (a real TrueType/TTC font embedded as a subset, found through the
 ``TONGBAN_PDF_FONT`` setting or the usual Debian font paths, else reportlab's built-in
 ``STSong-Light`` CID font, which is not embedded and is logged as a warning), the page layout
-after GB/T 9704 (A4, 37/28 mm margins, 二号 title, 三号 body with two-character first-line
-indent, CJK line breaking), and the building blocks of a government notice: title, document
+after GB/T 9704 (A4, 二号 title, 四号 body so a notice fits on one page, two-character
+first-line indent, CJK line breaking, page numbers ``— 1 —``), and the building blocks of a government notice: title, document
 number (文号), addressee, paragraphs, headings, tables, signature block with issuing department,
 Chinese date and optional seal image, and a QR code. The same input gives the same bytes: the
 PDF's creation date and file ID come from the document's own data, never from the clock.
@@ -28,10 +28,10 @@ from django.conf import settings
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
-from reportlab.lib import textsplit as _textsplit
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.textsplit import ALL_CANNOT_END, ALL_CANNOT_START
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader, TimeStamp
 from reportlab.pdfbase import pdfmetrics
@@ -47,18 +47,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus import paragraph as _paragraph
 
 logger = structlog.get_logger(__name__)
-
-# reportlab's characters that may not start a line follow Japanese rules and miss most Chinese
-# full-width punctuation (GB/T 15834); the CJK line breaker reads this module global at each
-# call (two copies: one for plain paragraphs, one for styled fragments), so adding them makes
-# a comma or closing bracket hang on the line before instead.
-_CHINESE_CANNOT_START: Final = "，。、；：？！）》」』】〕〉”’％"
-for _module in (_textsplit, _paragraph):
-    if not _module.ALL_CANNOT_START.endswith(_CHINESE_CANNOT_START):
-        _module.ALL_CANNOT_START += _CHINESE_CANNOT_START
 
 # Debian packages with TrueType CJK glyphs reportlab can embed (OpenType/CFF fonts such as
 # Noto CJK cannot be embedded by reportlab). First found wins; `scripts/ensure-fonts` installs
@@ -73,14 +63,14 @@ BUILTIN_CID_FONT: Final = "STSong-Light"
 EMBEDDED_FONT_NAME: Final = "TongbanCJK"
 
 PAGE_SIZE: Final = A4
-MARGIN_TOP: Final = 37 * mm
-MARGIN_BOTTOM: Final = 35 * mm
+MARGIN_TOP: Final = 30 * mm
+MARGIN_BOTTOM: Final = 28 * mm
 MARGIN_LEFT: Final = 28 * mm
 MARGIN_RIGHT: Final = 26 * mm
 TEXT_WIDTH: Final = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
 
 TITLE_SIZE: Final = 22  # 二号
-BODY_SIZE: Final = 16  # 三号
+BODY_SIZE: Final = 14  # 四号: a notice fits on one page
 TABLE_SIZE: Final = 12  # 小四
 SEAL_SIZE: Final = 42 * mm  # a round official seal is 42 mm across
 QR_SIZE: Final = 30 * mm
@@ -168,6 +158,92 @@ def numeric_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+# Chinese line-breaking rules (GB/T 15834 标点; 避头尾): closing punctuation never starts a line,
+# opening punctuation never ends one. reportlab's own lists follow Japanese rules and miss most
+# Chinese full-width marks; they are extended here.
+CANNOT_START: Final = frozenset(ALL_CANNOT_START + "，。、；：？！）》」』】〕〉”’％…")
+CANNOT_END: Final = frozenset(ALL_CANNOT_END + "“‘（《「『【〔〈")
+_FUZZ: Final = 1e-6
+
+
+def _in_run(char: str) -> bool:
+    """Part of a number, code or Latin word that should not be split (2025, 330100-…-00001)."""
+    return char.isascii() and (char.isalnum() or char in "-./:_")
+
+
+def break_chinese(
+    text: str, widths: Sequence[float], max_widths: Sequence[float]
+) -> list[tuple[float, str]]:
+    """Split ``text`` (one width per character) into lines no wider than ``max_widths`` (the last
+    one repeats): at any character, except that a closing mark may hang one character past the
+    margin (悬挂) or otherwise takes the character before it to the next line, an opening mark
+    goes to the next line, and an ASCII run (a number, a case number) stays whole when it fits.
+    Returns ``(unused width, line)`` pairs; the unused width is negative for a hung mark."""
+    lines: list[tuple[float, str]] = []
+    start, count = 0, len(text)
+    while start < count:
+        limit = max_widths[min(len(lines), len(max_widths) - 1)]
+        end, used = start, 0.0
+        while end < count and used + widths[end] <= limit + _FUZZ:
+            used += widths[end]
+            end += 1
+        end = max(end, start + 1)
+        if end < count:
+            end = _line_end(text, start, end)
+        lines.append((limit - sum(widths[start:end]), text[start:end]))
+        start = end
+    return lines
+
+
+def _line_end(text: str, start: int, end: int) -> int:
+    """Where a full line from ``start`` should end, given that ``text[:end]`` is what fits."""
+    if (
+        text[end] in CANNOT_START
+        and text[end - 1] not in CANNOT_END
+        and (end + 1 == len(text) or text[end + 1] not in CANNOT_START)
+    ):
+        return end + 1  # hang one closing mark
+    best = end
+    while best - 1 > start and (
+        text[best] in CANNOT_START
+        or text[best - 1] in CANNOT_END
+        or (_in_run(text[best - 1]) and _in_run(text[best]))
+    ):
+        best -= 1
+    if best - 1 == start and _in_run(text[start]) and _in_run(text[start + 1]):
+        return end  # a run longer than the line: split it where the line is full
+    return best
+
+
+class ChineseParagraph(Paragraph):
+    """A paragraph broken by :func:`break_chinese` (plain text in one style, as every block of
+    a ``GovernmentDocument`` is); anything else falls back to reportlab's CJK breaking."""
+
+    def breakLinesCJK(self, max_widths: Any) -> Any:  # noqa: N802 (reportlab's name)
+        frags = self.frags
+        if (
+            len(frags) != 1
+            or hasattr(frags[0], "cbDefn")
+            or self.style.endDots
+            or getattr(self, "_splitpara", 0)
+            or not isinstance(getattr(frags[0], "text", None), str)
+        ):
+            return super().breakLinesCJK(max_widths)
+        if not isinstance(max_widths, list | tuple):
+            max_widths = [max_widths]
+        self.height = 0
+        frag = frags[0]
+        text = frag.text
+        widths = [pdfmetrics.stringWidth(c, frag.fontName, frag.fontSize) for c in text]
+        lines = break_chinese(text, widths, max_widths)
+        return frag.clone(
+            kind=0,
+            lines=[(space, [line]) for space, line in lines],
+            ascent=frag.fontSize,
+            descent=-0.2 * frag.fontSize,
+        )
+
+
 @dataclass(frozen=True)
 class _Styles:
     title: ParagraphStyle
@@ -186,7 +262,7 @@ def _styles(font: str) -> _Styles:
         "body",
         fontName=font,
         fontSize=BODY_SIZE,
-        leading=BODY_SIZE * 1.75,
+        leading=BODY_SIZE * 1.7,
         alignment=TA_JUSTIFY,
         firstLineIndent=2 * BODY_SIZE,
         wordWrap="CJK",
@@ -244,7 +320,7 @@ class _SignatureBlock(Flowable):
         self.font = font
         self.lines = [department, chinese_date(on)]
         self.seal = ImageReader(io.BytesIO(seal_png)) if seal_png else None
-        self.height = max(2 * BODY_SIZE * 1.75, SEAL_SIZE if self.seal else 0) + 8 * mm
+        self.height = max(2 * BODY_SIZE * 1.7, SEAL_SIZE if self.seal else 0) + 8 * mm
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         self.width = avail_width
@@ -357,25 +433,25 @@ class GovernmentDocument:
         self.author = author
         self.subject = subject
         self.keywords = list(keywords)
-        self.story: list[Flowable] = [Paragraph(escape(title), self.styles.title)]
+        self.story: list[Flowable] = [ChineseParagraph(escape(title), self.styles.title)]
         if number:
-            self.story.append(Paragraph(escape(number), self.styles.number))
+            self.story.append(ChineseParagraph(escape(number), self.styles.number))
         else:
             self.story.append(Spacer(0, 4 * mm))
 
     def addressee(self, text: str) -> None:
         """The 主送 line (``张三：``), flush left."""
-        self.story.append(Paragraph(escape(text), self.styles.addressee))
+        self.story.append(ChineseParagraph(escape(text), self.styles.addressee))
 
     def paragraph(self, text: str, *, indent: bool = True) -> None:
         """A body paragraph; Chinese text wraps at any character, punctuation kept off line
         starts. ``indent`` gives the customary two-character first-line indent."""
         style = self.styles.body if indent else self.styles.plain
-        self.story.append(Paragraph(escape(text), style))
+        self.story.append(ChineseParagraph(escape(text), style))
 
     def heading(self, text: str) -> None:
         """A numbered part heading inside the body (``一、补正内容``)."""
-        self.story.append(Paragraph(escape(text), self.styles.heading))
+        self.story.append(ChineseParagraph(escape(text), self.styles.heading))
 
     def table(
         self,
@@ -390,8 +466,8 @@ class GovernmentDocument:
             widths = [1 / len(header)] * len(header)
         if len(widths) != len(header) or any(len(row) != len(header) for row in rows):
             raise ValueError("every table row needs one cell per column")
-        data = [[Paragraph(escape(cell), self.styles.cell_head) for cell in header]]
-        data += [[Paragraph(escape(cell), self.styles.cell) for cell in row] for row in rows]
+        data = [[ChineseParagraph(escape(cell), self.styles.cell_head) for cell in header]]
+        data += [[ChineseParagraph(escape(cell), self.styles.cell) for cell in row] for row in rows]
         table = Table(data, colWidths=[TEXT_WIDTH * w for w in widths], repeatRows=1)
         table.setStyle(
             TableStyle(
@@ -410,14 +486,20 @@ class GovernmentDocument:
         """Issuing department and Chinese date (``二〇二五年一月二十四日``), with the seal image
         (a PNG with transparency) over them when given. Kept on one page."""
         block = _SignatureBlock(self.font.name, department, on, seal_png)
-        self.story.append(KeepTogether([Spacer(0, 6 * mm), block]))
+        # the 落款 never stands alone on a page: it keeps the block before it company
+        before: list[Flowable] = []
+        while len(self.story) > 2:  # the title and number stay where they are
+            before.insert(0, self.story.pop())
+            if not isinstance(before[0], Spacer):
+                break
+        self.story.append(KeepTogether([*before, Spacer(0, 6 * mm), block]))
 
     def qr(self, *, caption: str, text: str | None = None, png: bytes | None = None) -> None:
         """A QR code with a caption: drawn from ``text`` (e.g. a verification URL), or a
         ready PNG (e.g. a signed licence QR)."""
         if (text is None) == (png is None):
             raise ValueError("give the QR code's text or its PNG image, not both")
-        caption_paragraph = Paragraph(escape(caption), self.styles.caption)
+        caption_paragraph = ChineseParagraph(escape(caption), self.styles.caption)
         self.story.append(_QrBlock(text=text, png=png, caption=caption_paragraph))
 
     def note(self, text: str) -> None:
@@ -425,7 +507,7 @@ class GovernmentDocument:
         style = ParagraphStyle("note", parent=self.styles.plain, fontSize=TABLE_SIZE)
         style.leading = TABLE_SIZE * 1.6
         style.alignment = TA_LEFT
-        self.story.append(Paragraph(escape(text), style))
+        self.story.append(ChineseParagraph(escape(text), style))
 
     def render(self) -> bytes:
         buffer = io.BytesIO()
