@@ -21,8 +21,8 @@ from django.urls import reverse
 from freezegun import freeze_time
 from pypdf import PdfReader
 
-from tests.catalog_fixtures import sample
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.catalog_fixtures import BODIES, sample, write_catalog
+from tests.factories import ApplicantFactory, EnterpriseAgentFactory, StaffUserFactory
 from tongban.cases import documents
 from tongban.cases.models import Case, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
@@ -85,8 +85,9 @@ def text_of(data: bytes) -> str:
     return "".join(page.extract_text() for page in reader.pages).replace("\n", "")
 
 
-def pdf_of(case: Case, key: str, actor: Any) -> bytes:
-    return documents.check_download_notice(actor, case.number or "", key).content
+def pdf_of(case: Case, key: str, actor: Any, *, progress_url: str = "") -> bytes:
+    number = case.number or ""
+    return documents.check_download_notice(actor, number, key, progress_url=progress_url).content
 
 
 def keep_artifact(name: str, data: bytes) -> None:
@@ -158,7 +159,8 @@ def test_correction_acceptance_and_approval_notices_say_what_happened(people: Pe
     ):
         assert expected in text, expected
 
-    acceptance = pdf_of(case, "acceptance", people.applicant)
+    progress = f"http://testserver/my/cases/{case.number}/"
+    acceptance = pdf_of(case, "acceptance", people.applicant, progress_url=progress)
     keep_artifact("acceptance", acceptance)
     text = text_of(acceptance)
     # Friday 24 Jan 2025 + 10 working days from the next day, across the Spring Festival
@@ -167,6 +169,7 @@ def test_correction_acceptance_and_approval_notices_say_what_happened(people: Pe
         "决定予以受理",
         "第三十二条第一款第（五）项",
         "自受理之日起10个工作日内（2025年2月13日前）",
+        "扫码查看办理进度",
         "受理日期",
         "2025年1月24日",
         "2025年2月13日",
@@ -410,3 +413,100 @@ def test_a_case_without_acceptance_has_no_acceptance_notice(people: People) -> N
     assert response.json()["message"] == "该办件没有受理通知书"
     page = client_for(people.applicant).get(reverse("portal:my_case", args=[case.number]))
     assert "办件文书" not in page.content.decode()
+
+
+# --- the other routes to a decision ------------------------------------------------------------
+
+
+@pytest.fixture
+def drainage(tmp_path: Path, settings: Any) -> People:
+    from tests.test_case_routes import DRAINAGE
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    import_catalog(write_catalog(tmp_path / "catalog", bodies=BODIES, drainage=DRAINAGE))
+    return People()
+
+
+def drainage_case(people: People, **options: Any) -> Case:
+    draft = check_create_draft(
+        people.applicant, item_code="SW-DRAIN-001", division_code="330100", **options
+    )
+    return submit_draft(people.applicant, draft.pk)
+
+
+@freeze_time("2025-03-03 10:00:00+08:00")
+def test_acceptance_with_tolerated_materials_names_them_and_their_due_date(
+    drainage: People,
+) -> None:
+    case = drainage_case(drainage)
+    perform(
+        drainage.window,
+        case.number,
+        "accept",
+        {"tolerated": ["water_report"], "tolerance_days": 3},
+    )
+    text = text_of(pdf_of(case, "acceptance", drainage.applicant))
+    for expected in ("容缺受理", "2025年3月6日前补交", "排水水质检测报告", "5个工作日"):
+        assert expected in text, expected
+
+
+@freeze_time("2025-03-03 10:00:00+08:00")
+def test_approval_on_commitment_states_the_verification_due_date(drainage: People) -> None:
+    case = drainage_case(drainage, commitment_materials=["drainage_plan"])
+    perform(drainage.window, case.number, "approve_on_commitment", {"verify_within_days": 20})
+    assert [n.kind.slug for n in documents.notices_of(case)] == ["approval"]
+    text = text_of(pdf_of(case, "approval", drainage.applicant))
+    for expected in (
+        "准予行政许可决定书",
+        "告知承诺制",
+        "2025年3月31日前备齐所承诺的材料",
+        "依法撤销本决定",
+        "《城镇排水与污水处理条例》第二十一条",
+    ):
+        assert expected in text, expected
+
+
+def test_instant_decisions_issue_approval_or_denial_at_once(tmp_path: Path) -> None:
+    from tests.test_instant_decision import NIGHT_WORK
+
+    import_catalog(write_catalog(tmp_path, bodies=BODIES, night=NIGHT_WORK))
+    applicant = ApplicantFactory()
+
+    def apply(**form: Any) -> Case:
+        draft = check_create_draft(
+            applicant, item_code="CG-NIGHT-001", division_code="330100", form_data=form
+        )
+        return submit_draft(applicant, draft.pk)
+
+    approved = apply(consecutive_days="2", monthly_days=5)
+    assert [n.kind.slug for n in documents.notices_of(approved)] == ["approval"]
+    text = text_of(pdf_of(approved, "approval", applicant))
+    assert "智能秒办" in text
+    assert "符合条件且无违诺记录" in text
+    denied = apply(consecutive_days=4, monthly_days=5)
+    assert [n.kind.slug for n in documents.notices_of(denied)] == ["denial"]
+    text = text_of(pdf_of(denied, "denial", applicant))
+    assert "连续夜间施工不得超过3天" in text
+    assert "示例：《武汉市夜间施工管理规定》" in text
+    assert "六十日内" in text
+
+
+def test_an_enterprise_notice_names_the_enterprise_and_logs_no_personal_data(
+    people: People,
+) -> None:
+    agency = EnterpriseAgentFactory(person=people.applicant.person)
+    draft = check_create_draft(
+        people.applicant,
+        item_code="SC-FOOD-001",
+        division_code="330100",
+        answers={"entity": "company", "area": 120, "cold": False},
+        enterprise_uscc=agency.enterprise.uscc,
+    )
+    case = submit_draft(people.applicant, draft.pk)
+    perform(people.window, case.number, "accept")
+    for reader in (people.applicant, people.window, people.supervisor):
+        text = text_of(pdf_of(case, "acceptance", reader))
+        assert f"{agency.enterprise.name}：" in text
+        assert agency.enterprise.uscc in text
+        assert people.applicant.person.id_number not in text
+    assert not PersonalDataAccess.objects.exists()

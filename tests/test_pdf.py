@@ -194,15 +194,17 @@ def test_seal_and_qr_images_are_drawn(tmp_path) -> None:
         title="准予行政许可决定书", issued_at=datetime(2025, 1, 24, tzinfo=SHANGHAI)
     )
     doc.paragraph("准予许可。")
-    doc.signature(
-        "杭州市上城区市场监督管理局（样例）", date(2025, 1, 24), seal_png=buffer.getvalue()
-    )
-    doc.qr(caption="扫码核验", text="https://zwfw.example.invalid/v/1")
     qr_png = io.BytesIO()
     Image.new("RGB", (64, 64), (0, 0, 0)).save(qr_png, format="PNG")
-    doc.qr(caption="电子证照", png=qr_png.getvalue())
+    doc.qr(pdf.QrCode(caption="电子证照", png=qr_png.getvalue()))
+    doc.signature(
+        "杭州市上城区市场监督管理局（样例）",
+        date(2025, 1, 24),
+        seal_png=buffer.getvalue(),
+        qr=pdf.QrCode(caption="扫码核验", text="https://zwfw.example.invalid/v/1"),
+    )
     with pytest.raises(ValueError, match="not both"):
-        doc.qr(caption="x")
+        pdf.QrCode(caption="x")
     data = doc.render()
     page = PdfReader(io.BytesIO(data)).pages[0]
     assert len(page.images) == 2  # the seal and the PNG QR; the text QR is vector paths

@@ -29,7 +29,7 @@ from tongban.cases import access, selectors
 from tongban.cases.models import Case, CaseEvent, Outcome
 from tongban.core.errors import NotFound
 from tongban.core.masking import mask_id_number, mask_name
-from tongban.core.pdf import GovernmentDocument, numeric_date
+from tongban.core.pdf import GovernmentDocument, QrCode, numeric_date
 from tongban.identity.services import record_personal_data_access
 
 
@@ -201,9 +201,11 @@ def check_download_notice(
     case = selectors.case_for(actor, number)
     notice = find_notice(visible_notices(actor, case), key)
     masked = not shows_applicant_in_full(actor, case)
-    if not masked and not access.is_case_applicant(actor, case) and case.applicant_person:
+    # an enterprise's notice names the enterprise only: no personal data in it
+    person = case.applicant_person if case.applicant_enterprise is None else None
+    if person is not None and not masked and not access.is_case_applicant(actor, case):
         record_personal_data_access(
-            actor, case.applicant_person, f"{DOWNLOAD_PURPOSE}：{notice.title} {notice.number}"
+            actor, person, f"{DOWNLOAD_PURPOSE}：{notice.title} {notice.number}"
         )
     return NoticeFile(
         content=render_notice(case, notice, masked=masked, progress_url=progress_url),
@@ -266,9 +268,8 @@ def render_notice(case: Case, notice: Notice, *, masked: bool, progress_url: str
     basics = [("事项名称", case.item_name), ("办件编号", case.number or ""), *applicant_rows]
     basics.append(("申请日期", _date(case.submitted_at)))
     BUILDERS[notice.kind.slug](case, notice, doc, application, basics)
-    doc.signature(case.department.name, issued.date())
-    if progress_url:
-        doc.qr(caption=f"扫码查看办理进度（办件编号 {case.number}）", text=progress_url)
+    qr = QrCode(caption="扫码查看办理进度", text=progress_url) if progress_url else None
+    doc.signature(case.department.name, issued.date(), qr=qr)
     return doc.render()
 
 

@@ -71,7 +71,7 @@ TEXT_WIDTH: Final = PAGE_SIZE[0] - MARGIN_LEFT - MARGIN_RIGHT
 
 TITLE_SIZE: Final = 22  # 二号
 BODY_SIZE: Final = 14  # 四号: a notice fits on one page
-TABLE_SIZE: Final = 12  # 小四
+TABLE_SIZE: Final = 10.5  # 五号
 SEAL_SIZE: Final = 42 * mm  # a round official seal is 42 mm across
 QR_SIZE: Final = 30 * mm
 
@@ -315,15 +315,26 @@ class _SignatureBlock(Flowable):
     """Issuing department above the Chinese date, right-aligned four characters in from the
     right margin (成文日期右空四字), the seal image centred over both when given."""
 
-    def __init__(self, font: str, department: str, on: date, seal_png: bytes | None = None) -> None:
+    def __init__(
+        self,
+        font: str,
+        department: str,
+        on: date,
+        seal_png: bytes | None = None,
+        beside: Flowable | None = None,
+    ) -> None:
         super().__init__()
         self.font = font
         self.lines = [department, chinese_date(on)]
         self.seal = ImageReader(io.BytesIO(seal_png)) if seal_png else None
+        self.beside = beside
         self.height = max(2 * BODY_SIZE * 1.7, SEAL_SIZE if self.seal else 0) + 8 * mm
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         self.width = avail_width
+        if self.beside is not None:
+            _, beside_height = self.beside.wrap(avail_width / 2, avail_height)
+            self.height = max(self.height, beside_height + 8 * mm)
         return avail_width, self.height
 
     def draw(self) -> None:
@@ -348,6 +359,8 @@ class _SignatureBlock(Flowable):
                 mask="auto",
                 preserveAspectRatio=True,
             )
+        if self.beside is not None:
+            self.beside.drawOn(canvas, 0, 0)
 
 
 class _QrBlock(Flowable):
@@ -379,6 +392,20 @@ class _QrBlock(Flowable):
             drawing.add(widget)
             drawing.drawOn(canvas, 0, bottom)
         self.caption.drawOn(canvas, QR_SIZE + 4 * mm, (self.height - self.caption_height) / 2)
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """A QR code drawn from ``text`` (e.g. a verification URL, as vectors) or a ready ``png``
+    (e.g. a signed licence QR), with a caption beside it."""
+
+    caption: str
+    text: str | None = None
+    png: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (self.png is None):
+            raise ValueError("give the QR code's text or its PNG image, not both")
 
 
 def _fixed_timestamp(moment: datetime) -> TimeStamp:
@@ -475,17 +502,26 @@ class GovernmentDocument:
                     ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 3),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
                 ]
             )
         )
         self.story += [Spacer(0, 2 * mm), table, Spacer(0, 3 * mm)]
 
-    def signature(self, department: str, on: date, *, seal_png: bytes | None = None) -> None:
+    def signature(
+        self,
+        department: str,
+        on: date,
+        *,
+        seal_png: bytes | None = None,
+        qr: QrCode | None = None,
+    ) -> None:
         """Issuing department and Chinese date (``二〇二五年一月二十四日``), with the seal image
-        (a PNG with transparency) over them when given. Kept on one page."""
-        block = _SignatureBlock(self.font.name, department, on, seal_png)
+        (a PNG with transparency) over them and a QR code at their left when given. Kept on
+        one page with the block before it."""
+        beside = self._qr_block(qr) if qr is not None else None
+        block = _SignatureBlock(self.font.name, department, on, seal_png, beside)
         # the 落款 never stands alone on a page: it keeps the block before it company
         before: list[Flowable] = []
         while len(self.story) > 2:  # the title and number stay where they are
@@ -494,13 +530,13 @@ class GovernmentDocument:
                 break
         self.story.append(KeepTogether([*before, Spacer(0, 6 * mm), block]))
 
-    def qr(self, *, caption: str, text: str | None = None, png: bytes | None = None) -> None:
-        """A QR code with a caption: drawn from ``text`` (e.g. a verification URL), or a
-        ready PNG (e.g. a signed licence QR)."""
-        if (text is None) == (png is None):
-            raise ValueError("give the QR code's text or its PNG image, not both")
-        caption_paragraph = ChineseParagraph(escape(caption), self.styles.caption)
-        self.story.append(_QrBlock(text=text, png=png, caption=caption_paragraph))
+    def qr(self, qr: QrCode) -> None:
+        """A QR code with its caption as a block of its own."""
+        self.story.append(self._qr_block(qr))
+
+    def _qr_block(self, qr: QrCode) -> Flowable:
+        caption = ChineseParagraph(escape(qr.caption), self.styles.caption)
+        return _QrBlock(text=qr.text, png=qr.png, caption=caption)
 
     def note(self, text: str) -> None:
         """A small flush-left line after the signature (联系人、联系电话、抄送)."""
