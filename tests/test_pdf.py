@@ -236,3 +236,17 @@ def test_line_breaking_keeps_chinese_punctuation_and_numbers_in_place() -> None:
     text = "根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，请一次性补正。" * 3
     for width in range(2, 30):
         assert "".join(_break(text, width)) == text
+
+
+def test_notices_benchmark_reports_both_fonts_side_by_side(settings) -> None:
+    from tongban.bench.base import benchmarks
+
+    settings.TONGBAN_PDF_FONT = ""
+    installed_font()
+    result = benchmarks.get("notices")().run({"documents": 2}, lambda message: None)
+    assert result["benchmark"] == "notices"
+    assert result["documents"] == 2
+    assert result["font"] == installed_font()
+    for key in ("font_load_ms", "embedded_p50_ms", "builtin_p50_ms", "ratio_embedded_to_builtin"):
+        assert isinstance(result[key], float), key
+    assert result["embedded_bytes"] > result["builtin_bytes"]  # the font subset is in the file

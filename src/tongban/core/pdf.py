@@ -13,6 +13,7 @@ PDF's creation date and file ID come from the document's own data, never from th
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import zlib
 from collections.abc import Sequence
@@ -25,8 +26,7 @@ from xml.sax.saxutils import escape
 
 import structlog
 from django.conf import settings
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -110,8 +110,14 @@ def _load_font(configured: str) -> ChineseFont:
             "TONGBAN_PDF_FONT to a TrueType font; readers without Chinese fonts may show "
             "blank text",
         )
+        return builtin_font()
+
+
+def builtin_font() -> ChineseFont:
+    """reportlab's built-in ``STSong-Light`` CID font: always there, never embedded."""
+    if BUILTIN_CID_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_CID_FONT))
-        return ChineseFont(name=BUILTIN_CID_FONT, path=None, embedded=False)
+    return ChineseFont(name=BUILTIN_CID_FONT, path=None, embedded=False)
 
 
 def _register_ttf(path: str, *, source: str) -> ChineseFont:
@@ -363,6 +369,28 @@ class _SignatureBlock(Flowable):
             self.beside.drawOn(canvas, 0, 0)
 
 
+def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
+    """``text`` as a QR code (error correction M, 4-module quiet zone), one filled path."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()
+    count = code.getModuleCount()
+    box = size / (count + 8)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(code.modules):
+        column = 0
+        for dark, run in itertools.groupby(bool(module) for module in row):
+            length = len(list(run))
+            if dark:
+                top = y + size - (row_index + 5) * box
+                path.rect(x + (column + 4) * box, top, length * box, box)
+            column += length
+    canvas.saveState()
+    canvas.setFillColor(colors.black)
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
+
+
 class _QrBlock(Flowable):
     """A QR code (from text, drawn as vectors, or from a PNG) with its caption beside it."""
 
@@ -385,12 +413,7 @@ class _QrBlock(Flowable):
         if self.image is not None:
             canvas.drawImage(self.image, 0, bottom, width=QR_SIZE, height=QR_SIZE, mask="auto")
         elif self.text is not None:
-            widget = QrCodeWidget(self.text, barLevel="M")
-            x0, y0, x1, y1 = widget.getBounds()
-            scale = [QR_SIZE / (x1 - x0), 0, 0, QR_SIZE / (y1 - y0), 0, 0]
-            drawing = Drawing(QR_SIZE, QR_SIZE, transform=scale)
-            drawing.add(widget)
-            drawing.drawOn(canvas, 0, bottom)
+            _draw_qr(canvas, self.text, 0, bottom, QR_SIZE)
         self.caption.drawOn(canvas, QR_SIZE + 4 * mm, (self.height - self.caption_height) / 2)
 
 
@@ -451,8 +474,9 @@ class GovernmentDocument:
         author: str = "",
         subject: str = "",
         keywords: Sequence[str] = (),
+        font: ChineseFont | None = None,
     ) -> None:
-        self.font = chinese_font()
+        self.font = font or chinese_font()
         self.styles = _styles(self.font.name)
         self.title = title
         self.number = number
