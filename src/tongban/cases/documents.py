@@ -108,8 +108,8 @@ def _kind_of(case: Case, event: CaseEvent) -> NoticeKind | None:
     if event.action == "decide":
         outcome = (event.data or {}).get("outcome")
     elif event.action == "instant_decision":
-        # the event names the rule, the case holds the outcome (an instant decision is final)
-        outcome = case.outcome
+        # the event names the rule, the case holds the outcome (revoked only after approval)
+        outcome = Outcome.APPROVED if case.outcome == Outcome.REVOKED else case.outcome
     else:
         return None
     if outcome == Outcome.APPROVED:
@@ -190,25 +190,29 @@ def shows_applicant_in_full(actor: Any, case: Case) -> bool:
     return access.is_case_applicant(actor, case) or _handling_staff(actor, case)
 
 
-@transaction.atomic
 def check_download_notice(
     actor: Any, number: str, key: str, *, progress_url: str = ""
 ) -> NoticeFile:
     """The PDF of one notice of case ``number`` for ``actor``: 404 when the actor may not see
     the case or the case has no such notice. The applicant's own copy and handling staff's copy
     show the applicant in full (staff downloads are logged, 个人信息访问记录); anyone else
-    allowed to see the case gets the name and ID number masked."""
+    allowed to see the case gets the name and ID number masked.
+
+    The PDF is drawn outside any transaction (no write lock is held while drawing); the access
+    record is one row written after it, so a failed rendering logs nothing."""
     case = selectors.case_for(actor, number)
     notice = find_notice(visible_notices(actor, case), key)
     masked = not shows_applicant_in_full(actor, case)
+    content = render_notice(case, notice, masked=masked, progress_url=progress_url)
     # an enterprise's notice names the enterprise only: no personal data in it
     person = case.applicant_person if case.applicant_enterprise is None else None
     if person is not None and not masked and not access.is_case_applicant(actor, case):
-        record_personal_data_access(
-            actor, person, f"{DOWNLOAD_PURPOSE}：{notice.title} {notice.number}"
-        )
+        with transaction.atomic():
+            record_personal_data_access(
+                actor, person, f"{DOWNLOAD_PURPOSE}：{notice.title} {notice.number}"
+            )
     return NoticeFile(
-        content=render_notice(case, notice, masked=masked, progress_url=progress_url),
+        content=content,
         filename=notice.filename(case),
         ascii_filename=notice.ascii_filename(case),
         masked=masked,
