@@ -207,7 +207,6 @@ def _draft_context(
         "error": error,
         "field_prefix": FIELD_PREFIX,
         "file_prefix": FILE_PREFIX,
-        "documents": documents.visible_notices(request.user, case),
     }
 
 
