@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -83,7 +84,7 @@ class NoticesBenchmark(Benchmark):
         log(f"rendering {options['documents']} notices with each font, interleaved")
         for n in range(options["documents"]):
             for name, font in fonts.items():
-                watches[name].time(lambda font=font, n=n: acceptance_notice(font, n))
+                watches[name].time(partial(acceptance_notice, font, n))
         figures: dict[str, Any] = {
             "benchmark": "notices",
             "documents": options["documents"],
