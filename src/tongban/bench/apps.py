@@ -10,6 +10,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.cases",
     "tongban.bench.queue",
     "tongban.bench.load",
+    "tongban.bench.notices",
 )
 
 
