@@ -47,8 +47,15 @@ from django.db.models.functions import Cast, StrIndex, Substr, TruncDate
 from django.utils import timezone
 
 from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskState
-from tongban.cases.queues import QueueRow, Signal, _yellow_q, classify, encode_cursor
-from tongban.core.errors import FieldError, PermissionDenied
+from tongban.cases.queues import (
+    LIGHT_LABELS,
+    QueueRow,
+    Signal,
+    _yellow_q,
+    classify,
+    encode_cursor,
+)
+from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department, Division, DivisionLevel, Role
 from tongban.identity.permissions import is_staff_member
 from tongban.identity.selectors import staff_role_grants
@@ -531,4 +538,33 @@ def chart_data(result: Overview) -> dict[str, Any]:
     for line in result.lines:
         for light in LIGHTS:
             series[light].append(getattr(line.cases, light) + getattr(line.tasks, light))
-    return {"departments": names, "series": {light: series[light] for light in LIGHTS}}
+    return {
+        "departments": names,
+        "series": {light: series[light] for light in LIGHTS},
+        "labels": {light: str(LIGHT_LABELS[light]) for light in LIGHTS},
+    }
+
+
+def filters_from_codes(
+    *, division: str | None = None, department: str | None = None, item: str = ""
+) -> OverviewFilters:
+    """Filters given by GB/T 2260 division code and department code (the API's way); an
+    unknown code is a 422 naming the parameter."""
+    division_id = department_id = None
+    if division:
+        division_id = Division.objects.filter(code=division).values_list("pk", flat=True).first()
+        if division_id is None:
+            message = f"没有代码为 {division} 的行政区划"
+            raise ValidationFailed(
+                message, code="division_not_found", errors=[FieldError("division", message)]
+            )
+    if department:
+        department_id = (
+            Department.objects.filter(code=department).values_list("pk", flat=True).first()
+        )
+        if department_id is None:
+            message = f"没有编码为 {department} 的部门"
+            raise ValidationFailed(
+                message, code="department_not_found", errors=[FieldError("department", message)]
+            )
+    return OverviewFilters(division=division_id, department=department_id, item=item.strip())
