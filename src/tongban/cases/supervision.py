@@ -164,7 +164,7 @@ class Oversight:
     supervisor_departments: tuple[int, ...]
     head_departments: tuple[int, ...]
 
-    def supervisor_divisions(self) -> QuerySet[Department]:
+    def supervisor_divisions(self) -> QuerySet[Any]:
         """The divisions supervised, as a subquery (costs no query of its own)."""
         return Department.objects.filter(pk__in=self.supervisor_departments).values("division_id")
 
@@ -395,8 +395,8 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def _lists(
-    cases: QuerySet[Case],
-    tasks: QuerySet[CaseTask],
+    cases: QuerySet[Any],
+    tasks: QuerySet[Any],
     lights: Iterable[str],
     wanted: str,
     today: dt.date,
