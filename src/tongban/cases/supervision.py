@@ -159,36 +159,59 @@ class Overview:
 
 @dataclass(frozen=True)
 class Oversight:
-    """The departments where the actor is supervisor, and where they are head."""
+    """The departments where the actor is supervisor, and where they are head (from the cached
+    role grants: knowing it costs no query beyond the roles)."""
 
     supervisor_departments: tuple[int, ...]
     head_departments: tuple[int, ...]
 
-    def supervisor_divisions(self) -> QuerySet[Any]:
-        """The divisions supervised, as a subquery (costs no query of its own)."""
-        return Department.objects.filter(pk__in=self.supervisor_departments).values("division_id")
+
+@dataclass(frozen=True)
+class Scope:
+    """What an overview covers: the head's departments, and the divisions a supervisor oversees
+    (the divisions of their departments and every division below), loaded once so that every
+    query filters by a plain list of ids."""
+
+    head_departments: tuple[int, ...]
+    divisions: tuple[Division, ...]
+
+    @property
+    def division_ids(self) -> list[int]:
+        return [division.pk for division in self.divisions]
 
     def rows(self, case_path: str) -> Q:
-        """Cases (``case_path`` "") or tasks ("case__") the actor oversees."""
+        """Cases (``case_path`` "") or tasks ("case__") overseen."""
         parts: list[Q] = []
         if self.head_departments:
             parts.append(Q(department_id__in=self.head_departments))
-        if self.supervisor_departments:
-            parts.append(at_or_below(f"{case_path}division", self.supervisor_divisions()))
+        if self.divisions:
+            parts.append(Q(**{f"{case_path}division_id__in": self.division_ids}))
         return _any(parts)
 
     def departments(self) -> Q:
-        """Departments whose own division is overseen, and the head's departments."""
-        parts = [Q(pk__in=self.head_departments)]
-        if self.supervisor_departments:
-            parts.append(at_or_below("division", self.supervisor_divisions()))
-        return _any(parts)
+        """Departments of the overseen divisions, and the head's departments."""
+        return Q(pk__in=self.head_departments) | Q(division_id__in=self.division_ids)
 
-    def divisions(self) -> Q:
-        """Divisions a supervisor may narrow the overview to (theirs and below)."""
-        if not self.supervisor_departments:
-            return Q(pk__in=[])
-        return at_or_below("", self.supervisor_divisions())
+    def below(self, division_id: int) -> list[int]:
+        """``division_id`` and the overseen divisions below it."""
+        children: dict[int | None, list[int]] = defaultdict(list)
+        for division in self.divisions:
+            children[division.parent_id].append(division.pk)
+        found = [division_id]
+        for pk in found:
+            found.extend(children.get(pk, []))
+        return found
+
+
+def scope_of(oversight: Oversight) -> Scope:
+    """The scope of ``oversight`` (one query when the actor supervises a division)."""
+    divisions: tuple[Division, ...] = ()
+    if oversight.supervisor_departments:
+        supervised = Department.objects.filter(pk__in=oversight.supervisor_departments).values(
+            "division_id"
+        )
+        divisions = tuple(Division.objects.filter(at_or_below("", supervised)).order_by("code"))
+    return Scope(oversight.head_departments, divisions)
 
 
 def oversight_of(actor: Any) -> Oversight | None:
@@ -239,10 +262,10 @@ def _any(parts: Sequence[Q]) -> Q:
 # --- the overview -------------------------------------------------------------------------------
 
 
-def _filtered(oversight: Oversight, filters: OverviewFilters, case_path: str) -> Q:
-    query = oversight.rows(case_path)
+def _filtered(scope: Scope, filters: OverviewFilters, case_path: str) -> Q:
+    query = scope.rows(case_path)
     if filters.division is not None:
-        query &= at_or_below(f"{case_path}division", [filters.division])
+        query &= Q(**{f"{case_path}division_id__in": scope.below(filters.division)})
     if filters.department is not None:
         query &= Q(department_id=filters.department)
     if filters.item:
@@ -252,22 +275,21 @@ def _filtered(oversight: Oversight, filters: OverviewFilters, case_path: str) ->
     return query
 
 
-def _check_filters(oversight: Oversight, filters: OverviewFilters) -> None:
-    """A division or department outside the actor's oversight is refused (one query each)."""
-    if filters.division is not None:
-        allowed = Division.objects.filter(oversight.divisions(), pk=filters.division).exists()
-        if not allowed:
-            raise PermissionDenied(
-                "该区划不在您的督办范围内",
-                code="division_not_overseen",
-                errors=[FieldError("division", "该区划不在您的督办范围内")],
-            )
+def _check_filters(scope: Scope, filters: OverviewFilters) -> None:
+    """A division or department outside the actor's oversight is refused (a department costs
+    one query)."""
+    if filters.division is not None and filters.division not in scope.division_ids:
+        raise PermissionDenied(
+            "该区划不在您的督办范围内",
+            code="division_not_overseen",
+            errors=[FieldError("division", "该区划不在您的督办范围内")],
+        )
     if filters.department is not None:
-        cases = Case.objects.filter(oversight.rows("")).values("department_id")
-        tasks = CaseTask.objects.filter(oversight.rows("case__")).values("department_id")
+        cases = Case.objects.filter(scope.rows("")).values("department_id")
+        tasks = CaseTask.objects.filter(scope.rows("case__")).values("department_id")
         allowed = (
             Department.objects.filter(pk=filters.department)
-            .filter(oversight.departments() | Q(pk__in=cases) | Q(pk__in=tasks))
+            .filter(scope.departments() | Q(pk__in=cases) | Q(pk__in=tasks))
             .exists()
         )
         if not allowed:
@@ -438,15 +460,15 @@ def overview(
     actor: Any, filters: OverviewFilters | None = None, *, today: dt.date | None = None
 ) -> Overview:
     """The 督办 overview as ``actor`` may see it; ``PermissionDenied`` for anyone else."""
-    oversight = check_oversight(actor)
+    scope = scope_of(check_oversight(actor))
     filters = filters or OverviewFilters()
-    _check_filters(oversight, filters)
+    _check_filters(scope, filters)
     today = today or timezone.localdate()
     since = today - dt.timedelta(days=WINDOW_DAYS - 1)
     since_start = _start_of(since)
     calendar = working_calendar()
-    case_scope = _filtered(oversight, filters, "")
-    task_scope = _filtered(oversight, filters, "case__")
+    case_scope = _filtered(scope, filters, "")
+    task_scope = _filtered(scope, filters, "case__")
 
     lines: dict[int, DepartmentLine] = {}
     cases = _with_light(_timed_cases(case_scope), "", today, calendar)
@@ -480,9 +502,9 @@ def overview(
     # every department with figures, and (unless narrowed to one) every department overseen
     shown = Q(pk__in=sorted(lines))
     if filters.department is None and not filters.item:
-        listed = oversight.departments()
+        listed = scope.departments()
         if filters.division is not None:
-            listed &= at_or_below("division", [filters.division])
+            listed &= Q(division_id__in=scope.below(filters.division))
         shown |= listed
     elif filters.department is not None:
         shown |= Q(pk=filters.department)
@@ -501,13 +523,9 @@ def overview(
 
     overdue, more_overdue = _lists(cases, tasks, ["red"], "red", today, calendar)
     at_risk, more_at_risk = _lists(cases, tasks, ["yellow", _CHECK], "yellow", today, calendar)
-    divisions = list(
-        Division.objects.filter(oversight.divisions())
-        .exclude(level=DivisionLevel.STREET)
-        .order_by("code")
-    )
+    divisions = [d for d in scope.divisions if d.level != DivisionLevel.STREET]
     choices = list(
-        Department.objects.filter(oversight.departments())
+        Department.objects.filter(scope.departments())
         .select_related("division")
         .order_by("division__code", "code")
     )
