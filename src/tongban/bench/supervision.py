@@ -184,7 +184,7 @@ def build(count: int, seed: int, log: Log) -> dict[str, Any]:
             language="zh-hans",
             subject="红牌督办（示例）",
             body="示例",
-            dedupe_key=f"task:{pk}:red:{due.isoformat()}:{supervisor.pk}:in_app",
+            dedupe_key=f"task:{pk}:red:{due}:{supervisor.pk}:in_app",
             status="sent",
             created_at=now - dt.timedelta(days=rng.randint(0, 40)),
             sent_at=now,
