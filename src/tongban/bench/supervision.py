@@ -197,6 +197,8 @@ def build(count: int, seed: int, log: Log) -> dict[str, Any]:
         f"wrote {count} cases ({len(open_cases)} open), {len(tasks)} open tasks, "
         f"{len(stops)} clock stops, {len(messages)} 督办 messages"
     )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as a database in service has statistics
     viewers["_scjg"] = departments[_code(CITY[0], "SCJG")].pk
     viewers["_open_cases"] = len(open_cases)
     viewers["_open_tasks"] = len(tasks)

@@ -43,7 +43,7 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as SqlCase
-from django.db.models.functions import Cast, StrIndex, Substr, TruncDate
+from django.db.models.functions import Cast, StrIndex, Substr
 from django.utils import timezone
 
 from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskState
@@ -416,6 +416,19 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _decided_on_time(since: dt.date, today: dt.date) -> Q:
+    """Of the cases decided from ``since`` to ``today``: decided on or before the due date (local
+    days), without converting each timestamp to a date in SQL. A due date from today on was met
+    and one before ``since`` was missed; for each day ``d`` in between, decided before the start
+    of the day after ``d``."""
+    query = Q(due_date__isnull=True) | Q(due_date__gte=today)
+    day = since
+    while day < today:
+        query |= Q(due_date=day, decided_at__lt=_start_of(day + dt.timedelta(days=1)))
+        day += dt.timedelta(days=1)
+    return query
+
+
 def _lists(
     cases: QuerySet[Any],
     tasks: QuerySet[Any],
@@ -486,10 +499,9 @@ def overview(
     for department_id, n in escalated.values_list("department_id", "n"):
         _line(lines, department_id).escalations += n
 
-    on_time = Q(due_date__isnull=True) | Q(decided_day__lte=F("due_date"))
+    on_time = _decided_on_time(since, today)
     decided = (
         Case.objects.filter(case_scope, decided_at__gte=since_start)
-        .annotate(decided_day=TruncDate("decided_at"))
         .values("department_id")
         .annotate(n=Count("pk"), on_time=Count("pk", filter=on_time))
         .order_by()
