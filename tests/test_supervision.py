@@ -346,3 +346,19 @@ def test_the_overview_costs_a_fixed_number_of_queries(
     local = measure(17)
     add_cases(6)
     assert measure(17) == local
+
+
+def test_on_time_is_judged_in_local_days(people: People) -> None:
+    """Decided at 23:30 Beijing time on the due date is on time; at 00:30 the next day it is
+    late, although both are the same UTC date."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    just_in, just_late, early = (people.accepted() for _ in range(3))
+    due = dt.date(2025, 2, 27)
+    for case, at in (
+        (just_in, dt.datetime(2025, 2, 27, 23, 30, tzinfo=shanghai)),
+        (just_late, dt.datetime(2025, 2, 28, 0, 30, tzinfo=shanghai)),
+        (early, dt.datetime(2025, 2, 20, 9, 0, tzinfo=shanghai)),
+    ):
+        Case.objects.filter(pk=case.pk).update(state="closed", decided_at=at, due_date=due)
+    line = line_of(overview(people.head), "3301-SCJG")
+    assert (line.decided, line.decided_on_time) == (3, 2)
