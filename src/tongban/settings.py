@@ -258,6 +258,14 @@ DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "通办 <noreply@tongban.inva
 TONGBAN_COMMITMENT_BAR_YEARS = env_int("TONGBAN_COMMITMENT_BAR_YEARS", 3)
 # 红黄牌: a deadline turns yellow with this many working days left (or 20 % of its limit).
 TONGBAN_YELLOW_WORKDAYS = env_int("TONGBAN_YELLOW_WORKDAYS", 2)
+# 容缺受理: remind the applicant this many working days before a tolerated material is due (and
+# on the due date); 0 sends only the due-date reminder.
+TONGBAN_TOLERATED_REMINDER_WORKDAYS = env_int("TONGBAN_TOLERATED_REMINDER_WORKDAYS", 2)
+if TONGBAN_TOLERATED_REMINDER_WORKDAYS < 0:
+    raise ConfigError(
+        f"TONGBAN_TOLERATED_REMINDER_WORKDAYS={TONGBAN_TOLERATED_REMINDER_WORKDAYS}: "
+        "expected a whole number of at least 0"
+    )
 
 # --- PDF documents (notices, decisions) ----------------------------------------------------------
 # A TrueType (.ttf/.ttc) font with Chinese glyphs to embed; unset: the Debian font paths in

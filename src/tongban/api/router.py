@@ -51,14 +51,22 @@ def catalog_invalid(request: HttpRequest, exc: CatalogInvalid) -> HttpResponse:
 
 
 def _mount() -> None:
-    from tongban.api import cases, catalog, catalog_admin, notices, queues, workdays
+    # one router per API module, one line each
+    from tongban.api import cases as cases_api
+    from tongban.api import catalog as catalog_api
+    from tongban.api import catalog_admin as catalog_admin_api
+    from tongban.api import notices as notices_api
+    from tongban.api import queues as queues_api
+    from tongban.api import supervision as supervision_api
+    from tongban.api import workdays as workdays_api
 
-    api.add_router("/", catalog.router)
-    api.add_router("/", catalog_admin.router)
-    api.add_router("/", cases.router)
-    api.add_router("/", notices.router)
-    api.add_router("/", workdays.router)
-    api.add_router("/", queues.router)
+    api.add_router("/", catalog_api.router)
+    api.add_router("/", catalog_admin_api.router)
+    api.add_router("/", cases_api.router)
+    api.add_router("/", notices_api.router)
+    api.add_router("/", workdays_api.router)
+    api.add_router("/", queues_api.router)
+    api.add_router("/", supervision_api.router)
 
 
 _mount()

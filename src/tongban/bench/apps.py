@@ -11,6 +11,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.queue",
     "tongban.bench.load",
     "tongban.bench.notices",
+    "tongban.bench.supervision",
 )
 
 

@@ -11,7 +11,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         import datetime as dt
 
-        from tongban.cases import facts, notices, tasks
+        from tongban.cases import facts, notices, reminders, tasks
         from tongban.core.tasks import periodic_jobs, register_periodic_job
 
         del facts  # imported for its fact registrations
@@ -28,4 +28,12 @@ class CasesConfig(AppConfig):
                 tasks.sweep_deadline_warnings,
                 every=dt.timedelta(hours=1),
                 description="红黄牌: warn handlers before deadlines, escalate overdue work",
+            )
+        if "cases.tolerated_reminders" not in periodic_jobs:
+            reminders.register_templates()
+            register_periodic_job(
+                "cases.tolerated_reminders",
+                tasks.sweep_tolerated_reminders,
+                every=dt.timedelta(hours=1),
+                description="容缺受理: remind applicants of tolerated materials falling due",
             )

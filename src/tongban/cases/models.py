@@ -427,3 +427,33 @@ class CommitmentBar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person or self.enterprise} 至 {self.until}"
+
+
+class ToleratedReminderKind(models.TextChoices):
+    BEFORE_DUE = "before_due", _("到期前提醒申请人")
+    DUE_TODAY = "due_today", _("到期当日提醒申请人")
+    OVERDUE = "overdue", _("逾期告知窗口")
+
+
+class ToleratedReminder(models.Model):
+    """The ledger of 容缺 reminders: at most one row per tolerated material and kind, written in
+    the same transaction as the messages it sends, so each reminder goes out exactly once."""
+
+    material = models.ForeignKey(
+        ToleratedMaterial, on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(_("提醒类型"), max_length=16, choices=ToleratedReminderKind.choices)
+    due_date = models.DateField(_("补交期限"))
+    recipients = models.PositiveIntegerField(_("接收人数"), default=0)
+    sent_at = models.DateTimeField(_("提醒时间"), auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["material", "sent_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["material", "kind"], name="tolerated_reminder_once")
+        ]
+        verbose_name = _("容缺材料提醒")
+        verbose_name_plural = _("容缺材料提醒")
+
+    def __str__(self) -> str:
+        return f"{self.material} · {self.get_kind_display()}"

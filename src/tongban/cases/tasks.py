@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tongban.cases.deadlines import apply_timeouts, warn_and_escalate
+from tongban.cases.reminders import send_tolerated_reminders
 from tongban.core.tasks import task
 
 
@@ -16,3 +17,10 @@ def sweep_timeouts() -> dict[str, int]:
 def sweep_deadline_warnings() -> dict[str, int]:
     """红黄牌: warn handlers of tasks near their deadline, escalate overdue ones (idempotent)."""
     return dict(warn_and_escalate())
+
+
+@task
+def sweep_tolerated_reminders() -> dict[str, int]:
+    """容缺受理: remind applicants of tolerated materials falling due, tell the window of overdue
+    ones (each reminder exactly once)."""
+    return dict(send_tolerated_reminders())

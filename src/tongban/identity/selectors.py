@@ -23,6 +23,7 @@ from tongban.identity.models import (
     EnterpriseAgent,
     Person,
     PersonalDataAccess,
+    Role,
     StaffRole,
     User,
 )
@@ -106,3 +107,16 @@ def division_chain(division: Division) -> list[int]:
         chain.append(node.pk)
         node = node.parent
     return chain
+
+
+def system_administrators() -> QuerySet[User]:
+    """Active accounts that may administer the system (``permissions.can_administer_system``):
+    staff holding the 系统管理员 role, and superusers; whom to tell about the installation."""
+    return (
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True) | Q(kind=AccountKind.STAFF, staff_roles__role=Role.SYSTEM_ADMIN)
+        )
+        .distinct()
+        .order_by("id")
+    )

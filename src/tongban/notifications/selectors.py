@@ -6,6 +6,7 @@ inbox. Pages and the API read through here.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
@@ -35,3 +36,11 @@ def undelivered(*, dead_only: bool = False) -> QuerySet[Notification]:
         .select_related("recipient")
         .order_by("created_at", "id")
     )
+
+
+def messages_with_template(
+    template: str, *, since: dt.datetime, channel: str = Channel.IN_APP
+) -> QuerySet[Notification]:
+    """Messages of ``template`` written on ``channel`` since ``since`` (for figures such as the
+    督办 escalations sent; one row per recipient)."""
+    return Notification.objects.filter(template=template, channel=channel, created_at__gte=since)

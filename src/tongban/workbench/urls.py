@@ -1,13 +1,15 @@
-"""Workbench URLs (under ``/workbench/``): queues, bulk 受理, case pages, actions and files."""
+"""Workbench URLs (under ``/workbench/``): queues, bulk 受理, the 督办 overview, case pages,
+actions and files."""
 
 from django.urls import path
 
-from tongban.workbench import views
+from tongban.workbench import supervision, views
 
 app_name = "workbench"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("supervision/", supervision.overview, name="supervision"),
     path("queues/intake/accept/", views.bulk_accept, name="bulk_accept"),
     path("queues/<slug:name>/", views.queue, name="queue"),
     path("cases/<str:number>/", views.case_detail, name="case"),

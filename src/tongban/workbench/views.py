@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tongban.cases import access, applications, documents, queues, selectors
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, perform
+from tongban.cases.supervision import may_oversee
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.permissions import is_staff_member
 from tongban.identity.services import record_personal_data_access
@@ -65,6 +66,7 @@ def _render(
     """Render a workbench page; every page shows the user's queues in its bar."""
     context = {
         "nav_queues": queues.queues_for(request.user),
+        "nav_supervision": may_oversee(request.user),
         "yellow_days": queues.yellow_workdays(),
         **(context or {}),
     }

@@ -1,13 +1,19 @@
-"""Workbench template filters: personal data masked for display (脱敏).
+"""Workbench template filters: personal data masked for display (脱敏); and the banner that
+warns staff when the known working-day calendar is about to run out.
 
-They only format; whether a page may show unmasked data is decided in the view, which logs it.
+The filters only format; whether a page may show unmasked data is decided in the view, which
+logs it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from tongban.core import masking
+from tongban.identity.permissions import can_administer_system, is_staff_member
+from tongban.workdays.selectors import calendar_horizon
 
 register = template.Library()
 
@@ -36,3 +42,29 @@ def filesize(value: int | None) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
+
+
+@register.inclusion_tag("workbench/_calendar_horizon.html", takes_context=True)
+def calendar_horizon_warning(context: template.Context) -> dict[str, Any]:
+    """The banner staff see when the known working-day calendar ends within 60 days."""
+    return horizon_warning(context.get("user"))
+
+
+@register.inclusion_tag("workbench/_admin_calendar_horizon.html", takes_context=True)
+def admin_calendar_horizon_warning(context: template.Context) -> dict[str, Any]:
+    """The same warning on the admin index."""
+    return horizon_warning(context.get("user"))
+
+
+def horizon_warning(user: Any) -> dict[str, Any]:
+    """What the horizon banner shows ``user``: nothing unless a staff member and ``warn``."""
+    if not is_staff_member(user):
+        return {"horizon": None}
+    horizon = calendar_horizon()
+    if not horizon.warn:
+        return {"horizon": None}
+    return {
+        "horizon": horizon,
+        "overdue": horizon.days_left < 0,
+        "admin": can_administer_system(user),
+    }
