@@ -85,7 +85,9 @@ class Command(BaseCommand):
             "合成登记信息：自然人 新建{persons_created} 已有{persons_existing}；"
             "法人 新建{enterprises_created} 已有{enterprises_existing}".format_map(counts)
         )
-        self.stdout.write("本地数源示例记录：新写入 {records} 条（系统填、免提交使用）".format_map(counts))
+        self.stdout.write(
+            "本地数源示例记录：新写入 {records} 条（系统填、免提交使用）".format_map(counts)
+        )
         self.stdout.write(
             "演示账户：新建{accounts_created} 已有{accounts_existing}；"
             "经办授权 新建{agents_created} 已有{agents_existing}".format_map(counts)
