@@ -113,8 +113,12 @@ class HttpJsonConnector:
     def __init__(self, options: HttpJsonOptions) -> None:
         self.options = options
         self.base = str(options.url).rstrip("/")
-        self.breaker: CircuitBreaker = breaker_for(
-            self.base, options.breaker_failures, options.breaker_cooldown_s
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """This endpoint's breaker in this process (looked up each time, so a reset counts)."""
+        return breaker_for(
+            self.base, self.options.breaker_failures, self.options.breaker_cooldown_s
         )
 
     def _headers(self) -> dict[str, str]:

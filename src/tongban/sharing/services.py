@@ -383,7 +383,7 @@ def check_fill_draft(actor: Any, draft_id: int, *, only_new: bool = False) -> Fi
             f"{i.target}:{i.key}": i.reason for i in items if i.status == SharedStatus.UNAVAILABLE
         },
         consents=sorted({i.needs_consent for i in items if i.needs_consent}),
-        lookups=len(context.asked),
+        lookups=sum(1 for outcome in context.asked.values() if outcome.lookup_id),
     )
 
 
