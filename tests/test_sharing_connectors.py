@@ -46,7 +46,7 @@ def gateway() -> Iterator[Gateway]:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff waits the connector asked for (instead of sleeping)."""
     asked: list[float] = []
-    monkeypatch.setattr(HttpJsonConnector, "sleep", staticmethod(asked.append))
+    monkeypatch.setattr(HttpJsonConnector, "sleep", lambda self, seconds: asked.append(seconds))
     return asked
 
 

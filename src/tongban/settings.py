@@ -279,7 +279,7 @@ TONGBAN_SHARING_TIMEOUT_MS = env_int("TONGBAN_SHARING_TIMEOUT_MS", 3000)
 TONGBAN_SHARING_RETRIES = env_int("TONGBAN_SHARING_RETRIES", 2)
 TONGBAN_SHARING_BREAKER_FAILURES = env_int("TONGBAN_SHARING_BREAKER_FAILURES", 5)
 TONGBAN_SHARING_BREAKER_COOLDOWN_SECONDS = env_int("TONGBAN_SHARING_BREAKER_COOLDOWN_SECONDS", 60)
-_gateway = {
+_gateway: dict[str, object] = {
     "plugin": "http_json",
     "options": {
         "url": TONGBAN_SHARING_GATEWAY_URL,
@@ -290,7 +290,7 @@ _gateway = {
         "token_env": "TONGBAN_SHARING_GATEWAY_TOKEN",
     },
 }
-_local = {"plugin": "local_registry", "options": {}}
+_local: dict[str, object] = {"plugin": "local_registry", "options": {}}
 # source code (or "default") → {"plugin": key, "options": {...}}; validated at start-up.
 TONGBAN_SHARING_CONNECTORS: dict[str, dict[str, object]] = {"default": _local}
 if TONGBAN_SHARING_GATEWAY_URL and TONGBAN_SHARING_GATEWAY_SOURCES:

@@ -108,11 +108,14 @@ class HttpJsonConnector:
 
     key: ClassVar[str] = "http_json"
     Options: ClassVar[type[BaseModel]] = HttpJsonOptions
-    sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
 
     def __init__(self, options: HttpJsonOptions) -> None:
         self.options = options
         self.base = str(options.url).rstrip("/")
+
+    def sleep(self, seconds: float) -> None:
+        """The wait between attempts (backoff)."""
+        time.sleep(seconds)
 
     @property
     def breaker(self) -> CircuitBreaker:

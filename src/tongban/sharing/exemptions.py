@@ -42,12 +42,16 @@ class Resolution:
 
 
 class LookupOutcomeLike(Protocol):
-    result: str
-    record: dict[str, Any] | None
-    reason: str
-    needs_consent: str
-    lookup_id: int | None
-    source_label: str
+    @property
+    def result(self) -> str: ...
+    @property
+    def record(self) -> dict[str, Any] | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def needs_consent(self) -> str: ...
+    @property
+    def lookup_id(self) -> int | None: ...
 
 
 class ResolveContext(Protocol):
@@ -57,7 +61,7 @@ class ResolveContext(Protocol):
     actor: Any
     case: Any
 
-    def lookup(self, source: str) -> LookupOutcomeLike: ...
+    def lookup(self, code: str) -> LookupOutcomeLike: ...
 
 
 Resolver = Callable[[ResolveContext, MaterialNeed], Resolution | None]

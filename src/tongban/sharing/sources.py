@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from django.utils.translation import gettext_lazy as _
-
 from tongban.core.errors import FieldError, ValidationFailed
 
 PERSON: Final = "person"
@@ -92,9 +90,6 @@ LICENCE_SOURCES: Final[dict[str, str]] = {
     "LT-DISABILITY-CARD": "disability",
     "LT-MINIMUM-LIVING": "social_assistance",
 }
-
-UNKNOWN_LABEL = _("未知数源")
-
 
 def source(code: str) -> DataSource:
     """The data source ``code``; an unknown code is a 422 naming the field ``source``."""
