@@ -133,6 +133,12 @@ def test_prefill_rates_per_item_and_overall(tmp_path: Path) -> None:
     assert "共享数据测试事项" in page
     assert f'data-item="{ITEM}"' in page
     assert "100%" in page
+    guide = Client().get(reverse("portal:item_guide", args=[ITEM])).content.decode()
+    assert "4 项中有 4 项由系统预先填好（约 100%），您只需核对。" in guide
+    english = Client(headers={"accept-language": "en"})
+    english.cookies["django_language"] = "en"
+    page = english.get(reverse("portal:item_guide", args=[ITEM])).content.decode()
+    assert "4 of 4 are filled in for you (about 100%)" in page
     out = io.StringIO()
     call_command("sharing", "prefill", "--json", "--items", stdout=out)
     report = json.loads(out.getvalue())
