@@ -91,6 +91,7 @@ LICENCE_SOURCES: Final[dict[str, str]] = {
     "LT-MINIMUM-LIVING": "social_assistance",
 }
 
+
 def source(code: str) -> DataSource:
     """The data source ``code``; an unknown code is a 422 naming the field ``source``."""
     found = SOURCES.get(code)
