@@ -156,3 +156,21 @@ def test_sample_catalog_prefill_figure() -> None:
     assert summary.items > 50
     # the figure docs/benchmarks.md reports; it changes only when the sample catalog does
     assert 0.5 < summary.prefilled_share < 1.0
+
+
+def test_bench_sharing_json(tmp_path: Path) -> None:
+    from tests.test_bench import only_json_object, run_bench
+
+    done = run_bench(tmp_path, "sharing", "--json", "--lookups", "5", "--drafts", "2")
+    assert done.returncode == 0, done.stderr
+    result = only_json_object(done.stdout)
+    assert (result["benchmark"], result["sources_per_draft"]) == ("sharing", 6)
+    for key in (
+        "lookup_local_p50_ms",
+        "lookup_http_p50_ms",
+        "raw_http_p50_ms",
+        "breaker_open_p50_ms",
+        "fill_draft_p95_ms",
+        "http_overhead_ratio",
+    ):
+        assert isinstance(result[key], float), key
