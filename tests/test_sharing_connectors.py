@@ -132,6 +132,8 @@ def test_system_check_reports_a_bad_connector(settings: Any) -> None:
     problems = [m for m in run_checks() if m.id == "sharing.E002"]
     assert len(problems) == 1
     assert "['tax'].options.url" in problems[0].msg
+    settings.TONGBAN_SHARING_CONNECTORS = {"hukuo": {"plugin": "local_registry"}}
+    assert [m.id for m in run_checks() if m.id and m.id.startswith("sharing.")] == ["sharing.E003"]
     settings.TONGBAN_SHARING_CONNECTORS = {"default": {"plugin": "local_registry"}}
     assert not [m for m in run_checks() if m.id and m.id.startswith("sharing.")]
 
