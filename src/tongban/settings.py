@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "tongban.api",
     "tongban.bench",
     "tongban.demo",
+    "tongban.sharing",
 ]
 
 MIDDLEWARE = [
@@ -285,6 +286,33 @@ TONGBAN_SEARCH_REFRESH_MS = env_int("TONGBAN_SEARCH_REFRESH_MS", 0 if TESTING el
 TONGBAN_SEARCH_BACKGROUND_REBUILD = env_bool(
     "TONGBAN_SEARCH_BACKGROUND_REBUILD", default=not TESTING
 )
+
+# --- Data sharing: 数源 connectors (docs/adr/0004-data-sharing.md) ------------------------------
+# Unset gateway URL: every source answers from the local registry (synthetic records, demo).
+TONGBAN_SHARING_GATEWAY_URL = env_str("TONGBAN_SHARING_GATEWAY_URL")
+TONGBAN_SHARING_GATEWAY_SOURCES = env_list("TONGBAN_SHARING_GATEWAY_SOURCES")
+TONGBAN_SHARING_TIMEOUT_MS = env_int("TONGBAN_SHARING_TIMEOUT_MS", 3000)
+TONGBAN_SHARING_RETRIES = env_int("TONGBAN_SHARING_RETRIES", 2)
+TONGBAN_SHARING_BREAKER_FAILURES = env_int("TONGBAN_SHARING_BREAKER_FAILURES", 5)
+TONGBAN_SHARING_BREAKER_COOLDOWN_SECONDS = env_int("TONGBAN_SHARING_BREAKER_COOLDOWN_SECONDS", 60)
+_gateway: dict[str, object] = {
+    "plugin": "http_json",
+    "options": {
+        "url": TONGBAN_SHARING_GATEWAY_URL,
+        "timeout_ms": TONGBAN_SHARING_TIMEOUT_MS,
+        "retries": TONGBAN_SHARING_RETRIES,
+        "breaker_failures": TONGBAN_SHARING_BREAKER_FAILURES,
+        "breaker_cooldown_s": TONGBAN_SHARING_BREAKER_COOLDOWN_SECONDS,
+        "token_env": "TONGBAN_SHARING_GATEWAY_TOKEN",
+    },
+}
+_local: dict[str, object] = {"plugin": "local_registry", "options": {}}
+# source code (or "default") → {"plugin": key, "options": {...}}; validated at start-up.
+TONGBAN_SHARING_CONNECTORS: dict[str, dict[str, object]] = {"default": _local}
+if TONGBAN_SHARING_GATEWAY_URL and TONGBAN_SHARING_GATEWAY_SOURCES:
+    TONGBAN_SHARING_CONNECTORS.update({s: _gateway for s in TONGBAN_SHARING_GATEWAY_SOURCES})
+elif TONGBAN_SHARING_GATEWAY_URL:
+    TONGBAN_SHARING_CONNECTORS["default"] = _gateway
 
 # --- Logging: structlog, JSON in production, readable in a console ------------------------------
 LOG_LEVEL = env_str("TONGBAN_LOG_LEVEL", "INFO")

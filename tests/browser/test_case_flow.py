@@ -83,6 +83,10 @@ class Cast:
             department=scjg,
             roles=["department_head"],
         )
+        # the applicant is in the local 户籍 registry: the ID card is 免提交 (obtained by lookup)
+        from tongban.sharing.services import load_synthetic_records
+
+        load_synthetic_records([self.applicant.person], ensure=["hukou"])
 
 
 @pytest.fixture
@@ -132,6 +136,7 @@ def test_case_from_application_to_closing(
     assert "/my/drafts/" in applicant.url
     form = applicant.locator("form.apply-form")
     assert "3301**********" in form.inner_text()  # the id number is masked, not typed
+    assert "免提交：已从户籍信息（公安）获取" in form.inner_text()
     form.get_by_label("经营面积").fill("120")
     form.locator("#m_application").set_input_files(
         files=[

@@ -18,6 +18,7 @@ from tongban.api.catalog_schemas import ErrorOut
 from tongban.cases import selectors, services
 from tongban.cases.models import Case
 from tongban.cases.transitions import TRANSITIONS
+from tongban.sharing.services import check_fill_draft
 
 router = Router(tags=["cases"], auth=django_auth)
 
@@ -148,6 +149,7 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status[dict[str, Any
         form_data=payload.form,
         enterprise_uscc=payload.enterprise_uscc,
     )
+    check_fill_draft(request.user, case.pk)  # 系统填 and 免提交 (GET /sharing/drafts/{id})
     return Status(201, _case(request.user, case))
 
 

@@ -57,6 +57,7 @@ def _mount() -> None:
     from tongban.api import catalog_admin as catalog_admin_api
     from tongban.api import notices as notices_api
     from tongban.api import queues as queues_api
+    from tongban.api import sharing as sharing_api
     from tongban.api import supervision as supervision_api
     from tongban.api import workdays as workdays_api
 
@@ -67,6 +68,7 @@ def _mount() -> None:
     api.add_router("/", workdays_api.router)
     api.add_router("/", queues_api.router)
     api.add_router("/", supervision_api.router)
+    api.add_router("/", sharing_api.router)
 
 
 _mount()

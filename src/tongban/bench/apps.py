@@ -12,6 +12,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.load",
     "tongban.bench.notices",
     "tongban.bench.supervision",
+    "tongban.bench.sharing",
 )
 
 

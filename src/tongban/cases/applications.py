@@ -5,6 +5,10 @@ guide from the case's answers), the files uploaded per material, and what is sti
 Prefill: 自动填 fields come from the account's verified identity (the ``Person``, or the
 enterprise the applicant acts for) — name and 身份证号/统一社会信用代码 are taken from there and
 cannot be typed over; 选择填 fields offer the values the applicant gave in earlier cases.
+系统填 fields and 免提交 materials are answered by a shared-data provider another app registers
+(``register_shared_data``; the ``sharing`` app): a value fetched from a data source is shown
+with its source and cannot be typed over, a material it satisfied needs no upload, and whatever
+it could not fetch falls back to typing or uploading, with its reason.
 ``check_save_draft_form`` checks each value against its data element (数据元: type, validator,
 length, choices) and stores the form on the draft; ``check_submit_application`` refuses a draft
 that lacks a required field or a required material, then submits it
@@ -77,6 +81,11 @@ class FieldSlot:
     value: Any
     options: tuple[str, ...] = ()  # 选择填: values from earlier cases
     locked: bool = False
+    data_source: str = ""  # 系统填: the 数源 the catalog names
+    shared_from: str = ""  # 系统填: the source the value was fetched from (shown with it)
+    shared_at: dt.datetime | None = None
+    shared_note: str = ""  # 系统填: why the value could not be fetched (the applicant types it)
+    needs_consent: str = ""  # 系统填: the data source that may be asked once the applicant consents
 
     @property
     def value_type(self) -> str:
@@ -122,6 +131,9 @@ class MaterialSlot:
     notes: str
     files: tuple[CaseMaterial, ...]
     committed: bool = False  # replaced by the applicant's signed commitment (告知承诺)
+    evidence: SharedEvidence | None = None  # 免提交: what was obtained instead of a file
+    shared_note: str = ""  # why nothing could be obtained (the applicant uploads)
+    needs_consent: str = ""  # the data source that may be asked once the applicant consents
 
     @property
     def current(self) -> CaseMaterial | None:
@@ -133,7 +145,13 @@ class MaterialSlot:
 
     @property
     def exempt(self) -> bool:
-        """免提交: an e-licence or shared data stands in for the file."""
+        """免提交: an e-licence or shared data stands in for the file — once it was obtained;
+        when it could not be, the file is needed after all. Before any lookup (no sharing
+        layer, or a draft it has not seen yet) the catalog's declaration stands."""
+        if self.evidence is not None:
+            return True
+        if self.shared_note:
+            return False
         return bool(self.licence_type or self.data_source)
 
     @property
@@ -150,6 +168,66 @@ class MaterialSlot:
         """The ``accept`` attribute of a file input for this material."""
         extensions = {"jpg": ".jpg,.jpeg", "doc": ".doc", "xls": ".xls"}
         return ",".join(extensions.get(f, f".{f}") for f in self.formats)
+
+
+@dataclass(frozen=True)
+class SharedValue:
+    """系统填: a form value fetched from a data source."""
+
+    value: Any
+    source: str  # e.g. 户籍信息（公安）
+    obtained_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SharedEvidence:
+    """免提交: what stands in for a material's file, from where and when."""
+
+    summary: str
+    source: str
+    reference: str
+    obtained_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SharedData:
+    """What the shared-data provider obtained for one application, or could not."""
+
+    values: Mapping[str, SharedValue]  # field key → value
+    evidence: Mapping[str, SharedEvidence]  # material key → evidence
+    field_notes: Mapping[str, str]  # field key → why it could not be fetched
+    material_notes: Mapping[str, str]  # material key → why it could not be obtained
+    consents: Mapping[str, str]  # "form.<key>"/"materials.<key>" → a source awaiting consent
+
+
+SharedDataProvider = Callable[[Case], SharedData]
+_shared_providers: dict[str, SharedDataProvider] = {}
+_NO_SHARED = SharedData({}, {}, {}, {}, {})
+
+
+def register_shared_data(provider: SharedDataProvider, name: str = "sharing") -> None:
+    """Let an app answer 系统填 and 免提交 for applications (registering a name again
+    replaces it)."""
+    _shared_providers[name] = provider
+
+
+def shared_data(case: Case) -> SharedData:
+    if not _shared_providers or case.pk is None:
+        return _NO_SHARED
+    found = [provider(case) for provider in _shared_providers.values()]
+    if len(found) == 1:
+        return found[0]
+    merged: dict[str, dict[str, Any]] = {
+        "values": {},
+        "evidence": {},
+        "field_notes": {},
+        "material_notes": {},
+        "consents": {},
+    }
+    for data in found:
+        for name, part in merged.items():
+            part.update(getattr(data, name))
+    return SharedData(**merged)
 
 
 @dataclass(frozen=True)
@@ -179,6 +257,19 @@ class Application:
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    @property
+    def consent_sources(self) -> list[str]:
+        """Data sources that may be asked once the applicant consents (系统填/免提交)."""
+        wanted = [f.needs_consent for f in self.fields] + [m.needs_consent for m in self.materials]
+        return list(dict.fromkeys(code for code in wanted if code))
+
+    @property
+    def shared_missing(self) -> bool:
+        """Something shared data could not provide (a source down, no record, no consent)."""
+        return any(f.shared_note for f in self.fields) or any(
+            m.shared_note and m.current is None for m in self.materials
+        )
 
     @property
     def material_names(self) -> dict[str, str]:
@@ -223,9 +314,10 @@ def application_of(
 ) -> Application:
     """The application as filed (or being filled in): answers, fields, materials and files.
 
-    Costs three queries (data elements, files, commitment); the guide is compiled once per item
-    version."""
+    Costs four queries (data elements, files, commitment, shared data); the guide is compiled
+    once per item version."""
     spec, result = _guide(case)
+    shared = shared_data(case)
     answered = {q.key: q for q in result.questions if q.state == "asked" and q.answer is not None}
     answers = tuple(
         AnswerLine(q.text, _answer_text(spec, q.key, q.answer)) for q in answered.values()
@@ -241,9 +333,15 @@ def application_of(
             element_code=f.element_code,
             required=f.required,
             prefill=f.prefill,
-            value=form.get(f.key),
+            value=shared.values[f.key].value if f.key in shared.values else form.get(f.key),
             options=(history or {}).get(f.key, ()),
-            locked=f.prefill == "identity" and f.element_code in LOCKED_ELEMENTS,
+            locked=(f.prefill == "identity" and f.element_code in LOCKED_ELEMENTS)
+            or f.key in shared.values,
+            data_source=f.data_source,
+            shared_from=shared.values[f.key].source if f.key in shared.values else "",
+            shared_at=shared.values[f.key].obtained_at if f.key in shared.values else None,
+            shared_note=shared.field_notes.get(f.key, ""),
+            needs_consent=shared.consents.get(f"form.{f.key}", ""),
         )
         for f in applying
     )
@@ -262,6 +360,9 @@ def application_of(
             commitment_replaceable=m.material.commitment_replaceable,
             notes=m.material.notes,
             files=tuple(files.pop(m.material.key, ())),
+            evidence=shared.evidence.get(m.material.key),
+            shared_note=shared.material_notes.get(m.material.key, ""),
+            needs_consent=shared.consents.get(f"materials.{m.material.key}", ""),
         )
         for m in result.materials
         if m.status == "applies"
@@ -476,7 +577,11 @@ def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) 
     elements = _elements(f.element_code for f in applying)
     cleaned: dict[str, Any] = {}
     errors: list[FieldError] = []
+    shared = shared_data(case).values
     for field in applying:
+        if field.key in shared:  # 系统填 from a data source: not typed over
+            cleaned[field.key] = shared[field.key].value
+            continue
         if field.prefill == "identity" and field.element_code in LOCKED_ELEMENTS:
             value = _identity_value(
                 field.element_code, case.applicant_person, case.applicant_enterprise
@@ -495,6 +600,26 @@ def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) 
         raise ValidationFailed(_("表单有内容需要修改"), code="invalid_form", errors=errors)
     case.form_data = cleaned
     case.save(update_fields=["form_data"])
+    return case
+
+
+@transaction.atomic
+def check_store_shared_values(
+    actor: Any,
+    draft_id: int,
+    values: Mapping[str, Any],
+    *,
+    record: Callable[[Case], None] | None = None,
+) -> Case:
+    """系统填: put values fetched from data sources on the applicant's draft form, in one
+    transaction with the draft locked; ``record`` lets the sharing layer store what it obtained
+    in the same transaction. Values typed for other fields are kept."""
+    case = _locked_draft(actor, draft_id)
+    if record is not None:
+        record(case)
+    if values:
+        case.form_data = {**(case.form_data or {}), **values}
+        case.save(update_fields=["form_data"])
     return case
 
 

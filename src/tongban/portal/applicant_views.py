@@ -47,6 +47,7 @@ from tongban.portal.case_display import event_lines, progress_steps
 from tongban.portal.case_files import material_of, material_response
 from tongban.portal.notice_files import notice_response, progress_url
 from tongban.portal.views import _effective, not_found
+from tongban.sharing.services import check_fill_draft
 
 View = Callable[..., HttpResponseBase]
 FIELD_PREFIX = "f_"
@@ -141,6 +142,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponseBase:
         context["error"] = exc.message
         context["errors"] = [e.message for e in exc.errors]
         return render(request, "portal/apply_choose.html", context, status=_status(exc))
+    check_fill_draft(request.user, draft.pk)  # 系统填 and 免提交 from shared data
     return HttpResponseRedirect(reverse("portal:draft", args=[draft.pk]))
 
 
@@ -239,6 +241,7 @@ def draft(request: HttpRequest, draft_id: int) -> HttpResponseBase:
     submit = request.POST.get("intent") == "submit"
     if submit and not field_errors and not file_errors:
         try:
+            check_fill_draft(request.user, case.pk, only_new=True)
             case = applications.check_submit_application(request.user, case.pk)
         except ValidationFailed as exc:
             field_errors = _by_field(exc.errors, "form.")
@@ -436,6 +439,7 @@ def reapply(request: HttpRequest, case_id: int) -> HttpResponseBase:
     except DomainError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(reverse("portal:my_cases"))
+    check_fill_draft(request.user, draft.pk)
     messages.success(request, _("已按上次的申请创建新的申请，请核对后提交。"))
     return HttpResponseRedirect(reverse("portal:draft", args=[draft.pk]))
 

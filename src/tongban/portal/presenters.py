@@ -74,6 +74,15 @@ class GuideOutcome:
     def exempt_count(self) -> int:
         return sum(1 for m in self.materials if m.exempt_hint)
 
+    @property
+    def prefilled_count(self) -> int:
+        """Fields filled without typing: 自动填, 系统填 and 选择填."""
+        return sum(1 for f in self.fields if f.prefill != "none")
+
+    @property
+    def prefilled_percent(self) -> int:
+        return round(100 * self.prefilled_count / len(self.fields)) if self.fields else 0
+
 
 def guide_outcome(result: GuideResult) -> GuideOutcome:
     texts = {q.key: q.text for q in result.questions}

@@ -3,7 +3,7 @@ and the applicant space (online application and 我的办件)."""
 
 from django.urls import path
 
-from tongban.portal import applicant_views, views
+from tongban.portal import applicant_views, shared_data_views, views
 
 app_name = "portal"
 
@@ -15,6 +15,17 @@ urlpatterns = [
     path("items/<str:code>/guide/", views.item_guide, name="item_guide"),
     path("items/<str:code>/apply/", applicant_views.apply, name="apply"),
     path("my/drafts/<int:draft_id>/", applicant_views.draft, name="draft"),
+    path(
+        "my/drafts/<int:draft_id>/shared-data/consent/",
+        shared_data_views.consent,
+        name="shared_data_consent",
+    ),
+    path(
+        "my/drafts/<int:draft_id>/shared-data/refresh/",
+        shared_data_views.refresh,
+        name="shared_data_refresh",
+    ),
+    path("prefill/", shared_data_views.prefill_rates, name="prefill_rates"),
     path("my/cases/", applicant_views.my_cases, name="my_cases"),
     path("my/cases/<str:number>/", applicant_views.my_case, name="my_case"),
     path("my/cases/<str:number>/supplement/", applicant_views.supplement, name="supplement"),

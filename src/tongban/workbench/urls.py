@@ -3,7 +3,7 @@ actions and files."""
 
 from django.urls import path
 
-from tongban.workbench import supervision, views
+from tongban.workbench import lookups, supervision, views
 
 app_name = "workbench"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("queues/<slug:name>/", views.queue, name="queue"),
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/reveal/", views.reveal_applicant, name="reveal"),
+    path("cases/<str:number>/lookups/", lookups.case_lookups, name="lookups"),
     path(
         "cases/<str:number>/materials/<int:material_id>/",
         views.material_file,

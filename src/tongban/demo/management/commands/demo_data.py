@@ -4,8 +4,10 @@ Steps, each skipping what is already there so a second run changes nothing: impo
 catalog (divisions, departments, service centres, data elements, items, 实施清单) with the
 catalog importer; register synthetic persons and enterprises through the identity services
 (deterministic for a given ``--seed``); create the demo accounts from ``tongban.demo.accounts``
-with their persons, the demo enterprise and its 法定代表人/经办人 authorisations. Ends with a
-summary and the demo accounts table.
+with their persons, the demo enterprise and its 法定代表人/经办人 authorisations; fill the local
+数源 registry with the deterministic synthetic records of every person and enterprise
+(``tongban.sharing``), so 系统填 and 免提交 work for the demo accounts. Ends with a summary and
+the demo accounts table.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from tongban.identity.synthetic import (
     generate_enterprises,
     generate_persons,
 )
+from tongban.sharing import services as sharing_services
+from tongban.sharing.sources import SOURCES
 
 
 class Command(BaseCommand):
@@ -76,9 +80,13 @@ class Command(BaseCommand):
                 self._load_account(account, counts)
             for enterprise in DEMO_ENTERPRISES:
                 self._load_demo_enterprise(enterprise, counts)
+            counts["records"] = self._load_registry_records()
         self.stdout.write(
             "合成登记信息：自然人 新建{persons_created} 已有{persons_existing}；"
             "法人 新建{enterprises_created} 已有{enterprises_existing}".format_map(counts)
+        )
+        self.stdout.write(
+            "本地数源示例记录：新写入 {records} 条（系统填、免提交使用）".format_map(counts)
         )
         self.stdout.write(
             "演示账户：新建{accounts_created} 已有{accounts_existing}；"
@@ -146,6 +154,23 @@ class Command(BaseCommand):
                 address=e.address,
             )
             counts["enterprises_created"] += 1
+
+    def _load_registry_records(self) -> int:
+        """The local 数源 registry: deterministic synthetic records of every registered person
+        and enterprise; the demo accounts and the demo enterprise have a record in every
+        source, so 系统填 and 免提交 show on whatever they apply for."""
+        demo_ids = [a.person.id_number for a in DEMO_ACCOUNTS if a.person is not None]
+        demo_usccs = [e.uscc for e in DEMO_ENTERPRISES]
+        everyone = sharing_services.load_synthetic_records(
+            Person.objects.exclude(id_number__in=demo_ids),
+            Enterprise.objects.exclude(uscc__in=demo_usccs).select_related("legal_representative"),
+        )
+        demo = sharing_services.load_synthetic_records(
+            Person.objects.filter(id_number__in=demo_ids),
+            Enterprise.objects.filter(uscc__in=demo_usccs).select_related("legal_representative"),
+            ensure=SOURCES,
+        )
+        return everyone + demo
 
     # --- demo accounts ------------------------------------------------------------------------
     def _person(self, spec: DemoPerson) -> Person:
