@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "tongban.api",
     "tongban.bench",
     "tongban.demo",
+    "tongban.bundles",
 ]
 
 MIDDLEWARE = [
