@@ -58,3 +58,28 @@ def test_apply_once_then_follow_the_bundle_case(tmp_path: Path) -> None:
         assert client.post(f"/my/bundles/{bundle_case.number}/withdraw/", {"reason": "x"}).status_code == 302
     bundle_case.refresh_from_db()
     assert bundle_case.state == "withdrawn"
+
+
+def test_composer_previews_live_and_saves_with_the_import_checks(tmp_path: Path) -> None:
+    import yaml
+
+    from tongban.bundles.models import Bundle
+
+    staff = load(tmp_path)
+    client = Client()
+    client.force_login(staff.admin)
+    bundle = Bundle.objects.get(code="T-BUNDLE")
+    source = yaml.safe_dump(bundle.definition, allow_unicode=True)
+    url = f"/admin/bundles/bundle/{bundle.pk}/change/"
+    assert client.get(url).status_code == 200
+    preview = client.post(url + "preview/", {"source": source})
+    assert preview.status_code == 200 and "produced" in preview.content.decode()
+    broken = source.replace("T-PAY", "T-NOPE")
+    assert "事项目录中没有事项 T-NOPE" in client.post(url + "preview/", {"source": broken}).content.decode()
+    renamed = source.replace("测试一件事", "测试一件事（改）")
+    client.post(url, {"source": renamed})
+    bundle.refresh_from_db()
+    assert bundle.name == "测试一件事（改）"
+    outsider = Client()
+    outsider.force_login(staff.outsider)
+    assert outsider.post(url + "preview/", {"source": source}).status_code in (302, 403)
