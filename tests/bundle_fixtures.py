@@ -45,7 +45,15 @@ _ITEM = """\
 
 ITEMS = (
     "schema: tongban-catalog/1\nitems:\n"
-    + _ITEM.format(code="T-CERT", name="出具证明", dept="T-A", days=5, trips=1, result="licence", licence="LT-CERT")
+    + _ITEM.format(
+        code="T-CERT",
+        name="出具证明",
+        dept="T-A",
+        days=5,
+        trips=1,
+        result="licence",
+        licence="LT-CERT",
+    )
     + """\
     questions:
       - key: kind
@@ -61,7 +69,9 @@ ITEMS = (
       - {key: applicant_id, label: 申请人身份证号, element: id_number, prefill: identity}
       - {key: baby_name, label: 新生儿姓名, element: person_name}
 """
-    + _ITEM.format(code="T-REG", name="登记", dept="T-B", days=3, trips=1, result="document", licence="")
+    + _ITEM.format(
+        code="T-REG", name="登记", dept="T-B", days=3, trips=1, result="document", licence=""
+    )
     + """\
     materials:
       - {key: cert, name: 证明, source: government, licence_type: LT-CERT}
@@ -72,7 +82,9 @@ ITEMS = (
       - {key: child, label: 子女姓名, element: person_name}
       - {key: address, label: 地址, element: address}
 """
-    + _ITEM.format(code="T-PAY", name="缴费", dept="T-B", days=2, trips=0, result="none", licence="")
+    + _ITEM.format(
+        code="T-PAY", name="缴费", dept="T-B", days=2, trips=0, result="none", licence=""
+    )
     + """\
     questions:
       - key: kind
@@ -85,7 +97,9 @@ ITEMS = (
       - {key: applicant_id, label: 身份证号, element: id_number, prefill: identity}
       - {key: bank, label: 银行账号, element: bank_account}
 """
-    + _ITEM.format(code="T-INS", name="参保", dept="T-A", days=4, trips=1, result="document", licence="")
+    + _ITEM.format(
+        code="T-INS", name="参保", dept="T-A", days=4, trips=1, result="document", licence=""
+    )
     + """\
     materials:
       - {key: cert, name: 证明, source: government, licence_type: LT-CERT}
@@ -94,7 +108,9 @@ ITEMS = (
       - {key: applicant_name, label: 姓名, element: person_name, prefill: identity}
       - {key: address, label: 地址, element: address}
 """
-    + _ITEM.format(code="T-DEATH", name="死亡登记", dept="T-C", days=1, trips=0, result="document", licence="")
+    + _ITEM.format(
+        code="T-DEATH", name="死亡登记", dept="T-C", days=1, trips=0, result="document", licence=""
+    )
     + """\
     fields:
       - {key: date, label: 死亡日期, element: death_date}

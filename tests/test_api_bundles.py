@@ -103,7 +103,12 @@ def test_apply_permission_matrix_and_round_trip(tmp_path: Path, who: str, status
     if status == 201:
         body = response.json()
         assert body["status"] == "办理中"
-        assert [c["state"] for c in body["components"]] == ["started", "waiting", "started", "waiting"]
+        assert [c["state"] for c in body["components"]] == [
+            "started",
+            "waiting",
+            "started",
+            "waiting",
+        ]
 
 
 def test_apply_reports_missing_input_with_paths(tmp_path: Path) -> None:

@@ -31,7 +31,15 @@ material = st.builds(
 )
 field = st.builds(
     lambda key, element, prefill: GuideField(
-        key, key, element, element, "text", True, prefill, "src" if prefill == "data_source" else "", ALWAYS
+        key,
+        key,
+        element,
+        element,
+        "text",
+        True,
+        prefill,
+        "src" if prefill == "data_source" else "",
+        ALWAYS,
     ),
     st.sampled_from(["a", "b", "c", "name", "id"]),
     st.sampled_from(ELEMENTS),
@@ -72,9 +80,18 @@ def bundles(draw: Any) -> BundleSpec:
         components.append(ComponentSpec(item, needs, ALWAYS, stage))
     trips = sum(c.item.required_trips for c in components)
     return BundleSpec(
-        code="B", name="B", summary="", division="330100", applicant_types=("person",),
-        required_trips=draw(st.integers(0, trips)), on_denial="continue", questions=(),
-        components=tuple(components), field_links={}, material_links={}, report_answers={},
+        code="B",
+        name="B",
+        summary="",
+        division="330100",
+        applicant_types=("person",),
+        required_trips=draw(st.integers(0, trips)),
+        on_denial="continue",
+        questions=(),
+        components=tuple(components),
+        field_links={},
+        material_links={},
+        report_answers={},
         published=None,
     )
 

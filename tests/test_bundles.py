@@ -9,13 +9,13 @@ import pytest
 from django.core.management import call_command
 from freezegun import freeze_time
 
-from tests.bundle_fixtures import ANSWERS, BUNDLE, FILES, FORM, Staff, decide, load, write
+from tests.bundle_fixtures import ANSWERS, BUNDLE, FILES, FORM, decide, load, write
 from tongban.bundles import report, selectors, services
 from tongban.bundles.merging import merge
 from tongban.bundles.models import BundleCase, BundleComponent, ComponentState
 from tongban.cases.models import Case, CaseMaterial, CaseState
 from tongban.catalog.services import CatalogInvalid, import_catalog
-from tongban.core.errors import ValidationFailed
+from tongban.core.errors import NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 NOW = "2025-03-03 09:00:00+08:00"
@@ -50,8 +50,13 @@ def test_an_item_missing_from_the_catalog_is_rejected(tmp_path: Path) -> None:
 
 def test_a_link_across_incompatible_data_elements_is_rejected(tmp_path: Path) -> None:
     bundle = _variant('"T-REG:child"]', '"T-REG:child", "T-DEATH:date"]')
-    bundle = bundle.replace("      - item: T-INS\n", "      - item: T-INS\n      - item: T-DEATH\n", 1)
-    bundle = bundle.replace("      - item: T-INS\n      - item: T-DEATH\n        needs: [T-REG]\n", "      - item: T-INS\n        needs: [T-REG]\n      - item: T-DEATH\n")
+    bundle = bundle.replace(
+        "      - item: T-INS\n", "      - item: T-INS\n      - item: T-DEATH\n", 1
+    )
+    bundle = bundle.replace(
+        "      - item: T-INS\n      - item: T-DEATH\n        needs: [T-REG]\n",
+        "      - item: T-INS\n        needs: [T-REG]\n      - item: T-DEATH\n",
+    )
     problems = _problems(tmp_path, bundle)
     assert any(
         "same_fields[0].parts[2]" in p and "death_date" in p and "不兼容" in p for p in problems
@@ -76,7 +81,8 @@ def test_merging_asks_shared_questions_once_and_merges_fields_and_materials(tmp_
     load(tmp_path)
     merged = merge(selectors.bundle_spec("T-BUNDLE"), ANSWERS)
     kind = [q for q in merged.questions if q.key == "kind"]
-    assert len(kind) == 1 and kind[0].asked_by == ["T-CERT", "T-PAY"]
+    assert len(kind) == 1
+    assert kind[0].asked_by == ["T-CERT", "T-PAY"]
     fields = {f.key: f for f in merged.fields}
     assert set(fields) == {"applicant_name", "applicant_id", "baby_name", "address", "bank"}
     assert fields["applicant_name"].parts == [
@@ -123,7 +129,17 @@ def test_cli_report_all_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     data = json.loads(capsys.readouterr().out)
     assert [d["code"] for d in data] == ["T-BUNDLE"]
     assert data[0]["materials"] == {"before": 7, "after": 2}
-    assert set(data[0]) >= {"code", "name", "forms", "fields", "materials", "days", "trips", "departments", "published"}
+    assert set(data[0]) >= {
+        "code",
+        "name",
+        "forms",
+        "fields",
+        "materials",
+        "days",
+        "trips",
+        "departments",
+        "published",
+    }
 
 
 @freeze_time(NOW)
@@ -140,7 +156,8 @@ def test_submission_creates_the_bundle_case_and_stage_one_cases_in_one_go(tmp_pa
         "T-INS": ComponentState.WAITING,
     }
     cert = components["T-CERT"].case
-    assert cert is not None and cert.state == CaseState.SUBMITTED
+    assert cert is not None
+    assert cert.state == CaseState.SUBMITTED
     assert cert.form_data["baby_name"] == "王小宝"
     assert cert.form_data["applicant_name"] == staff.applicant.person.name  # 自动填
     assert components["T-PAY"].case.form_data["bank"] == "6222020200112233445"
@@ -157,7 +174,8 @@ def test_incomplete_application_creates_nothing(tmp_path: Path) -> None:
         )
     paths = {e.path for e in exc.value.errors}
     assert paths == {"form.address", "form.bank", "materials.photo", "materials.form_sheet"}
-    assert not BundleCase.objects.exists() and not Case.objects.exists()
+    assert not BundleCase.objects.exists()
+    assert not Case.objects.exists()
 
 
 @freeze_time(NOW)
@@ -169,7 +187,8 @@ def test_a_later_stage_starts_when_its_input_is_issued(tmp_path: Path) -> None:
     cert = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-CERT").case
     decide(staff, cert, staff.a)
     reg = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-REG")
-    assert reg.state == ComponentState.STARTED and reg.case.state == CaseState.SUBMITTED
+    assert reg.state == ComponentState.STARTED
+    assert reg.case.state == CaseState.SUBMITTED
     assert reg.case.form_data["child"] == "王小宝"  # the linked field reaches its own key
     assert CaseMaterial.objects.filter(case=reg.case, material_key="photo").exists()
     ins = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-INS")
@@ -212,7 +231,7 @@ def test_withdrawal_withdraws_every_open_item_case(tmp_path: Path) -> None:
     bundle_case = services.check_submit_bundle(
         staff.applicant, "T-BUNDLE", answers=ANSWERS, form=FORM, files=FILES
     )
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         services.check_withdraw_bundle(staff.stranger, bundle_case.number)
     services.check_withdraw_bundle(staff.applicant, bundle_case.number, "不办了")
     states = {
@@ -253,7 +272,8 @@ def test_the_sample_bundles_import_and_report(tmp_path: Path) -> None:
     reports = {b.code: report.compute(selectors.spec_of(b)) for b in selectors.list_bundles()}
     assert len(reports) >= 8
     newborn = reports["YJS.newborn"]
-    assert newborn.items == 6 and newborn.stages >= 2
+    assert newborn.items == 6
+    assert newborn.stages >= 2
     retirement = reports["YJS.retirement"].as_dict()
     assert retirement["published"]["materials"] == {"before": 14, "after": 2}
     for r in reports.values():

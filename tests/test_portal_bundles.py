@@ -21,11 +21,13 @@ def test_guide_shows_merged_lists_and_report(tmp_path: Path) -> None:
     response = Client().get("/bundles/T-BUNDLE/", {"q_kind": "a"})
     assert response.status_code == 200
     text = response.content.decode()
-    assert 'id="bundle-report-data"' in text and "echarts.min.js" in text
+    assert 'id="bundle-report-data"' in text
+    assert "echarts.min.js" in text
     assert "免提交：由前一阶段办理结果自动提供" in text
     assert Client().get("/bundles/").status_code == 200
     partial = Client().get("/bundles/T-BUNDLE/", {"q_kind": "b"}, headers={"HX-Request": "true"})
-    assert "补充说明" in partial.content.decode() and "<html" not in partial.content.decode()
+    assert "补充说明" in partial.content.decode()
+    assert "<html" not in partial.content.decode()
 
 
 def test_apply_once_then_follow_the_bundle_case(tmp_path: Path) -> None:
@@ -44,9 +46,11 @@ def test_apply_once_then_follow_the_bundle_case(tmp_path: Path) -> None:
         data["m_form_sheet"] = SimpleUploadedFile("s.png", PNG)
         done = client.post("/bundles/T-BUNDLE/apply/", data)
     bundle_case = BundleCase.objects.get()
-    assert done.status_code == 302 and done["Location"] == f"/my/bundles/{bundle_case.number}/"
+    assert done.status_code == 302
+    assert done["Location"] == f"/my/bundles/{bundle_case.number}/"
     page = client.get(done["Location"])
-    assert page.status_code == 200 and "出具证明" in page.content.decode()
+    assert page.status_code == 200
+    assert "出具证明" in page.content.decode()
     assert client.get("/my/bundles/").status_code == 200
     other = Client()
     other.force_login(staff.stranger)
@@ -55,7 +59,10 @@ def test_apply_once_then_follow_the_bundle_case(tmp_path: Path) -> None:
     staff_client.force_login(staff.a)
     assert staff_client.get("/bundles/T-BUNDLE/apply/", {"q_kind": "a"}).status_code == 403
     with freeze_time(NOW):
-        assert client.post(f"/my/bundles/{bundle_case.number}/withdraw/", {"reason": "x"}).status_code == 302
+        assert (
+            client.post(f"/my/bundles/{bundle_case.number}/withdraw/", {"reason": "x"}).status_code
+            == 302
+        )
     bundle_case.refresh_from_db()
     assert bundle_case.state == "withdrawn"
 
@@ -73,9 +80,13 @@ def test_composer_previews_live_and_saves_with_the_import_checks(tmp_path: Path)
     url = f"/admin/bundles/bundle/{bundle.pk}/change/"
     assert client.get(url).status_code == 200
     preview = client.post(url + "preview/", {"source": source})
-    assert preview.status_code == 200 and "produced" in preview.content.decode()
+    assert preview.status_code == 200
+    assert "produced" in preview.content.decode()
     broken = source.replace("T-PAY", "T-NOPE")
-    assert "事项目录中没有事项 T-NOPE" in client.post(url + "preview/", {"source": broken}).content.decode()
+    assert (
+        "事项目录中没有事项 T-NOPE"
+        in client.post(url + "preview/", {"source": broken}).content.decode()
+    )
     renamed = source.replace("测试一件事", "测试一件事（改）")
     client.post(url, {"source": renamed})
     bundle.refresh_from_db()

@@ -180,30 +180,30 @@ def merge(spec: BundleSpec, raw_answers: Mapping[str, Any] | None = None) -> Mer
         components.append(
             ComponentState(component, "applies" if truth is Truth.TRUE else "depends", result)
         )
-        for q in result.questions:
-            existing = by_key.get(q.key)
+        for rq in result.questions:
+            existing = by_key.get(rq.key)
             if existing is None:
                 merged_q = MergedQuestion(
-                    q.key,
-                    q.text,
+                    rq.key,
+                    rq.text,
                     "",
-                    q.answer_type,
-                    list(q.options),
-                    q.state,
-                    q.answer,
+                    rq.answer_type,
+                    list(rq.options),
+                    rq.state,
+                    rq.answer,
                     [component.code],
                 )
                 help_text = next(
-                    (g.help_text for g in guide_spec.questions if g.spec.key == q.key), ""
+                    (g.help_text for g in guide_spec.questions if g.spec.key == rq.key), ""
                 )
                 merged_q.help_text = help_text
                 questions.append(merged_q)
-                by_key[q.key] = merged_q
+                by_key[rq.key] = merged_q
             else:
                 existing.asked_by.append(component.code)
-                if q.state == "asked" or (q.state == "pending" and existing.state == "hidden"):
-                    existing.state = q.state
-                    existing.answer = q.answer if q.state == "asked" else existing.answer
+                if rq.state == "asked" or (rq.state == "pending" and existing.state == "hidden"):
+                    existing.state = rq.state
+                    existing.answer = rq.answer if rq.state == "asked" else existing.answer
     included = [c for c in components if c.guide is not None]
     return Merged(
         spec,

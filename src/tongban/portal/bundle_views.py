@@ -53,7 +53,12 @@ def _chart(result: report.Report) -> dict[str, Any]:
         "after": [result.figures[m].after for m in report.MEASURES],
         "published_before": [published.get(m, {}).get("before") for m in report.MEASURES],
         "published_after": [published.get(m, {}).get("after") for m in report.MEASURES],
-        "names": [_("改革前（计算）"), _("改革后（计算）"), _("改革前（公布）"), _("改革后（公布）")],
+        "names": [
+            _("改革前（计算）"),
+            _("改革后（计算）"),
+            _("改革前（公布）"),
+            _("改革后（公布）"),
+        ],
     }
 
 
@@ -103,7 +108,9 @@ def bundle_guide(request: HttpRequest, code: str) -> HttpResponseBase:
     return render(request, "portal/bundles/guide.html", context)
 
 
-def _form_context(request: HttpRequest, code: str, merged: Merged, values: dict[str, Any]) -> dict[str, Any]:
+def _form_context(
+    request: HttpRequest, code: str, merged: Merged, values: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "spec": merged.spec,
         "merged": merged,
@@ -112,8 +119,16 @@ def _form_context(request: HttpRequest, code: str, merged: Merged, values: dict[
             for f in merged.fields
             if f.status == "applies"
         ],
-        "uploads": [m for m in merged.materials if m.status == "applies" and m.coverage in ("upload", "optional")],
-        "covered": [m for m in merged.materials if m.status == "applies" and m.coverage in ("exempt", "produced")],
+        "uploads": [
+            m
+            for m in merged.materials
+            if m.status == "applies" and m.coverage in ("upload", "optional")
+        ],
+        "covered": [
+            m
+            for m in merged.materials
+            if m.status == "applies" and m.coverage in ("exempt", "produced")
+        ],
     }
 
 
@@ -140,14 +155,19 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponseBase:
         return render(request, "portal/bundles/apply.html", context)
     form = {f.key: request.POST.get(f"f_{f.key}", "") for f in merged.fields}
     files = {
-        m.key: (upload.name, upload.read())
+        m.key: (upload.name or m.key, upload.read())
         for m in merged.materials
         if (upload := request.FILES.get(f"m_{m.key}")) is not None
     }
     try:
-        bundle_case = services.check_submit_bundle(request.user, code, answers=answers, form=form, files=files)
+        bundle_case = services.check_submit_bundle(
+            request.user, code, answers=answers, form=form, files=files
+        )
     except ValidationFailed as exc:
-        values = {**services.initial_values(request.user, merged), **{k: v for k, v in form.items() if v}}
+        values = {
+            **services.initial_values(request.user, merged),
+            **{k: v for k, v in form.items() if v},
+        }
         context = _form_context(request, code, merged, values)
         context["errors"] = {e.path: e.message for e in exc.errors}
         context["error_message"] = exc.message
