@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from freezegun import freeze_time
 
-from tests.bundle_fixtures import ANSWERS, BUNDLE, FILES, FORM, decide, load, write
+from tests.bundle_fixtures import ANSWERS, BUNDLE, FILES, FORM, Staff, decide, load, write
 from tongban.bundles import report, selectors, services
 from tongban.bundles.merging import merge
 from tongban.bundles.models import BundleCase, BundleComponent, ComponentState
@@ -279,3 +279,56 @@ def test_the_sample_bundles_import_and_report(tmp_path: Path) -> None:
     for r in reports.values():
         for figure in r.figures.values():
             assert figure.after <= figure.before
+
+
+@freeze_time(NOW)
+def test_a_later_stage_that_cannot_be_filed_is_blocked_without_undoing_the_decision(
+    tmp_path: Path,
+) -> None:
+    from tests import bundle_fixtures
+
+    paths = write(tmp_path)
+    items = bundle_fixtures.ITEMS
+    ins = items.index("code: T-INS")
+    end = items.index("applicant_types: [person]", ins)
+    paths[1].write_text(
+        items[:end]
+        + "applicant_types: [enterprise]"
+        + items[end + len("applicant_types: [person]") :],
+        encoding="utf-8",
+    )
+    import_catalog(paths)
+    staff = Staff()
+    bundle_case = services.check_submit_bundle(
+        staff.applicant, "T-BUNDLE", answers=ANSWERS, form=FORM, files=FILES
+    )
+    cert = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-CERT").case
+    decide(staff, cert, staff.a)
+    reg = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-REG").case
+    decided = decide(staff, reg, staff.b)
+    assert decided.state == CaseState.DECIDED  # the decision stands
+    ins = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-INS")
+    assert ins.state == ComponentState.BLOCKED
+    assert ins.case is None
+    failed = bundle_case.events.get(action="start_failed")
+    assert "参保" in failed.reason
+
+
+@freeze_time(NOW)
+def test_one_combined_notice_when_every_item_has_its_result(tmp_path: Path) -> None:
+    from tongban.notifications.models import Notification
+
+    staff = load(tmp_path)
+    bundle_case = services.check_submit_bundle(
+        staff.applicant, "T-BUNDLE", answers=ANSWERS, form=FORM, files=FILES
+    )
+    assert Notification.objects.filter(template="bundle.submitted").exists()
+    for code, user in (("T-CERT", staff.a), ("T-PAY", staff.b), ("T-REG", staff.b)):
+        case = BundleComponent.objects.get(bundle_case=bundle_case, item_code=code).case
+        decide(staff, case, user)
+    assert not Notification.objects.filter(template="bundle.completed").exists()
+    ins = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-INS").case
+    decide(staff, ins, staff.a)
+    completed = Notification.objects.filter(template="bundle.completed", recipient=staff.applicant)
+    assert completed.count() == completed.values("channel").distinct().count() >= 1
+    assert "测试一件事" in completed.first().body

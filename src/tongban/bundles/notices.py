@@ -16,6 +16,15 @@ TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "are issued.",
         },
     ),
+    "completed": (
+        {"zh-hans": "一件事已全部办结", "en": "Bundle completed"},
+        {
+            "zh-hans": "您的“{{ bundle }}”申请（{{ number }}）的 {{ count }} 个事项均已办结，"
+            "办理结果可在“我的一件事”中查看。",
+            "en": "All {{ count }} items of your application for {{ bundle }} ({{ number }}) "
+            "are decided; see the results under My bundles.",
+        },
+    ),
 }
 
 

@@ -205,6 +205,7 @@ ACTION_LABELS = {
     "hold": "因有事项不予办理，后续事项暂停",
     "block": "前序事项未获准予，后续事项无法办理",
     "withdraw_bundle": "撤回一件事申请",
+    "start_failed": "后续事项无法自动申请",
     "create_draft": "创建申请",
     "submit": "提交申请",
     "accept": "受理",

@@ -36,7 +36,14 @@ from tongban.cases import services as case_services
 from tongban.cases.models import Case, CaseState, Outcome
 from tongban.catalog.document import BundleDoc
 from tongban.catalog.models import DataElement, Item, ItemVersion
-from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from tongban.identity.models import Division, Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
 from tongban.notifications.services import queue_notification
@@ -348,6 +355,8 @@ def _start_ready(
     merged: Merged,
     actor: Any,
     files: Mapping[str, Upload],
+    *,
+    later: bool = False,
 ) -> None:
     """Start every waiting component whose inputs are all issued; hold or block the rest as the
     definition says. Repeats until nothing changes (a 秒办 result can release the next stage)."""
@@ -389,7 +398,9 @@ def _start_ready(
                 started = True
                 continue
             if all(_issued(n) for n in needs):
-                _start_component(bundle_case, c, merged, bundle_case.submitted_by, files)
+                if not _try_start(bundle_case, c, merged, files, later=later):
+                    started = True
+                    continue
                 if c.stage > 1:
                     _record(
                         bundle_case,
@@ -400,6 +411,55 @@ def _start_ready(
                 started = True
         if not started:
             return
+
+
+def _try_start(
+    bundle_case: BundleCase,
+    component: BundleComponent,
+    merged: Merged,
+    files: Mapping[str, Upload],
+    *,
+    later: bool,
+) -> bool:
+    """Start one component. At submission a problem is the applicant's to fix (it propagates);
+    for a later stage, started inside another department's decision, it must not undo that
+    decision: the component is blocked and the reason recorded."""
+    if not later:
+        _start_component(bundle_case, component, merged, bundle_case.submitted_by, files)
+        return True
+    try:
+        with transaction.atomic():
+            _start_component(bundle_case, component, merged, bundle_case.submitted_by, files)
+    except DomainError as exc:
+        component.state = ComponentState.BLOCKED
+        component.case = None
+        component.save(update_fields=["state", "case"])
+        detail = "；".join(e.message for e in exc.errors)
+        _record(
+            bundle_case,
+            "start_failed",
+            None,
+            reason=f"“{component.item_name}”无法自动申请：{exc.message}"
+            + (f"（{detail}）" if detail else ""),
+            data={"item": component.item_code, "code": exc.code},
+        )
+        return False
+    return True
+
+
+def _tell_if_complete(bundle_case: BundleCase) -> None:
+    """One combined notice when every item of the bundle has its result."""
+    components = list(bundle_case.components.select_related("case"))
+    active = [c for c in components if c.state != ComponentState.EXCLUDED]
+    if not active or not all(_issued(c) for c in active):
+        return
+    queue_notification(
+        bundle_case.submitted_by,
+        "bundle.completed",
+        {"bundle": bundle_case.bundle_name, "number": bundle_case.number, "count": len(active)},
+        CHANNELS,
+        dedupe_key=f"bundle:{bundle_case.number}:completed",
+    )
 
 
 def _stored_files(bundle_case: BundleCase) -> dict[str, Upload]:
@@ -423,12 +483,13 @@ class BundleOutcomes:
         bundle_case = BundleCase.objects.select_for_update().get(pk=component.bundle_case_id)
         if bundle_case.state != BundleCaseState.IN_PROGRESS:
             return
-        if not bundle_case.components.filter(state=ComponentState.WAITING).exists():
-            return
-        doc = BundleDoc.model_validate(bundle_case.definition)
-        spec = selectors.spec_from_doc(doc, definitions.content_hash(doc))
-        merged = merge(spec, bundle_case.answers)
-        _start_ready(bundle_case, spec, merged, actor, _stored_files(bundle_case))
+        if bundle_case.components.filter(state=ComponentState.WAITING).exists():
+            doc = BundleDoc.model_validate(bundle_case.definition)
+            spec = selectors.spec_from_doc(doc, definitions.content_hash(doc))
+            merged = merge(spec, bundle_case.answers)
+            files = _stored_files(bundle_case)
+            _start_ready(bundle_case, spec, merged, actor, files, later=True)
+        _tell_if_complete(bundle_case)
 
     def case_revoked(self, case: Case, actor: Any, reason: str) -> None:
         return None
