@@ -1,7 +1,8 @@
 """The bundle composer in the admin (catalog administrators): write the definition (items,
 ``needs`` = stages, links, report situation) as YAML, see the merged questionnaire, form,
 material list and reform report update live (htmx), and save through ``check_save_bundle`` —
-the same checks as a catalog import. Bundle cases are listed read-only."""
+the same checks as a catalog import. Bundle cases hold
+personal data and are not listed here (staff see them through their item cases)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.bundles import report, services
 from tongban.bundles.merging import merge
-from tongban.bundles.models import Bundle, BundleCase
-from tongban.catalog.admin import CatalogAdmin, CatalogReadOnlyAdmin
+from tongban.bundles.models import Bundle
+from tongban.catalog.admin import CatalogAdmin
 from tongban.core.errors import FieldError, ValidationFailed
 from tongban.core.errors import PermissionDenied as DomainPermissionDenied
 
@@ -125,12 +126,3 @@ class BundleAdmin(CatalogAdmin):
             return
         obj.pk = saved.pk
         obj.refresh_from_db()
-
-
-@admin.register(BundleCase)
-class BundleCaseAdmin(CatalogReadOnlyAdmin):
-    list_display = ("number", "bundle_name", "state", "submitted_at")
-    list_filter = ("state",)
-    search_fields = ("number", "bundle_code")
-    fields = ("number", "bundle_code", "bundle_name", "state", "submitted_at", "closed_at")
-    readonly_fields = fields

@@ -16,7 +16,7 @@
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
       grid: { left: 90, right: 20, top: 40, bottom: 20 },
-      xAxis: { type: "log", logBase: 10, min: 1 },
+      xAxis: { type: "value" },
       yAxis: { type: "category", data: data.labels, inverse: true },
       series: series,
     });
