@@ -332,3 +332,26 @@ def test_one_combined_notice_when_every_item_has_its_result(tmp_path: Path) -> N
     completed = Notification.objects.filter(template="bundle.completed", recipient=staff.applicant)
     assert completed.count() == completed.values("channel").distinct().count() >= 1
     assert "测试一件事" in completed.first().body
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    ("on_denial", "denied_item", "reg_label", "overall"),
+    [
+        ("continue", "T-CERT", "前序事项未获准予，无法办理", "部分事项不予办理"),
+        ("hold", "T-PAY", "因有事项不予办理而暂停", "已暂停：有事项不予办理"),
+    ],
+)
+def test_the_status_shows_blocked_and_held_components_at_once(
+    tmp_path: Path, on_denial: str, denied_item: str, reg_label: str, overall: str
+) -> None:
+    staff = load(tmp_path, on_denial=on_denial)
+    bundle_case = services.check_submit_bundle(
+        staff.applicant, "T-BUNDLE", answers=ANSWERS, form=FORM, files=FILES
+    )
+    case = BundleComponent.objects.get(bundle_case=bundle_case, item_code=denied_item).case
+    decide(staff, case, staff.a if denied_item == "T-CERT" else staff.b, "denied")
+    status = selectors.bundle_status(bundle_case)
+    labels = {s.component.item_code: s.label for s in status.components}
+    assert labels["T-REG"] == reg_label
+    assert status.label == overall

@@ -168,8 +168,18 @@ def bundle_status(
 ) -> BundleStatus:
     """The combined status: withdrawn, held, partly denied, completed or in progress."""
     components = list(bundle_case.components.all()) if components is None else components
-    statuses = [component_status(c) for c in components]
-    bad = [s for s in statuses if s.component in denied(components)]
+    refused = denied(components)
+    refused_codes = {c.item_code for c in refused}
+    hold = bool(refused) and (bundle_case.definition or {}).get("on_denial") == "hold"
+    statuses = []
+    for c in components:
+        status = component_status(c)
+        if c.state == ComponentState.WAITING and hold:
+            status = ComponentStatus(c, str(ComponentState.HELD.label), "bad")
+        elif c.state == ComponentState.WAITING and refused_codes & set(c.needs or []):
+            status = ComponentStatus(c, str(ComponentState.BLOCKED.label), "bad")
+        statuses.append(status)
+    bad = [s for s in statuses if s.component in refused]
     active = [c for c in components if c.state != ComponentState.EXCLUDED]
     finished = all(
         c.case is not None
@@ -179,7 +189,7 @@ def bundle_status(
     )
     if bundle_case.state == "withdrawn":
         label, tone = "已撤回", "off"
-    elif bundle_case.state == "held":
+    elif bundle_case.state == "held" or (hold and bundle_case.state == "in_progress"):
         label, tone = "已暂停：有事项不予办理", "bad"
     elif bad:
         label, tone = "部分事项不予办理", "bad"

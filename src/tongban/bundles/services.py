@@ -141,6 +141,16 @@ def clean_form(merged: Merged, raw: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return cleaned, errors
 
 
+def _accepted(formats: tuple[str, ...], detected: str | None) -> bool:
+    """Whether the format read from the content is one the merged material accepts (legacy
+    Office files do not say whether they are Word or Excel)."""
+    if detected is None:
+        return False
+    if detected == "ole2":
+        return bool({"doc", "xls"} & set(formats))
+    return detected in formats
+
+
 def _check_uploads(merged: Merged, files: Mapping[str, Upload]) -> list[FieldError]:
     errors: list[FieldError] = []
     by_key = {m.key: m for m in merged.materials}
@@ -165,7 +175,7 @@ def _check_uploads(merged: Merged, files: Mapping[str, Upload]) -> list[FieldErr
         if len(content) > m.max_size_mb * 1024 * 1024:
             errors.append(FieldError(f"materials.{m.key}", f"文件超过 {m.max_size_mb} MB"))
         detected = materials.sniff_format(content)
-        if detected is None or not materials._accepts(list(m.formats), detected):
+        if not _accepted(m.formats, detected):
             errors.append(
                 FieldError(
                     f"materials.{m.key}",
