@@ -170,7 +170,7 @@ class BundleBenchmark(Benchmark):
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
             submit_once()
-        result: dict[str, Any] = {"database": connection.vendor}
+        result: dict[str, Any] = {"benchmark": "bundle", "database": connection.vendor}
         for name, values in samples.items():
             result[name] = percentiles(values)
         result["submit_6_queries"] = len(captured.captured_queries)
