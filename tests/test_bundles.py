@@ -355,3 +355,45 @@ def test_the_status_shows_blocked_and_held_components_at_once(
     labels = {s.component.item_code: s.label for s in status.components}
     assert labels["T-REG"] == reg_label
     assert status.label == overall
+
+
+@freeze_time(NOW)
+def test_a_catalog_change_that_breaks_a_running_bundle_never_undoes_a_decision(
+    tmp_path: Path,
+) -> None:
+    staff = load(tmp_path)
+    bundle_case = services.check_submit_bundle(
+        staff.applicant, "T-BUNDLE", answers=ANSWERS, form=FORM, files=FILES
+    )
+    # a stored definition that no longer holds (T-REG would wait for an item it cannot)
+    bundle = bundle_case.bundle
+    definition = dict(bundle.definition)
+    definition["components"] = [
+        {**c, "needs": ["T-PAY"]} if c["item"] == "T-REG" else c for c in definition["components"]
+    ]
+    bundle_case.definition = definition
+    bundle_case.save(update_fields=["definition"])
+    cert = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-CERT").case
+    decided = decide(staff, cert, staff.a)
+    assert decided.state == CaseState.DECIDED
+    reg = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-REG")
+    assert reg.state == ComponentState.BLOCKED
+    assert bundle_case.events.filter(action="start_failed").exists()
+
+
+def test_an_item_change_that_breaks_a_stored_bundle_is_rejected_at_the_item(
+    tmp_path: Path,
+) -> None:
+    load(tmp_path)
+    paths = write(tmp_path)
+    text = paths[1].read_text(encoding="utf-8")
+    paths[1].write_text(
+        text.replace('result: licence\n    result_licence_type: "LT-CERT"', "result: none"),
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogInvalid) as exc:
+        import_catalog(paths[:2])
+    problems = [str(p) for p in exc.value.problems]
+    assert any(
+        p.startswith(f"{paths[1]}:") and "items[0]" in p and "T-BUNDLE" in p for p in problems
+    ), problems

@@ -147,7 +147,7 @@ class BundleSection:
     def check(self, catalog: Any) -> list[Problem]:
         problems: list[Problem] = []
         entries = list(catalog.entries("bundles"))
-        if not entries:
+        if not entries and not Bundle.objects.exists():
             return problems
         elements = _elements()
         for _parsed, _i, e in catalog.entries("data_elements"):
@@ -158,7 +158,9 @@ class BundleSection:
         for _parsed, _i, d in catalog.entries("departments"):
             names[d.code] = d.name
         in_files: dict[str, ItemFacts] = {}
-        for _parsed, _i, item in catalog.entries("items"):
+        where: dict[str, tuple[Any, int]] = {}
+        for parsed, index, item in catalog.entries("items"):
+            where[item.code] = (parsed, index)
             try:
                 in_files[item.code] = facts_from_doc(item, elements, names.get(item.department, ""))
             except RuleError:
@@ -187,6 +189,33 @@ class BundleSection:
                 problems.extend(
                     parsed.loaded.problem((*base, *p.path), p.message, p.severity)
                     for p in exc.problems
+                )
+        problems.extend(self._check_stored(set(seen), in_files, where))
+        return problems
+
+    def _check_stored(
+        self, redefined: set[str], in_files: dict[str, ItemFacts], where: dict[str, tuple[Any, int]]
+    ) -> list[Problem]:
+        """A stored bundle the files do not redefine must still hold with the items they change;
+        the problem is reported at the item that breaks it."""
+        problems: list[Problem] = []
+        for bundle in Bundle.objects.exclude(code__in=redefined).order_by("code"):
+            doc = BundleDoc.model_validate(bundle.definition)
+            touched = [c.item for c in doc.components if c.item in in_files]
+            if not touched:
+                continue
+            others = [c.item for c in doc.components if c.item not in in_files]
+            facts = {**database_facts(others, None), **in_files}
+            try:
+                compile_bundle(doc, facts)
+            except BundleSpecInvalid as exc:
+                parsed, index = where[touched[0]]
+                detail = "；".join(p.message for p in exc.problems)
+                problems.append(
+                    parsed.loaded.problem(
+                        ("items", index),
+                        f"此次变更使已发布的一件事 {bundle.code}（{bundle.name}）无法成立：{detail}",
+                    )
                 )
         return problems
 

@@ -493,9 +493,23 @@ class BundleOutcomes:
         bundle_case = BundleCase.objects.select_for_update().get(pk=component.bundle_case_id)
         if bundle_case.state != BundleCaseState.IN_PROGRESS:
             return
-        if bundle_case.components.filter(state=ComponentState.WAITING).exists():
+        waiting = bundle_case.components.filter(state=ComponentState.WAITING)
+        if waiting.exists():
             doc = BundleDoc.model_validate(bundle_case.definition)
-            spec = selectors.spec_from_doc(doc, definitions.content_hash(doc))
+            try:
+                spec = selectors.spec_from_doc(doc, definitions.content_hash(doc))
+            except BundleSpecInvalid as exc:
+                # the catalog changed under a running bundle: never undo the decision
+                blocked = [c.item_code for c in waiting]
+                waiting.update(state=ComponentState.BLOCKED)
+                _record(
+                    bundle_case,
+                    "start_failed",
+                    None,
+                    reason=f"事项目录已变更，后续事项无法按申请时的一件事定义自动申请：{exc}",
+                    data={"items": blocked},
+                )
+                return
             merged = merge(spec, bundle_case.answers)
             files = _stored_files(bundle_case)
             _start_ready(bundle_case, spec, merged, actor, files, later=True)
