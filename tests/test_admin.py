@@ -139,6 +139,7 @@ def test_catalog_admin_index_lists_only_catalog_and_bodies(catalog_admin: User) 
         for m in app["models"]
     }
     assert models == {
+        ("bundles", "Bundle"),
         ("catalog", "DataElement"),
         ("catalog", "Item"),
         ("catalog", "ItemVersion"),

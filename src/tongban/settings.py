@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tongban.bench",
     "tongban.demo",
     "tongban.sharing",
+    "tongban.bundles",
 ]
 
 MIDDLEWARE = [

@@ -52,6 +52,7 @@ def catalog_invalid(request: HttpRequest, exc: CatalogInvalid) -> HttpResponse:
 
 def _mount() -> None:
     # one router per API module, one line each
+    from tongban.api import bundles as bundles_api
     from tongban.api import cases as cases_api
     from tongban.api import catalog as catalog_api
     from tongban.api import catalog_admin as catalog_admin_api
@@ -69,6 +70,7 @@ def _mount() -> None:
     api.add_router("/", queues_api.router)
     api.add_router("/", supervision_api.router)
     api.add_router("/", sharing_api.router)
+    api.add_router("/", bundles_api.router)
 
 
 _mount()

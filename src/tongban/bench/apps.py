@@ -13,6 +13,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.notices",
     "tongban.bench.supervision",
     "tongban.bench.sharing",
+    "tongban.bench.bundle",
 )
 
 

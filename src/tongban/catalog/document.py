@@ -1,7 +1,8 @@
 """The catalog-as-code file format (``tongban-catalog/1``), as typed models.
 
 A catalog is a folder of YAML files; each file is one ``CatalogDocument`` holding any of
-divisions, departments, service centres, data elements, items and implementations. The JSON
+divisions, departments, service centres, data elements, items, implementations and 一件事
+bundles. The JSON
 Schema published at ``docs/catalog.schema.json`` (and ``/api/v1/catalog/schema.json``) is
 generated from these models; ``tongban catalog schema`` rewrites it.
 """
@@ -203,6 +204,73 @@ class ImplementationDoc(_Strict):
     required_trips: int | None = Field(default=None, ge=0, le=9)
 
 
+# --- 一件事 bundles ----------------------------------------------------------------------------
+ItemPart = Annotated[
+    str, Field(min_length=3, max_length=130, pattern=r"^[A-Za-z0-9_.\-]+:[a-z][a-z0-9_]*$")
+]
+
+
+class BundleComponentDoc(_Strict):
+    """One component item of a bundle. ``needs`` names the components whose result it waits
+    for (a later stage); ``when`` (over the bundle's own questions) says in which situation it
+    is part of the application at all."""
+
+    item: Code
+    needs: list[Code] = Field(default_factory=list)
+    when: RuleDoc | None = None
+    note: str = ""
+
+
+class BundleLinkDoc(_Strict):
+    """Declares that differently named fields (or materials) of several items are one and the
+    same (``ITEM:key`` each); fields must be bound to compatible data elements."""
+
+    key: Key
+    label: str = Field(min_length=1, max_length=255)
+    parts: list[ItemPart] = Field(min_length=2)
+
+
+class FigureDoc(_Strict):
+    before: float = Field(ge=0)
+    after: float = Field(ge=0)
+
+
+class PublishedFiguresDoc(_Strict):
+    """Before → after figures a source document publishes for this bundle (shown beside the
+    computed report, never used in it)."""
+
+    source: str = Field(min_length=1)
+    forms: FigureDoc | None = None
+    fields: FigureDoc | None = None
+    materials: FigureDoc | None = None
+    days: FigureDoc | None = None
+    trips: FigureDoc | None = None
+    departments: FigureDoc | None = None
+
+
+class BundleDoc(_Strict):
+    """一件事: one application for several items, in stages derived from ``needs``."""
+
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    summary: str = ""
+    division: str
+    applicant_types: list[Literal["person", "enterprise"]] = Field(min_length=1)
+    themes: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    required_trips: int = Field(default=0, ge=0, le=9)
+    # when an item is denied: the rest proceed, or stages not yet started are held
+    on_denial: Literal["continue", "hold"] = "continue"
+    questions: list[QuestionDoc] = Field(default_factory=list)
+    components: list[BundleComponentDoc] = Field(min_length=2)
+    same_fields: list[BundleLinkDoc] = Field(default_factory=list)
+    same_materials: list[BundleLinkDoc] = Field(default_factory=list)
+    # the situation (answers to bundle and item questions) the reform report is computed for
+    report_answers: dict[str, Scalar | list[str]] = Field(default_factory=dict)
+    published: PublishedFiguresDoc | None = None
+    sample_note: str = ""
+
+
 class CatalogDocument(_Strict):
     """One catalog file. Every section is optional; a folder's files are merged on import."""
 
@@ -213,6 +281,7 @@ class CatalogDocument(_Strict):
     data_elements: list[DataElementDoc] = Field(default_factory=list)
     items: list[ItemDoc] = Field(default_factory=list)
     implementations: list[ImplementationDoc] = Field(default_factory=list)
+    bundles: list[BundleDoc] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

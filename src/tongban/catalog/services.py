@@ -155,11 +155,29 @@ def validate_catalog(paths: Sequence[Path], *, root: Path | None = None) -> Vali
         raise CatalogInvalid(problems)
     catalog = ValidCatalog(parsed_files, [])
     semantic = _check_semantics(catalog)
+    if not any(p.severity == "error" for p in semantic):
+        semantic += _check_sections(catalog)
     errors = [p for p in semantic if p.severity == "error"]
     if errors:
         raise CatalogInvalid(semantic)
     catalog.warnings = [p for p in semantic if p.severity != "error"]
     return catalog
+
+
+def _check_sections(catalog: ValidCatalog) -> list[Problem]:
+    """Sections another app owns (``tongban.catalog.extensions``), checked once the catalog's
+    own parts are sound."""
+    from tongban.catalog.extensions import section_handlers
+
+    problems: list[Problem] = []
+    for _name, handler in section_handlers.items():
+        problems.extend(handler.check(catalog))
+    for parsed, index, _entry in catalog.entries("bundles"):
+        if "bundles" not in section_handlers:
+            problems.append(
+                parsed.loaded.problem(("bundles", index), "未安装一件事（bundles）应用")
+            )
+    return problems
 
 
 def _jsonable(data: Any) -> Any:
@@ -572,6 +590,10 @@ def _apply(catalog: ValidCatalog, report: ImportReport) -> None:
             },
         )
         report.counts["implementations"] += 1
+    from tongban.catalog.extensions import section_handlers
+
+    for _name, handler in section_handlers.items():
+        handler.apply(catalog, report.counts)
 
 
 def canonical_item(item: ItemDoc) -> ItemDoc:
@@ -784,6 +806,10 @@ def export_documents() -> dict[str, CatalogDocument]:
     ]
     if impls:
         out["implementations.yaml"] = _document({"implementations": impls})
+    from tongban.catalog.extensions import section_handlers
+
+    for _name, handler in section_handlers.items():
+        out.update(handler.export())
     return out
 
 

@@ -3,7 +3,7 @@ and the applicant space (online application and 我的办件)."""
 
 from django.urls import path
 
-from tongban.portal import applicant_views, shared_data_views, views
+from tongban.portal import applicant_views, bundle_views, shared_data_views, views
 
 app_name = "portal"
 
@@ -42,6 +42,12 @@ urlpatterns = [
         applicant_views.my_material,
         name="my_material",
     ),
+    path("bundles/", bundle_views.bundle_list, name="bundle_list"),
+    path("bundles/<str:code>/", bundle_views.bundle_guide, name="bundle_guide"),
+    path("bundles/<str:code>/apply/", bundle_views.bundle_apply, name="bundle_apply"),
+    path("my/bundles/", bundle_views.my_bundles, name="my_bundles"),
+    path("my/bundles/<str:number>/", bundle_views.my_bundle, name="my_bundle"),
+    path("my/bundles/<str:number>/withdraw/", bundle_views.withdraw_bundle, name="withdraw_bundle"),
     path("preferences/division/", views.set_division, name="set_division"),
     path("preferences/elder-mode/", views.set_elder_mode, name="set_elder_mode"),
     path("accounts/login/", views.login_view, name="login"),
