@@ -51,7 +51,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from tongban.bench.base import Benchmark, Log, Option, benchmarks, percentiles
+from tongban.bench.base import Benchmark, BenchmarkFailed, Log, Option, benchmarks, percentiles
 
 DATABASES = ("sqlite", "postgresql")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -147,14 +147,6 @@ SPIFF_STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("deliver", "deliver", {"method": "electronic"}),
 )
 SPIFF_TABLE = "bench_spiff_instance"
-
-
-class BenchmarkFailed(CommandError):
-    """A part of the comparison could not be measured; ``result`` holds what was."""
-
-    def __init__(self, message: str, result: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -725,9 +717,7 @@ def compare(options: dict[str, Any], log: Log) -> dict[str, Any]:
         }
     if errors:
         result["errors"] = errors
-        raise BenchmarkFailed(
-            "; ".join(errors.values()) + "\n" + json.dumps(result, ensure_ascii=False), result
-        )
+        raise BenchmarkFailed("; ".join(errors.values()), result)
     return result
 
 
@@ -752,6 +742,9 @@ class CasesBenchmark(Benchmark):
             f"PostgreSQL server (default: DATABASE_URL if PostgreSQL, else {DEFAULT_POSTGRES_URL})",
         ),
     }
+
+    def uses_database(self, options: dict[str, Any]) -> bool:
+        return bool(options["only"])  # the comparison only starts the two measuring processes
 
     def run(self, options: dict[str, Any], log: Log) -> dict[str, Any]:
         only = options["only"]
