@@ -81,7 +81,9 @@ def test_openssl_verifies_a_tongban_cose_signature(tmp_path: Path) -> None:
 def test_a_signature_made_by_openssl_with_an_imported_key_verifies_in_tongban(
     tmp_path: Path,
 ) -> None:
-    assert _openssl("genpkey", "-algorithm", "SM2", "-out", str(tmp_path / "key.pem")).returncode == 0
+    assert (
+        _openssl("genpkey", "-algorithm", "SM2", "-out", str(tmp_path / "key.pem")).returncode == 0
+    )
     pem = (tmp_path / "key.pem").read_bytes()
     imported = algorithms.load_private("sm2", algorithms.pem_to_der(pem))
     protected = cose.protected_header(algorithms.COSE_ALG_SM2_SM3, b"\x02" * 8)

@@ -8,7 +8,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongban.licences import seals, sealing, statuslist
+from tongban.licences import sealing, seals, statuslist
 from tongban.licences.crypto import algorithms
 from tongban.licences.models import Licence, LicenceState, SealKey, SealKeyState
 from tongban.licences.verification import (
@@ -81,9 +81,7 @@ def check_against_register(claims: Claims) -> Result | None:
     if not check.intact:
         return Result(Verdict.TAMPERED, check.reason, details)
     if claims.version != licence.version or sealing.content_digest(licence)[:16] != claims.digest:
-        return Result(
-            Verdict.TAMPERED, _("二维码记载的内容与证照库中的证照不一致"), details
-        )
+        return Result(Verdict.TAMPERED, _("二维码记载的内容与证照库中的证照不一致"), details)
     return None
 
 

@@ -43,7 +43,12 @@ def content_digest(licence: Licence) -> bytes:
 def seal_content(licence: Licence, key: SealKey, issued_at: int) -> bytes:
     """COSE_Sign1 over ``{"no", "v", "dg", "iat"}`` signed with ``key``."""
     payload = cbor2.dumps(
-        {"no": licence.number, "v": licence.version, "dg": content_digest(licence), "iat": issued_at}
+        {
+            "no": licence.number,
+            "v": licence.version,
+            "dg": content_digest(licence),
+            "iat": issued_at,
+        }
     )
     protected = cose.protected_header(
         algorithms.COSE_ALGORITHMS[key.algorithm], bytes.fromhex(key.kid)

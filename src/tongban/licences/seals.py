@@ -16,8 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tongban.core.errors import FieldError
+from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department, Role
 from tongban.identity.permissions import can_administer_system, has_role
 from tongban.licences import events
@@ -208,9 +207,7 @@ def trust_list(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "format": "tongban-trust-list/1",
         "issuer": settings.TONGBAN_LICENCE_ISSUER,
         "issued_at": _iso(issued),
-        "expires_at": _iso(
-            issued + dt.timedelta(hours=settings.TONGBAN_LICENCE_TRUST_LIST_HOURS)
-        ),
+        "expires_at": _iso(issued + dt.timedelta(hours=settings.TONGBAN_LICENCE_TRUST_LIST_HOURS)),
         "keys": [
             {
                 "kid": key.kid,

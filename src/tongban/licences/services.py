@@ -17,7 +17,7 @@ from django.utils import timezone
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department, Enterprise, Person, User
 from tongban.identity.permissions import can_administer_system
-from tongban.licences import access, events, notices, seals, sealing, statuslist
+from tongban.licences import access, events, notices, sealing, seals, statuslist
 from tongban.licences.models import (
     Grant,
     HolderKind,
@@ -57,9 +57,7 @@ def _next_number(licence_type: LicenceType, year: int) -> str:
     return f"{prefix}{sequence.last:06d}"
 
 
-def _seal_version(
-    licence: Licence, action: str, actor: Any, reason: str = ""
-) -> LicenceVersion:
+def _seal_version(licence: Licence, action: str, actor: Any, reason: str = "") -> LicenceVersion:
     """Seal the row's current content with the department's key and append the version."""
     now = timezone.now()
     key = seals.signing_key(licence.department, at=now)
@@ -162,7 +160,9 @@ def get_visible(actor: Any, number: str) -> Licence:
 def _require_reason(reason: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise ValidationFailed("请填写理由", code="reason_required", errors=[FieldError("reason", "必填")])
+        raise ValidationFailed(
+            "请填写理由", code="reason_required", errors=[FieldError("reason", "必填")]
+        )
     return text
 
 
@@ -259,13 +259,19 @@ def check_revoke(actor: Any, number: str, reason: str) -> Licence:
 def do_revoke_for_case(case_number: str, actor: Any, reason: str) -> list[Licence]:
     """Revoke every valid licence issued from ``case_number`` (its decision was revoked)."""
     ended = []
-    numbers = Licence.objects.filter(
-        case_number=case_number, state=LicenceState.VALID
-    ).values_list("number", flat=True)
+    numbers = Licence.objects.filter(case_number=case_number, state=LicenceState.VALID).values_list(
+        "number", flat=True
+    )
     for number in list(numbers):
         licence = _locked(number)
         ended.append(
-            _end(licence, LicenceState.REVOKED, VersionAction.REVOKE, actor, reason or "准予决定被撤销")
+            _end(
+                licence,
+                LicenceState.REVOKED,
+                VersionAction.REVOKE,
+                actor,
+                reason or "准予决定被撤销",
+            )
         )
     return ended
 
@@ -352,9 +358,7 @@ def check_use(actor: Any, number: str, purpose: str) -> Licence:
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied("请先登录", code="login_required")
     licence = (
-        Licence.objects.select_related("licence_type", "department")
-        .filter(number=number)
-        .first()
+        Licence.objects.select_related("licence_type", "department").filter(number=number).first()
     )
     if licence is None:
         raise NotFound("没有找到该证照", code="licence_not_found")

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tongban.core.masking import mask_name
-from tongban.licences import base45, cose, seals, sealing
+from tongban.licences import base45, cose, sealing, seals
 from tongban.licences.crypto import algorithms
 from tongban.licences.models import Licence
 

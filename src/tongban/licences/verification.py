@@ -171,8 +171,10 @@ def verify_token(
     """Judge QR text. ``extra_check(claims) -> Result | None`` adds the online database check."""
     try:
         return _verify(text, trust, status, now=now, extra_check=extra_check)
-    except Exception as exc:  # noqa: BLE001 - a verifier answers with a verdict, never a 500
-        return Result(Verdict.MALFORMED, _("无法识别该二维码：%(error)s") % {"error": type(exc).__name__})
+    except Exception as exc:  # a verifier answers with a verdict, never a 500
+        return Result(
+            Verdict.MALFORMED, _("无法识别该二维码：%(error)s") % {"error": type(exc).__name__}
+        )
 
 
 def _verify(
@@ -224,7 +226,9 @@ def _verify(
             details,
         )
     signed_at = dt.datetime.fromtimestamp(claims.issued_at, tz=dt.UTC)
-    if signed_at < key.not_before or (key.signs_until is not None and signed_at > key.signs_until):
+    if signed_at < key.not_before.replace(microsecond=0) or (
+        key.signs_until is not None and signed_at > key.signs_until
+    ):
         return Result(
             Verdict.TAMPERED,
             _("二维码的签发时间不在该电子印章的有效期内"),

@@ -60,7 +60,7 @@ def key_encryption_key() -> bytes:
     if not (settings.DEBUG or getattr(settings, "TESTING", False)):
         raise KeyWrapError(
             "TONGBAN_LICENCE_KEK is not set: e-seal private keys cannot be used without a "
-            "key-encryption key (generate one with: python -c \"import os,base64;"
+            'key-encryption key (generate one with: python -c "import os,base64;'
             'print(base64.b64encode(os.urandom(32)).decode())")'
         )
     path = _kek_file()
@@ -87,7 +87,9 @@ class LocalKeyWrapper:
         if len(wrapped) < 1 + 12 + 16 or wrapped[:1] != WRAP_VERSION:
             raise KeyWrapError(f"wrapped key {key_id} is damaged")
         try:
-            return AESGCM(key_encryption_key()).decrypt(wrapped[1:13], wrapped[13:], key_id.encode())
+            return AESGCM(key_encryption_key()).decrypt(
+                wrapped[1:13], wrapped[13:], key_id.encode()
+            )
         except InvalidTag as exc:
             raise KeyWrapError(
                 f"key {key_id} does not unwrap: wrong TONGBAN_LICENCE_KEK or damaged key"

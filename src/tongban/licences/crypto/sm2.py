@@ -180,7 +180,10 @@ def generate() -> SM2Key:
         raise SM2Error("this OpenSSL cannot make SM2 keys")
     try:
         handle = _vp(None)
-        if lib.EVP_PKEY_keygen_init(ctx) != 1 or lib.EVP_PKEY_generate(ctx, ctypes.byref(handle)) != 1:
+        if (
+            lib.EVP_PKEY_keygen_init(ctx) != 1
+            or lib.EVP_PKEY_generate(ctx, ctypes.byref(handle)) != 1
+        ):
             raise SM2Error("OpenSSL could not generate an SM2 key")
         return SM2Key(handle.value or 0, has_private=True)
     finally:
