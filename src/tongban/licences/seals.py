@@ -123,7 +123,12 @@ def check_rotate_seal_key(
         raise ValidationFailed(
             "启用时间不能早于现在", errors=[FieldError("activate_at", "启用时间不能早于现在")]
         )
-    private = algorithms.generate(algorithm or settings.TONGBAN_LICENCE_ALGORITHM)
+    try:
+        private = algorithms.generate(algorithm or settings.TONGBAN_LICENCE_ALGORITHM)
+    except algorithms.KeyFormatError as exc:
+        raise ValidationFailed(
+            "不支持的算法", code="bad_algorithm", errors=[FieldError("algorithm", str(exc))]
+        ) from exc
     with transaction.atomic():
         current = list(
             SealKey.objects.select_for_update()
