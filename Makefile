@@ -30,6 +30,7 @@ messages: $(VENV)/.base
 
 ## demo: install, migrate, load sample data, start web + worker on http://$(HOST):$(PORT)
 demo: $(VENV)/.base assets messages
+	scripts/ensure-fonts || true
 	TONGBAN_DEBUG=true $(BIN)/tongban migrate --no-input -v0
 	TONGBAN_DEBUG=true $(BIN)/tongban demo_data
 	TONGBAN_DEBUG=true $(BIN)/tongban collectstatic --no-input -v0
@@ -38,6 +39,7 @@ demo: $(VENV)/.base assets messages
 ## test: install test tools, build assets, run the whole suite (DATABASE_URL selects PostgreSQL)
 test: $(VENV)/.test assets messages
 	scripts/ensure-chromium
+	scripts/ensure-fonts
 	TONGBAN_TESTING=true $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test

@@ -260,6 +260,14 @@ TONGBAN_COMMITMENT_BAR_YEARS = env_int("TONGBAN_COMMITMENT_BAR_YEARS", 3)
 # 红黄牌: a deadline turns yellow with this many working days left (or 20 % of its limit).
 TONGBAN_YELLOW_WORKDAYS = env_int("TONGBAN_YELLOW_WORKDAYS", 2)
 
+# --- PDF documents (notices, decisions) ----------------------------------------------------------
+# A TrueType (.ttf/.ttc) font with Chinese glyphs to embed; unset: the Debian font paths in
+# tongban.core.pdf, else the built-in, not embedded STSong-Light.
+TONGBAN_PDF_FONT = env_str("TONGBAN_PDF_FONT").strip()
+if TONGBAN_PDF_FONT and not Path(TONGBAN_PDF_FONT).expanduser().is_file():
+    raise ConfigError(f"TONGBAN_PDF_FONT={TONGBAN_PDF_FONT!r}: no such font file")
+TONGBAN_PDF_FONT = str(Path(TONGBAN_PDF_FONT).expanduser()) if TONGBAN_PDF_FONT else ""
+
 # --- Catalog ------------------------------------------------------------------------------------
 TONGBAN_SEARCH_SYNONYMS = env_path(
     "TONGBAN_SEARCH_SYNONYMS", PACKAGE_DIR / "catalog" / "search_synonyms.yaml"

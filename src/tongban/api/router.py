@@ -51,11 +51,12 @@ def catalog_invalid(request: HttpRequest, exc: CatalogInvalid) -> HttpResponse:
 
 
 def _mount() -> None:
-    from tongban.api import cases, catalog, catalog_admin, licences, workdays
+    from tongban.api import cases, catalog, catalog_admin, licences, notices, workdays
 
     api.add_router("/", catalog.router)
     api.add_router("/", catalog_admin.router)
     api.add_router("/", cases.router)
+    api.add_router("/", notices.router)
     api.add_router("/", workdays.router)
     api.add_router("/", licences.public)
     api.add_router("/", licences.router)

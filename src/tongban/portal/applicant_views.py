@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tongban.cases import access, applications, selectors
+from tongban.cases import access, applications, documents, selectors
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, check_create_draft, perform
@@ -45,6 +45,7 @@ from tongban.identity.selectors import enterprises_represented
 from tongban.portal import forms
 from tongban.portal.case_display import event_lines, progress_steps
 from tongban.portal.case_files import material_of, material_response
+from tongban.portal.notice_files import notice_response, progress_url
 from tongban.portal.views import _effective, not_found
 
 View = Callable[..., HttpResponseBase]
@@ -206,6 +207,7 @@ def _draft_context(
         "error": error,
         "field_prefix": FIELD_PREFIX,
         "file_prefix": FILE_PREFIX,
+        "documents": documents.visible_notices(request.user, case),
     }
 
 
@@ -333,6 +335,7 @@ def _case_context(
         "supplement_errors": supplement_errors or {},
         "error": error,
         "file_prefix": FILE_PREFIX,
+        "documents": documents.visible_notices(request.user, case),
     }
 
 
@@ -447,3 +450,19 @@ def my_material(request: HttpRequest, case_id: int, material_id: int) -> HttpRes
         return not_found(request, exc.message)
     material = material_of(case, material_id)
     return material_response(material, preview=request.GET.get("preview") == "1")
+
+
+@require_GET
+@applicant_only
+def my_notice(request: HttpRequest, number: str, key: str) -> HttpResponseBase:
+    """One of the case's notices or decisions (办件文书) as PDF, with the applicant in full."""
+    case = _my_case(request, number)
+    if isinstance(case, HttpResponse):
+        return case
+    try:
+        file = documents.check_download_notice(
+            request.user, number, key, progress_url=progress_url(request, number)
+        )
+    except NotFound as exc:
+        return not_found(request, exc.message)
+    return notice_response(file)

@@ -18,6 +18,11 @@ urlpatterns = [
     path("my/cases/", applicant_views.my_cases, name="my_cases"),
     path("my/cases/<str:number>/", applicant_views.my_case, name="my_case"),
     path("my/cases/<str:number>/supplement/", applicant_views.supplement, name="supplement"),
+    path(
+        "my/cases/<str:number>/notices/<str:key>.pdf",
+        applicant_views.my_notice,
+        name="my_notice",
+    ),
     path("my/cases/<str:number>/hand-in/", applicant_views.hand_in, name="hand_in"),
     path("my/cases/<str:number>/withdraw/", applicant_views.withdraw, name="withdraw"),
     path("my/applications/<int:case_id>/reapply/", applicant_views.reapply, name="reapply"),

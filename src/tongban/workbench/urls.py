@@ -17,5 +17,6 @@ urlpatterns = [
         views.material_file,
         name="material",
     ),
+    path("cases/<str:number>/notices/<str:key>.pdf", views.notice_file, name="notice"),
     path("cases/<str:number>/<slug:action>/", views.case_action, name="action"),
 ]

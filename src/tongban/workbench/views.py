@@ -24,7 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tongban.cases import access, applications, queues, selectors
+from tongban.cases import access, applications, documents, queues, selectors
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, perform
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -32,6 +32,7 @@ from tongban.identity.permissions import is_staff_member
 from tongban.identity.services import record_personal_data_access
 from tongban.portal.case_display import event_lines
 from tongban.portal.case_files import material_of, material_response
+from tongban.portal.notice_files import notice_response, progress_url
 from tongban.workbench import forms
 
 View = Callable[..., HttpResponseBase]
@@ -225,6 +226,8 @@ def _case_context(
         "may_reveal": _may_reveal(actor, case),
         "revealed": revealed,
         "purposes": REVEAL_PURPOSES,
+        "documents": documents.visible_notices(actor, case),
+        "documents_masked": not documents.shows_applicant_in_full(actor, case),
     }
 
 
@@ -312,3 +315,20 @@ def material_file(request: HttpRequest, number: str, material_id: int) -> HttpRe
         return case
     material = material_of(case, material_id)
     return material_response(material, preview=request.GET.get("preview") == "1")
+
+
+@require_GET
+@staff_only
+def notice_file(request: HttpRequest, number: str, key: str) -> HttpResponseBase:
+    """One of the case's notices or decisions as PDF. Handling staff get the document as served
+    (logged as personal-data access); other staff who may see the case get a masked copy."""
+    case = _load(request, number)
+    if isinstance(case, HttpResponse):
+        return case
+    try:
+        file = documents.check_download_notice(
+            request.user, number, key, progress_url=progress_url(request, number)
+        )
+    except NotFound as exc:
+        return _not_found(request, exc.message)
+    return notice_response(file)
