@@ -18,7 +18,7 @@ import cbor2
 from django.conf import settings
 from django.utils import timezone
 
-from tongban.core.masking import mask_name
+from tongban.core.masking import mask_id_number, mask_name
 from tongban.licences import base45, cose, sealing, seals
 from tongban.licences.crypto import algorithms
 from tongban.licences.models import Licence
@@ -40,6 +40,12 @@ def masked_holder(licence: Licence) -> str:
     if licence.holder_enterprise_id:
         return licence.holder_name  # an enterprise's name is public (企业信用信息公示)
     return mask_name(licence.holder_name)
+
+
+def masked_identifier(licence: Licence) -> str:
+    if licence.holder_enterprise_id:
+        return licence.holder_identifier  # 统一社会信用代码 is public
+    return mask_id_number(licence.holder_identifier)
 
 
 def claims_for(licence: Licence, *, dynamic: bool, now: dt.datetime) -> dict[Any, Any]:
