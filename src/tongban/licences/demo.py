@@ -11,7 +11,7 @@ import re
 from django.db import transaction
 
 from tongban.catalog.models import Item
-from tongban.identity.models import Department, Enterprise, User
+from tongban.identity.models import Department, Enterprise, Person, User
 from tongban.licences import seals, services
 from tongban.licences.models import HolderKind, Licence, LicenceType, SealKey
 
@@ -90,7 +90,7 @@ def load_demo_licences() -> dict[str, int]:
         issued = 0
         citizen = User.objects.filter(username="citizen").select_related("person").first()
         enterprise = Enterprise.objects.filter(name="杭州小满餐饮管理有限公司").first()
-        samples = []
+        samples: list[tuple[str, Person | None, Enterprise | None, dict[str, str], dt.date]] = []
         if citizen is not None and citizen.person is not None:
             samples.append(("LT-RESIDENCE-PERMIT", citizen.person, None, {"holder": citizen.person.name, "matter": "居住证申领（示例）", "decided_on": "2026-01-05"}, dt.date(2026, 1, 5)))  # fmt: skip
             samples.append(("LT-MARRIAGE-CERT", citizen.person, None, {"holder": citizen.person.name, "matter": "结婚登记（示例）", "decided_on": "2023-05-20"}, dt.date(2023, 5, 20)))  # fmt: skip

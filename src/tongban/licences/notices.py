@@ -52,7 +52,7 @@ def holder_accounts(licence: Licence) -> list[User]:
     from tongban.identity.models import EnterpriseAgent
 
     person_ids = EnterpriseAgent.objects.filter(
-        enterprise_id=licence.holder_enterprise_id, revoked_at__isnull=True
+        enterprise=licence.holder_enterprise, revoked_at__isnull=True
     ).values("person_id")
     return list(User.objects.filter(person_id__in=person_ids, is_active=True)[:5])
 

@@ -37,7 +37,8 @@ class KeyFormatError(ValueError):
 
 
 class PublicKey(Protocol):
-    algorithm: str
+    @property
+    def algorithm(self) -> str: ...
 
     def verify(self, message: bytes, signature: bytes) -> bool: ...
 
@@ -45,7 +46,8 @@ class PublicKey(Protocol):
 
 
 class PrivateKey(Protocol):
-    algorithm: str
+    @property
+    def algorithm(self) -> str: ...
 
     def sign(self, message: bytes) -> bytes: ...
 

@@ -98,5 +98,5 @@ class LocalKeyWrapper:
 
 def backend(name: str | None = None) -> KeyWrapper:
     """The wrapper for ``name`` (default: ``TONGBAN_LICENCE_KMS``)."""
-    chosen = name or getattr(settings, "TONGBAN_LICENCE_KMS", "local")
+    chosen = str(name or getattr(settings, "TONGBAN_LICENCE_KMS", "local"))
     return kms_backends.get(chosen)()

@@ -117,7 +117,7 @@ class SM2Key:
     __slots__ = ("_handle", "has_private")
 
     def __init__(self, handle: int, *, has_private: bool) -> None:
-        self._handle = handle
+        self._handle: int | None = handle
         self.has_private = has_private
 
     def __del__(self) -> None:
@@ -128,11 +128,13 @@ class SM2Key:
 
     @property
     def handle(self) -> int:
-        return self._handle  # type: ignore[no-any-return]
+        if self._handle is None:
+            raise SM2Error("this SM2 key has been freed")
+        return self._handle
 
     def public_der(self) -> bytes:
         """SubjectPublicKeyInfo DER (what ``openssl pkey -pubout -outform DER`` writes)."""
-        return _i2d(_load().i2d_PUBKEY, self._handle)
+        return _i2d(_load().i2d_PUBKEY, self.handle)
 
     def private_pkcs8_der(self) -> bytes:
         """Unencrypted PKCS#8 DER of the private key (wrap it before it leaves memory)."""
@@ -141,7 +143,7 @@ class SM2Key:
         lib = _load()
         bio = lib.BIO_new(lib.BIO_s_mem())
         try:
-            if lib.i2d_PKCS8PrivateKey_bio(bio, self._handle, None, None, 0, None, None) != 1:
+            if lib.i2d_PKCS8PrivateKey_bio(bio, self.handle, None, None, 0, None, None) != 1:
                 raise SM2Error("OpenSSL could not write the SM2 private key")
             data = ctypes.c_char_p()
             length = lib.BIO_ctrl(bio, 3, 0, ctypes.byref(data))  # BIO_CTRL_INFO → mem pointer
