@@ -22,9 +22,10 @@ from tongban.licences.verification import (
 
 class DatabaseTrust:
     def key(self, kid: str) -> TrustedKey | None:
-        row = SealKey.objects.select_related("department").filter(kid=kid).first()
-        if row is None:
+        rows = list(SealKey.objects.select_related("department").filter(kid=kid).order_by()[:1])
+        if not rows:
             return None
+        row = rows[0]
         return TrustedKey(
             kid=row.kid,
             algorithm=row.algorithm,
@@ -45,13 +46,33 @@ class DatabaseStatus:
         return statuslist.is_revoked(list_id, index)
 
 
+class RegisterCheck:
+    """The online extra check; remembers the licence row it read, so the revocation status of
+    that same row (set in the same transaction as its status-list bit) costs no second query."""
+
+    def __init__(self) -> None:
+        self.valid_entry: tuple[int, int] | None = None
+
+    def __call__(self, claims: Claims) -> Result | None:
+        result = check_against_register(claims)
+        if result is None:
+            self.valid_entry = (claims.status_list, claims.status_index)
+        return result
+
+    def revoked(self, list_id: int, index: int, now: dt.datetime) -> bool | None:
+        if self.valid_entry == (list_id, index):
+            return False  # the row was read just now in state "valid"
+        return statuslist.is_revoked(list_id, index)
+
+
 def check_against_register(claims: Claims) -> Result | None:
     """Compare a correctly signed QR with the licence register (证照库)."""
-    licence = (
-        Licence.objects.select_related("licence_type", "department")
+    rows = list(
+        Licence.objects.select_related("licence_type", "department", "seal_key")
         .filter(number=claims.number)
-        .first()
+        .order_by()[:1]
     )
+    licence = rows[0] if rows else None
     if licence is None:
         return Result(Verdict.TAMPERED, _("证照库中没有这个编号的证照"))
     details = {
@@ -87,10 +108,5 @@ def check_against_register(claims: Claims) -> Result | None:
 
 def verify_online(text: str, *, now: dt.datetime | None = None) -> Result:
     moment = now or timezone.now()
-    return verify_token(
-        text,
-        DatabaseTrust(),
-        DatabaseStatus(),
-        now=moment,
-        extra_check=check_against_register,
-    )
+    register = RegisterCheck()
+    return verify_token(text, DatabaseTrust(), register, now=moment, extra_check=register)

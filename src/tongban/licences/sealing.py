@@ -70,7 +70,10 @@ def check_seal(licence: Licence) -> SealCheck:
         claims = cose.decode_claims(message.payload)
     except cose.CoseFormatError:
         return SealCheck(False, "证照库中的签章数据已损坏")
-    key = SealKey.objects.filter(kid=message.kid.hex()).first()
+    kid = message.kid.hex()
+    key = (
+        licence.seal_key if licence.seal_key.kid == kid else SealKey.objects.filter(kid=kid).first()
+    )
     if key is None or algorithms.COSE_ALGORITHMS.get(key.algorithm) != message.algorithm:
         return SealCheck(False, "证照库中的签章不是由登记的电子印章密钥生成")
     public = seals.public_key(key.algorithm, bytes(key.public_key))
