@@ -250,3 +250,13 @@ def test_oversized_input_is_refused_cleanly() -> None:
     )
     assert result.verdict == Verdict.MALFORMED
     assert SealKey.objects.count() == 0
+
+
+def test_private_keys_are_stored_wrapped(world: LicenceWorld) -> None:  # noqa: F811
+    key = world.licence.seal_key
+    private = seals.private_key(key).pkcs8_der()
+    stored = bytes(key.wrapped_private_key or b"")
+    assert private not in stored
+    assert private[-32:] not in stored  # not even the key's last bytes
+    assert key.kms == "local"
+    assert seals.kid_for(bytes(key.public_key)) == key.kid
