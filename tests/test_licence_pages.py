@@ -62,6 +62,25 @@ def test_holder_space_shows_licence_qr_history_and_log(world: LicenceWorld) -> N
     assert "data:image/svg+xml" in page
     assert "预包装食品销售" in page
     assert "/items/SC-FOOD-001/guide/" in page  # renewal shortcut
+
+
+def test_the_licence_page_lists_the_materials_it_replaces(
+    world: LicenceWorld,  # noqa: F811
+    tmp_path: object,
+) -> None:
+    from pathlib import Path
+
+    from tests.catalog_fixtures import sample
+    from tongban.catalog.services import import_catalog
+
+    import_catalog(sample(Path(str(tmp_path))))
+    licence_type = world.licence_type
+    licence_type.code = "LT-BUSINESS-LICENCE"
+    licence_type.save()
+    page = _client(world.holder).get(f"/my/licences/{world.licence.number}/").content.decode()
+    assert "可免提交的申请材料" in page
+    assert "营业执照" in page
+    assert "/items/SC-FOOD-001/" in page
     shown = _client(world.holder).get(f"/my/licences/{world.licence.number}/show/")
     assert shown["Cache-Control"] == "no-store"
     assert 'http-equiv="refresh"' in shown.content.decode()

@@ -32,6 +32,20 @@ def accesses(licence: Licence) -> QuerySet[LicenceAccess]:
     return licence.accesses.order_by("-at", "-id")
 
 
+def materials_satisfied(licence_type_code: str, limit: int = 50) -> list[tuple[str, str, str]]:
+    """(item code, item name, material name) of current catalog materials this licence type
+    can replace (免提交), read from the catalog's current item versions."""
+    from tongban.catalog.models import Item, Material
+
+    current = Item.objects.exclude(current_version=None).values("current_version_id")
+    rows = (
+        Material.objects.filter(licence_type=licence_type_code, version_id__in=current)
+        .select_related("version__item")
+        .order_by("version__item__code", "order")[:limit]
+    )
+    return [(m.version.item.code, m.version.name, m.name) for m in rows]
+
+
 def _mask_identifier(value: str) -> str:
     if len(value) == 18 and value[:17].isdigit():
         return mask_id_number(value)

@@ -83,6 +83,7 @@ def my_licence(request: HttpRequest, number: str) -> HttpResponseBase:
         "versions": selectors.versions(licence),
         "grants": [selectors.grant_dict(g) for g in selectors.grants(licence)],
         "accesses": [selectors.access_dict(a) for a in selectors.accesses(licence)[:50]],
+        "satisfies": selectors.materials_satisfied(licence.licence_type.code),
         "default_until": (timezone.localdate() + dt.timedelta(days=30)).isoformat(),
     }
     return render(request, "portal/licences/my_licence.html", context)
