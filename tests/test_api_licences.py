@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.licence_fixtures import LicenceWorld, world  # noqa: F401
+from tongban.licences import base45
 from tongban.licences.models import Licence, LicenceAccess, LicenceState
 
 pytestmark = pytest.mark.django_db
@@ -212,3 +215,11 @@ def test_key_rotation_matrix(world: LicenceWorld) -> None:  # noqa: F811
     rotated = _post(_client(world.head), url, {**body, "algorithm": "ed25519"})
     assert rotated.status_code == 201
     assert rotated.json()["algorithm"] == "ed25519"
+
+
+@settings(max_examples=30)
+@given(st.text(max_size=200) | st.binary(max_size=200).map(lambda b: "TB1:" + base45.encode(b)))
+def test_the_verify_endpoint_never_fails(text: str) -> None:
+    response = _post(_client(), "/api/v1/licences/verify", {"text": text})
+    assert response.status_code == 200
+    assert response.json()["verdict"] in {"malformed", "unknown_issuer", "tampered"}
