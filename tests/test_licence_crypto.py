@@ -133,3 +133,12 @@ def test_base45_matches_rfc_9285_examples() -> None:
         base45.decode("GGW")  # 65535 < value
     with pytest.raises(base45.Base45Error):
         base45.decode("a")
+
+
+def test_demo_kek_is_generated_once_in_the_var_dir(tmp_path: Path) -> None:
+    with override_settings(TONGBAN_LICENCE_KEK="", VAR_DIR=tmp_path, TESTING=True):
+        first = keywrap.key_encryption_key()
+        assert (tmp_path / "licence-kek").stat().st_mode & 0o777 == 0o600
+        assert keywrap.key_encryption_key() == first
+        assert len(first) == 32
+        assert not list(tmp_path.glob(".licence-kek.*"))

@@ -66,10 +66,22 @@ def key_encryption_key() -> bytes:
     path = _kek_file()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # write a complete file under another name, then link it into place: a process that
+        # loses the race reads the winner's key, never a half-written one
+        temporary = path.with_name(f".licence-kek.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.b64encode(os.urandom(32)))
-    return base64.b64decode(path.read_bytes().strip())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    kek = base64.b64decode(path.read_bytes().strip())
+    if len(kek) != 32:
+        raise KeyWrapError(f"{path} does not hold a 32-byte key-encryption key")
+    return kek
 
 
 @kms_backends.register("local")
