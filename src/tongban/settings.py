@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "tongban.workdays",
     "tongban.notifications",
     "tongban.cases",
+    "tongban.licences",
     "tongban.portal",
     "tongban.workbench",
     "tongban.api",
@@ -314,6 +315,27 @@ if TONGBAN_SHARING_GATEWAY_URL and TONGBAN_SHARING_GATEWAY_SOURCES:
     TONGBAN_SHARING_CONNECTORS.update({s: _gateway for s in TONGBAN_SHARING_GATEWAY_SOURCES})
 elif TONGBAN_SHARING_GATEWAY_URL:
     TONGBAN_SHARING_CONNECTORS["default"] = _gateway
+# --- Licences: e-seal keys, signed QR, trust and status lists -----------------------------------
+# Key-encryption key for e-seal private keys (Base64 of 32 random bytes); never commit it. Demo
+# and test installations without one keep a generated key in var/licence-kek.
+TONGBAN_LICENCE_KEK = env_str("TONGBAN_LICENCE_KEK")
+TONGBAN_LICENCE_KMS = env_str("TONGBAN_LICENCE_KMS", "local")
+TONGBAN_LICENCE_ALGORITHM = env_str("TONGBAN_LICENCE_ALGORITHM", "sm2")
+TONGBAN_LICENCE_ISSUER = env_str("TONGBAN_LICENCE_ISSUER", "tongban")
+TONGBAN_LICENCE_TRUST_LIST_HOURS = env_int("TONGBAN_LICENCE_TRUST_LIST_HOURS", 24)
+TONGBAN_LICENCE_STATUS_LIST_MINUTES = env_int("TONGBAN_LICENCE_STATUS_LIST_MINUTES", 60)
+TONGBAN_LICENCE_DYNAMIC_QR_SECONDS = env_int("TONGBAN_LICENCE_DYNAMIC_QR_SECONDS", 60)
+if TONGBAN_LICENCE_ALGORITHM not in ("sm2", "ed25519"):
+    raise ConfigError(
+        f"TONGBAN_LICENCE_ALGORITHM={TONGBAN_LICENCE_ALGORITHM!r}: expected sm2 or ed25519"
+    )
+for _name, _value in [
+    ("TONGBAN_LICENCE_TRUST_LIST_HOURS", TONGBAN_LICENCE_TRUST_LIST_HOURS),
+    ("TONGBAN_LICENCE_STATUS_LIST_MINUTES", TONGBAN_LICENCE_STATUS_LIST_MINUTES),
+    ("TONGBAN_LICENCE_DYNAMIC_QR_SECONDS", TONGBAN_LICENCE_DYNAMIC_QR_SECONDS),
+]:
+    if _value < 1:
+        raise ConfigError(f"{_name}={_value}: expected a whole number of at least 1")
 
 # --- Logging: structlog, JSON in production, readable in a console ------------------------------
 LOG_LEVEL = env_str("TONGBAN_LOG_LEVEL", "INFO")

@@ -56,6 +56,7 @@ def _mount() -> None:
     from tongban.api import cases as cases_api
     from tongban.api import catalog as catalog_api
     from tongban.api import catalog_admin as catalog_admin_api
+    from tongban.api import licences as licences_api
     from tongban.api import notices as notices_api
     from tongban.api import queues as queues_api
     from tongban.api import sharing as sharing_api
@@ -71,6 +72,8 @@ def _mount() -> None:
     api.add_router("/", supervision_api.router)
     api.add_router("/", sharing_api.router)
     api.add_router("/", bundles_api.router)
+    api.add_router("/", licences_api.public)
+    api.add_router("/", licences_api.router)
 
 
 _mount()

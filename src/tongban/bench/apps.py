@@ -14,6 +14,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.supervision",
     "tongban.bench.sharing",
     "tongban.bench.bundle",
+    "tongban.bench.licence",
 )
 
 

@@ -3,7 +3,7 @@ and the applicant space (online application and 我的办件)."""
 
 from django.urls import path
 
-from tongban.portal import applicant_views, bundle_views, shared_data_views, views
+from tongban.portal import applicant_views, bundle_views, licence_views, shared_data_views, views
 
 app_name = "portal"
 
@@ -48,6 +48,17 @@ urlpatterns = [
     path("my/bundles/", bundle_views.my_bundles, name="my_bundles"),
     path("my/bundles/<str:number>/", bundle_views.my_bundle, name="my_bundle"),
     path("my/bundles/<str:number>/withdraw/", bundle_views.withdraw_bundle, name="withdraw_bundle"),
+    path("licences/verify/", licence_views.verify_page, name="licence_verify"),
+    path("my/licences/", licence_views.my_licences, name="my_licences"),
+    path("my/licences/<str:number>/", licence_views.my_licence, name="my_licence"),
+    path("my/licences/<str:number>/show/", licence_views.show, name="licence_show"),
+    path("my/licences/<str:number>/pdf/", licence_views.licence_pdf, name="licence_pdf"),
+    path("my/licences/<str:number>/grants/", licence_views.grant, name="licence_grant"),
+    path(
+        "my/licences/<str:number>/grants/<int:grant_id>/withdraw/",
+        licence_views.withdraw_grant,
+        name="licence_withdraw_grant",
+    ),
     path("preferences/division/", views.set_division, name="set_division"),
     path("preferences/elder-mode/", views.set_elder_mode, name="set_elder_mode"),
     path("accounts/login/", views.login_view, name="login"),

@@ -92,6 +92,13 @@ class Command(BaseCommand):
             "演示账户：新建{accounts_created} 已有{accounts_existing}；"
             "经办授权 新建{agents_created} 已有{agents_existing}".format_map(counts)
         )
+        from tongban.licences.demo import load_demo_licences
+
+        self.stdout.write(
+            "电子证照：类型 {types}；新建印章密钥 {keys}；新发证照 {issued}".format_map(
+                load_demo_licences()
+            )
+        )
         if not options["no_table"]:
             self.stdout.write("")
             self.stdout.write(accounts_table())
