@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "tongban.workdays",
     "tongban.notifications",
     "tongban.cases",
+    "tongban.policies",
     "tongban.portal",
     "tongban.workbench",
     "tongban.api",

@@ -58,5 +58,9 @@ def _mount() -> None:
     api.add_router("/", cases.router)
     api.add_router("/", workdays.router)
 
+    from tongban.api import policies
+
+    api.add_router("/", policies.router)
+
 
 _mount()

@@ -20,12 +20,14 @@ from tongban.catalog.services import CatalogInvalid, import_catalog
 from tongban.demo.accounts import (
     DEMO_ACCOUNTS,
     DEMO_ENTERPRISES,
+    DEMO_PASSWORD,
     DEMO_WARNING,
     DemoAccount,
     DemoEnterprise,
     DemoPerson,
     accounts_table,
 )
+from tongban.demo.policies import load_policy_sample
 from tongban.demo.sample import CATALOG_DIR
 from tongban.identity import services
 from tongban.identity.models import (
@@ -66,16 +68,17 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = generate_persons(options["persons"], seed=options["seed"])
             self._load_persons(people, counts)
-            self._load_enterprises(
-                generate_enterprises(
-                    options["enterprises"], seed=options["seed"], representatives=people
-                ),
-                counts,
+            firms = generate_enterprises(
+                options["enterprises"], seed=options["seed"], representatives=people
             )
+            self._load_enterprises(firms, counts)
             for account in DEMO_ACCOUNTS:
                 self._load_account(account, counts)
             for enterprise in DEMO_ENTERPRISES:
                 self._load_demo_enterprise(enterprise, counts)
+            policy_counts = load_policy_sample(
+                people, firms, seed=options["seed"], password=DEMO_PASSWORD
+            )
         self.stdout.write(
             "合成登记信息：自然人 新建{persons_created} 已有{persons_existing}；"
             "法人 新建{enterprises_created} 已有{enterprises_existing}".format_map(counts)
@@ -83,6 +86,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "演示账户：新建{accounts_created} 已有{accounts_existing}；"
             "经办授权 新建{agents_created} 已有{agents_existing}".format_map(counts)
+        )
+        self.stdout.write(
+            "惠企惠民政策：个人档案 新建{person_profiles}；企业档案 新建{enterprise_profiles}；"
+            "示例政策 新建{policies}".format_map(policy_counts)
         )
         if not options["no_table"]:
             self.stdout.write("")
