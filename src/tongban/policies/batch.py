@@ -1,8 +1,8 @@
 """The batch evaluator: compiled rules become Polars expressions run over a whole population.
 
 A population is a Polars ``DataFrame`` with one column per profile attribute (the schema's names
-and types; nulls where data is missing) and one Boolean column ``tag:<name>`` per tag a rule
-tests (null when the profile's tags are unknown). ``frame_from_rows`` builds one from profile
+and types; nulls where data is missing), one Boolean column ``tag:<name>`` per tag a rule tests
+(null when the profile's tags are unknown) and ``tags:known``. ``frame_from_rows`` builds one from profile
 rows; the database export lives in ``policies.selectors``. All payable items of a run are
 evaluated in one ``select`` so Polars runs them in parallel, in the process, over the same columns
 — no server needed, so it works with the embedded SQLite default as with PostgreSQL
@@ -45,6 +45,9 @@ _NULL_BOOL = pl.lit(None, dtype=pl.Boolean)
 _NULL_FLOAT = pl.lit(None, dtype=pl.Float64)
 
 
+TAGS_KNOWN = "tags:known"
+
+
 def tag_column(tag: str) -> str:
     return f"tag:{tag}"
 
@@ -69,11 +72,13 @@ def frame_from_rows(
     columns: dict[str, list[Any]] = {a.name: [] for a in schema.attributes if a.type is not AttrType.TAGS}
     wanted = list(tags)
     tag_values: dict[str, list[bool | None]] = {t: [] for t in wanted}
+    known: list[bool] = []
     for row in rows:
         for name, values in columns.items():
             value = row.get(name)
             values.append(float(value) if value is not None and schema.get(name).type is AttrType.NUMBER else value)  # type: ignore[union-attr]
         row_tags = row.get("tags")
+        known.append(row_tags is not None)
         for tag in wanted:
             tag_values[tag].append(None if row_tags is None else tag in row_tags)
     data: dict[str, pl.Series] = {
@@ -82,6 +87,7 @@ def frame_from_rows(
     }
     for tag, values in tag_values.items():
         data[tag_column(tag)] = pl.Series(tag_column(tag), values, dtype=pl.Boolean)
+    data[TAGS_KNOWN] = pl.Series(TAGS_KNOWN, known, dtype=pl.Boolean)
     return pl.DataFrame(data)
 
 
@@ -135,6 +141,9 @@ def _leaf_expr(leaf: Leaf, ctx: Context) -> pl.Expr:
     if op in ("has_tag", "lacks_tag"):
         column = pl.col(tag_column(leaf.value))
         return column if op == "has_tag" else ~column
+    if leaf.attr.type is AttrType.TAGS:  # known / unknown: the tag list itself
+        known = pl.col(TAGS_KNOWN)
+        return known if op == "known" else ~known
     x = _operand(leaf, ctx)
     if op == "known":
         return x.is_not_null()

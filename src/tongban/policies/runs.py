@@ -382,38 +382,52 @@ def check_confirm_offer(actor: Any, candidate_id: int, *, today: dt.date | None 
             raise NotFound("没有这条待确认的兑现", code="offer_not_found")
         if candidate.status != CandidateStatus.OFFERED:
             raise Conflict(f"该兑现状态为“{candidate.get_status_display()}”，无需再确认", code="not_offered")
+        run = candidate.run
+        refusal: Conflict | None = None
         if candidate.confirm_by is not None and today > candidate.confirm_by:
             candidate.status = CandidateStatus.EXPIRED
-            candidate.save(update_fields=["status"])
-            raise Conflict("已超过确认期限", code="offer_expired")
-        run = candidate.run
-        if PaymentInstruction.objects.filter(
+            refusal = Conflict("已超过确认期限", code="offer_expired")
+        elif PaymentInstruction.objects.filter(
             item_code=candidate.item_code, entity_key=candidate.entity_key, period=run.period
         ).exists():
             candidate.status = CandidateStatus.ALREADY_PAID
-            candidate.save(update_fields=["status"])
-            raise Conflict("本期已兑现", code="already_paid")
-        instruction = PaymentInstruction.objects.create(
-            policy=run.policy,
-            version=run.version,
-            run=run,
-            item_code=candidate.item_code,
-            entity_key=candidate.entity_key,
-            entity_name=candidate.entity_name,
-            period=run.period,
-            amount_fen=candidate.amount_fen or 0,
-        )
-        candidate.status = CandidateStatus.CONFIRMED
-        candidate.confirmed_at = timezone.now()
-        candidate.save(update_fields=["status", "confirmed_at"])
-        events.record(
-            run.policy,
-            "offer_confirmed",
-            actor,
-            candidate=candidate.pk,
-            item=candidate.item_code,
-            period=run.period,
-        )
+            refusal = Conflict("本期已兑现", code="already_paid")
+        if refusal is not None:
+            candidate.save(update_fields=["status"])  # kept: the offer is closed either way
+            events.record(run.policy, "offer_closed", actor, candidate=candidate.pk, status=candidate.status)
+            instruction = None
+        else:
+            instruction = _instruct_confirmed(actor, candidate)
+    if refusal is not None:
+        raise refusal  # after the commit: the closed offer stays closed
+    assert instruction is not None
+    return instruction
+
+
+def _instruct_confirmed(actor: Any, candidate: Candidate) -> PaymentInstruction:
+    """Write the confirmed offer's instruction (caller holds the policy and candidate locks)."""
+    run = candidate.run
+    instruction = PaymentInstruction.objects.create(
+        policy=run.policy,
+        version=run.version,
+        run=run,
+        item_code=candidate.item_code,
+        entity_key=candidate.entity_key,
+        entity_name=candidate.entity_name,
+        period=run.period,
+        amount_fen=candidate.amount_fen or 0,
+    )
+    candidate.status = CandidateStatus.CONFIRMED
+    candidate.confirmed_at = timezone.now()
+    candidate.save(update_fields=["status", "confirmed_at"])
+    events.record(
+        run.policy,
+        "offer_confirmed",
+        actor,
+        candidate=candidate.pk,
+        item=candidate.item_code,
+        period=run.period,
+    )
     return instruction
 
 

@@ -14,7 +14,13 @@ import polars as pl
 from django.db.models import QuerySet
 
 from tongban.core.errors import NotFound, ValidationFailed
-from tongban.policies.batch import CompiledItem, frame_from_rows, polars_type, tag_column
+from tongban.policies.batch import (
+    TAGS_KNOWN,
+    CompiledItem,
+    frame_from_rows,
+    polars_type,
+    tag_column,
+)
 from tongban.policies.evaluate import Context, Explained, amount_fen, explain, missing_data
 from tongban.policies.models import (
     Candidate,
@@ -153,7 +159,8 @@ def profile_frame(target: str, tags: Iterable[str] = ()) -> pl.DataFrame:
             [None if t is None else tag in t for t in data["tags"]],
             dtype=pl.Boolean,
         )
-    if not series or not data[schema.key]:
+    series[TAGS_KNOWN] = pl.Series(TAGS_KNOWN, [t is not None for t in data["tags"]], dtype=pl.Boolean)
+    if not data[schema.key]:
         return frame_from_rows(schema, [], wanted)
     return pl.DataFrame(series)
 
