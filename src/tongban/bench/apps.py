@@ -4,7 +4,12 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-BENCHMARK_MODULES = ("tongban.bench.search", "tongban.bench.guide", "tongban.bench.cases")
+BENCHMARK_MODULES = (
+    "tongban.bench.search",
+    "tongban.bench.guide",
+    "tongban.bench.cases",
+    "tongban.bench.policy",
+)
 
 
 class BenchConfig(AppConfig):

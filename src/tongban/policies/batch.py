@@ -39,7 +39,7 @@ from tongban.policies.rules import (
     Scaled,
     Tiers,
 )
-from tongban.policies.schema import AttrType, ProfileSchema
+from tongban.policies.schema import Attribute, AttrType, ProfileSchema
 
 _NULL_BOOL = pl.lit(None, dtype=pl.Boolean)
 _NULL_FLOAT = pl.lit(None, dtype=pl.Float64)
@@ -52,17 +52,20 @@ def tag_column(tag: str) -> str:
     return f"tag:{tag}"
 
 
-def polars_type(attr_type: AttrType) -> pl.DataType:
+def polars_type(attr: Attribute, operand_type: AttrType | None = None) -> pl.DataType:
+    """The column type of an attribute: enums are Polars ``Enum`` (compared as small integers)."""
+    kind = operand_type or attr.type
+    if kind is AttrType.ENUM:
+        return pl.Enum(list(attr.choices))
     return {
         AttrType.INT: pl.Int64(),
         AttrType.NUMBER: pl.Float64(),
         AttrType.BOOL: pl.Boolean(),
         AttrType.DATE: pl.Date(),
-        AttrType.ENUM: pl.String(),
         AttrType.TEXT: pl.String(),
         AttrType.DIVISION: pl.String(),
         AttrType.TAGS: pl.List(pl.String()),
-    }[attr_type]
+    }[kind]
 
 
 def frame_from_rows(
@@ -82,7 +85,7 @@ def frame_from_rows(
         for tag in wanted:
             tag_values[tag].append(None if row_tags is None else tag in row_tags)
     data: dict[str, pl.Series] = {
-        name: pl.Series(name, values, dtype=polars_type(schema.get(name).type))  # type: ignore[union-attr]
+        name: pl.Series(name, values, dtype=polars_type(schema.get(name)))  # type: ignore[arg-type]
         for name, values in columns.items()
     }
     for tag, values in tag_values.items():
@@ -136,8 +139,71 @@ def condition_expr(node: Condition, ctx: Context) -> pl.Expr:
     return condition_expr(node.child, ctx)
 
 
+def _years_boundary(on: dt.date, years: int) -> dt.date | None:
+    """The latest date ``d`` with ``whole_years(d, on) >= years`` (None when out of range).
+
+    ``whole_years(d, on) >= k`` holds exactly when (d.year, d.month, d.day) is at most
+    (on.year − k, on.month, on.day); a 29 February that year lacks becomes 28 February."""
+    year = on.year - years
+    if not 1 <= year <= 9999:
+        return None
+    try:
+        return on.replace(year=year)
+    except ValueError:
+        return on.replace(year=year, day=28)
+
+
+def _years_compare(leaf: Leaf, ctx: Context) -> pl.Expr | None:
+    """``years_since`` comparisons as plain date comparisons against boundary dates (no
+    year/month/day extraction per row); None when a boundary is out of range."""
+    assert leaf.years_on is not None
+    on = _date(leaf.years_on, ctx)
+    column = pl.col(leaf.attr.name)
+
+    def at_least(k: int) -> pl.Expr | None:
+        boundary = _years_boundary(on, k)
+        return None if boundary is None else column <= pl.lit(boundary, dtype=pl.Date)
+
+    def exactly(k: int) -> pl.Expr | None:
+        lo, hi = at_least(k), at_least(k + 1)
+        return None if lo is None or hi is None else lo & ~hi
+
+    op, value = leaf.op, leaf.value
+    parts: list[pl.Expr | None]
+    if op == ">=":
+        parts = [at_least(value)]
+    elif op == ">":
+        parts = [at_least(value + 1)]
+    elif op == "<":
+        parts = [None if at_least(value) is None else ~at_least(value)]  # type: ignore[operator]
+    elif op == "<=":
+        parts = [None if at_least(value + 1) is None else ~at_least(value + 1)]  # type: ignore[operator]
+    elif op == "==":
+        parts = [exactly(value)]
+    elif op == "!=":
+        parts = [None if exactly(value) is None else ~exactly(value)]  # type: ignore[operator]
+    elif op == "between":
+        lo, hi = at_least(value[0]), at_least(value[1] + 1)
+        parts = [None if lo is None or hi is None else lo & ~hi]
+    elif op in ("in", "not_in"):
+        parts = [exactly(k) for k in value]
+    else:
+        return None
+    if any(p is None for p in parts):
+        return None
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = expr | part  # type: ignore[operator]
+    assert expr is not None
+    return ~expr if op == "not_in" else expr
+
+
 def _leaf_expr(leaf: Leaf, ctx: Context) -> pl.Expr:
     op = leaf.op
+    if leaf.years_on is not None and op not in ("known", "unknown"):
+        rewritten = _years_compare(leaf, ctx)
+        if rewritten is not None:
+            return rewritten
     if op in ("has_tag", "lacks_tag"):
         column = pl.col(tag_column(leaf.value))
         return column if op == "has_tag" else ~column
@@ -163,7 +229,7 @@ def _leaf_expr(leaf: Leaf, ctx: Context) -> pl.Expr:
         lo, hi = leaf.value
         return (x >= _lit(lo, leaf, ctx)) & (x <= _lit(hi, leaf, ctx))
     if op in ("in", "not_in"):
-        member = x.is_in(pl.lit(pl.Series(list(leaf.value), dtype=polars_type(leaf.operand_type))).implode())
+        member = x.is_in(pl.lit(pl.Series(list(leaf.value), dtype=polars_type(leaf.attr, leaf.operand_type))).implode())
         member = pl.when(x.is_null()).then(_NULL_BOOL).otherwise(member)
         return member if op == "in" else ~member
     if op == "within":
@@ -272,3 +338,47 @@ def eligible_long(
             schema={"key": pl.String, "item": pl.String, "outcome": pl.String, "fen": pl.Int64}
         )
     return pl.concat(pieces).rename({key: "key"})
+
+
+def totals(
+    source: pl.LazyFrame, items: Sequence[CompiledItem], ctx: Context
+) -> dict[str, tuple[int, int]]:
+    """Per item: how many profiles qualify and the total amount in fen (unknowns excluded).
+
+    Two passes: every condition in one query (shared sub-expressions computed once), then each
+    amount only over the rows its item selected — most entities qualify for few items, so most
+    amount arithmetic is never done."""
+    from tongban.policies.evaluate import amount_fen
+    from tongban.policies.rules import referenced_attributes
+
+    conditions = [condition_expr(item.condition, ctx).fill_null(False).alias(item.code) for item in items]
+    amount_columns = sorted(
+        set().union(*(referenced_attributes(item.amount) for item in items)) if items else set()
+    )
+    tags = sorted(set().union(*(_formula_tags(item.amount) for item in items)) if items else set())
+    keep = [pl.col(c) for c in amount_columns if c != "tags"] + [pl.col(tag_column(t)) for t in tags]
+    if tags or "tags" in amount_columns:
+        keep.append(pl.col(TAGS_KNOWN))
+    flags = source.select(*keep, *conditions).collect()
+    queries = []
+    constant: dict[str, int] = {}
+    for item in items:
+        selected = flags.lazy().filter(pl.col(item.code))
+        if not referenced_attributes(item.amount) and not _formula_tags(item.amount):
+            constant[item.code] = amount_fen(item.amount, {}, ctx) or 0
+            queries.append(selected.select(pl.len().alias("n"), pl.lit(0, dtype=pl.Int64).alias("fen")))
+        else:
+            queries.append(selected.select(pl.len().alias("n"), fen_expr(item.amount, ctx).sum().alias("fen")))
+    results = pl.collect_all(queries)
+    out: dict[str, tuple[int, int]] = {}
+    for item, result in zip(items, results, strict=True):
+        n = int(result["n"][0])
+        fen = n * constant[item.code] if item.code in constant else int(result["fen"][0] or 0)
+        out[item.code] = (n, fen)
+    return out
+
+
+def _formula_tags(formula: Formula) -> set[str]:
+    from tongban.policies.rules import referenced_tags
+
+    return referenced_tags(formula)

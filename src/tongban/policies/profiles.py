@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -66,10 +66,16 @@ class ImportReport:
     updated: int
 
 
+class Writer(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class Progress:
     """A plain progress bar on a stream (stderr); silent when ``stream`` is None."""
 
-    def __init__(self, total: int, label: str, stream: IO[str] | None) -> None:
+    def __init__(self, total: int, label: str, stream: Writer | None) -> None:
         self.total, self.label, self.stream, self.done = max(total, 1), label, stream, 0
 
     def advance(self, n: int) -> None:
@@ -185,7 +191,7 @@ def _check_key(schema: ProfileSchema, value: str) -> None:
 
 
 def import_profiles(
-    target: str, path: Path, *, progress: IO[str] | None = sys.stderr, display_name: str | None = None
+    target: str, path: Path, *, progress: Writer | None = sys.stderr, display_name: str | None = None
 ) -> ImportReport:
     """Validate the whole file, then create/update every profile in one transaction."""
     schema = schema_for(target)

@@ -152,7 +152,7 @@ def profile_frame(target: str, tags: Iterable[str] = ()) -> pl.DataFrame:
     for attr in schema.attributes:
         if attr.type is AttrType.TAGS:
             continue
-        series[attr.name] = pl.Series(attr.name, data[attr.name], dtype=polars_type(attr.type))
+        series[attr.name] = pl.Series(attr.name, data[attr.name], dtype=polars_type(attr))
     for tag in wanted:
         series[tag_column(tag)] = pl.Series(
             tag_column(tag),
