@@ -26,6 +26,7 @@ from typing import Any
 
 from tongban.core.errors import FieldError, ValidationFailed
 from tongban.policies.schema import (
+    CHOICE_LABELS,
     NUMERIC,
     ORDERED,
     Attribute,
@@ -581,6 +582,8 @@ def _show(value: Any) -> str:
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str):
+        return CHOICE_LABELS.get(value, value)
     return str(value)
 
 

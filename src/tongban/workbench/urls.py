@@ -1,14 +1,18 @@
-"""Workbench URLs (under ``/workbench/``): queues, bulk 受理, case pages, actions and files."""
+"""Workbench URLs (under ``/workbench/``): queues, bulk 受理, case pages, actions and files, and the
+policy pages (review, simulation, runs)."""
 
 from django.urls import path
 
-from tongban.workbench import views
+from tongban.workbench import policy_views, views
 
 app_name = "workbench"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("queues/intake/accept/", views.bulk_accept, name="bulk_accept"),
+    path("policies/", policy_views.policy_list, name="policies"),
+    path("policies/<str:code>/", policy_views.policy_detail, name="policy"),
+    path("policies/<str:code>/<slug:action>/", policy_views.policy_action, name="policy_action"),
     path("queues/<slug:name>/", views.queue, name="queue"),
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/reveal/", views.reveal_applicant, name="reveal"),
