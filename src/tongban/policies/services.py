@@ -6,11 +6,13 @@ A draft is saved only when every payable item type-checks against the profile sc
 attribute, type mismatch, unknown tag, a formula that can be negative or divide by zero are
 refused with their path), the budget is positive, departments exist, division codes in
 ``within`` tests exist, and item codes are not used by another policy (the ledger is keyed by
-item code).
+item code). A named condition used by a version under review or published cannot be changed
+(the version's meaning is fixed); a new one is made under a new name.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -62,10 +64,33 @@ def check_save_named_condition(
 
     compile_rule(rule, schema_for(target), path="rule", named=lookup)
     with transaction.atomic():
+        existing = NamedCondition.objects.select_for_update().filter(name=name).first()
+        if existing is not None and (existing.rule != rule or existing.target != target):
+            in_use = _versions_using(name)
+            if in_use:
+                raise Conflict(
+                    f"命名条件“{name}”已被送审或已发布的政策使用（{'、'.join(in_use)}），"
+                    "不能修改；请以新名称另建",
+                    code="named_condition_in_use",
+                )
         condition, _ = NamedCondition.objects.update_or_create(
             name=name, defaults={"target": target, "rule": rule, "description": description}
         )
     return condition
+
+
+def _versions_using(name: str) -> list[str]:
+    """Versions beyond draft whose items refer to the named condition (their meaning is fixed)."""
+    needle = json.dumps({"ref": name}, ensure_ascii=False)[1:-1]
+    found = []
+    items = PayableItem.objects.exclude(version__status=VersionStatus.DRAFT).select_related(
+        "version__policy"
+    )
+    for item in items:
+        text = json.dumps([item.conditions, item.amount], ensure_ascii=False)
+        if needle in text:
+            found.append(f"{item.version.policy.code} v{item.version.number}")
+    return sorted(set(found))
 
 
 # --- policies and drafts ------------------------------------------------------------------------
