@@ -92,7 +92,9 @@ def draft(**overrides: Any) -> dict[str, Any]:
 
 
 def publish(world: World, code: str = "T-POLICY", **overrides: Any) -> Policy:
-    services.check_create_policy(world.author, code=code, title="测试政策", target="person", department="T-MZJ")
+    services.check_create_policy(
+        world.author, code=code, title="测试政策", target="person", department="T-MZJ"
+    )
     version = services.check_save_draft(world.author, code, draft(**overrides))
     services.check_submit(world.author, code, version.number)
     services.check_review(world.legal, code, version.number, step="legality", approved=True)
@@ -100,7 +102,9 @@ def publish(world: World, code: str = "T-POLICY", **overrides: Any) -> Policy:
     return Policy.objects.get(code=code)
 
 
-def elder_profile(n: int, *, age: int = 85, bank: bool | None = True, division: str = "330106", **extra: Any) -> PersonProfile:
+def elder_profile(
+    n: int, *, age: int = 85, bank: bool | None = True, division: str = "330106", **extra: Any
+) -> PersonProfile:
     born = dt.date(PAY_DAY.year - age, 1, 1 + n % 28)
     return PersonProfile.objects.create(
         id_number=make_id_number("330106", born, 100 + n),

@@ -52,7 +52,8 @@ def test_public_listing_and_detail(world: Any) -> None:
         assert listed.status_code == 200
         assert [p["code"] for p in listed.json()] == ["C-POLICY"]
         detail = call(user, "get", f"{API}/C-POLICY")
-        assert detail.status_code == 200 and detail.json()["items"][0]["code"] == "C-ITEM"
+        assert detail.status_code == 200
+        assert detail.json()["items"][0]["code"] == "C-ITEM"
     assert call(None, "get", f"{API}/NOPE").status_code == 404
 
 
@@ -68,7 +69,9 @@ STAFF_CASES = [
 
 
 @pytest.mark.parametrize(("method", "url", "body", "right", "success"), STAFF_CASES)
-def test_staff_endpoints_permission_matrix(world: Any, method: str, url: str, body: Any, right: str, success: int) -> None:
+def test_staff_endpoints_permission_matrix(
+    world: Any, method: str, url: str, body: Any, right: str, success: int
+) -> None:
     assert call(None, method, url, body).status_code == 401
     assert call(world.owner, method, url, body).status_code == 403  # an applicant
     assert call(world.outsider, method, url, body).status_code in (403, 404)  # another department
@@ -80,8 +83,14 @@ def test_staff_endpoints_permission_matrix(world: Any, method: str, url: str, bo
 def test_rule_tools_are_for_policy_staff_of_any_department(world: Any) -> None:
     """Checking a rule and defining a shared named condition: any policy author; a condition a
     published version uses can no longer change."""
-    check = (f"{API}/rules/check", {"target": "person", "conditions": {"attr": "alive", "op": "known"}})
-    named = (f"{API}/named-conditions/在世", {"target": "person", "rule": {"attr": "alive", "op": "==", "value": True}})
+    check = (
+        f"{API}/rules/check",
+        {"target": "person", "conditions": {"attr": "alive", "op": "known"}},
+    )
+    named = (
+        f"{API}/named-conditions/在世",
+        {"target": "person", "rule": {"attr": "alive", "op": "==", "value": True}},
+    )
     for (url, body), method in ((check, "post"), (named, "put")):
         assert call(None, method, url, body).status_code == 401
         assert call(world.owner, method, url, body).status_code == 403
@@ -91,7 +100,8 @@ def test_rule_tools_are_for_policy_staff_of_any_department(world: Any) -> None:
     publish(world, code="REF-POLICY", items=[item])
     changed = {"target": "person", "rule": {"attr": "alive", "op": "!=", "value": False}}
     response = call(world.author, "put", named[0], changed)
-    assert response.status_code == 409 and "REF-POLICY v1" in response.json()["message"]
+    assert response.status_code == 409
+    assert "REF-POLICY v1" in response.json()["message"]
 
 
 RUN_CASES = [
@@ -104,7 +114,9 @@ RUN_CASES = [
 
 
 @pytest.mark.parametrize(("method", "path", "right", "success"), RUN_CASES)
-def test_run_endpoints_hide_runs_from_everyone_else(world: Any, method: str, path: str, right: str, success: int) -> None:
+def test_run_endpoints_hide_runs_from_everyone_else(
+    world: Any, method: str, path: str, right: str, success: int
+) -> None:
     url = API + path.format(run=world.run.pk)
     assert call(None, method, url).status_code == 401
     assert call(world.owner, method, url).status_code == 404
@@ -114,7 +126,12 @@ def test_run_endpoints_hide_runs_from_everyone_else(world: Any, method: str, pat
 
 
 def test_reviews_need_the_reviewing_department(world: Any) -> None:
-    call(world.author, "put", f"{API}/C-POLICY/draft", draft(items=[{**draft()["items"][0], "code": "C-ITEM"}]))
+    call(
+        world.author,
+        "put",
+        f"{API}/C-POLICY/draft",
+        draft(items=[{**draft()["items"][0], "code": "C-ITEM"}]),
+    )
     call(world.author, "post", f"{API}/C-POLICY/versions/2/submit")
     url = f"{API}/C-POLICY/versions/2/review"
     body = {"step": "legality", "approved": True}
@@ -133,8 +150,14 @@ def test_a_bad_draft_answers_422_with_paths(world: Any) -> None:
     assert response.status_code == 422
     paths = {e["path"] for e in response.json()["errors"]}
     assert {"budget", "items[0].conditions.op"} <= paths
-    check = call(world.author, "post", f"{API}/rules/check", {"target": "enterprise", "amount": {"percent_of": "revenue_growth", "percent": 3}})
-    assert check.status_code == 422 and check.json()["errors"][0]["path"] == "amount"
+    check = call(
+        world.author,
+        "post",
+        f"{API}/rules/check",
+        {"target": "enterprise", "amount": {"percent_of": "revenue_growth", "percent": 3}},
+    )
+    assert check.status_code == 422
+    assert check.json()["errors"][0]["path"] == "amount"
 
 
 def test_applicant_endpoints_and_one_click_confirmation(world: Any) -> None:
@@ -146,11 +169,17 @@ def test_applicant_endpoints_and_one_click_confirmation(world: Any) -> None:
     assert call(world.author, "get", checkup).status_code == 404
     mine = call(world.owner, "get", checkup)
     assert mine.status_code == 200
-    assert mine.json()[0]["verdict"] == "eligible" and mine.json()[0]["explanation"]["result"] == "pass"
+    assert mine.json()[0]["verdict"] == "eligible"
+    assert mine.json()[0]["explanation"]["result"] == "pass"
 
     assert call(None, "get", f"{API}/me/offers").status_code == 401
-    assert call(world.other_applicant, "get", f"{API}/me/offers").json() != []  # their own offer only
-    assert all(o["entity_key"] != world.profile.id_number for o in call(world.other_applicant, "get", f"{API}/me/offers").json())
+    assert (
+        call(world.other_applicant, "get", f"{API}/me/offers").json() != []
+    )  # their own offer only
+    assert all(
+        o["entity_key"] != world.profile.id_number
+        for o in call(world.other_applicant, "get", f"{API}/me/offers").json()
+    )
     assert [o["id"] for o in call(world.owner, "get", f"{API}/me/offers").json()] == [offer.pk]
 
     confirm = f"{API}/offers/{offer.pk}/confirm"
@@ -158,7 +187,8 @@ def test_applicant_endpoints_and_one_click_confirmation(world: Any) -> None:
     assert call(world.other_applicant, "post", confirm).status_code == 404
     assert call(world.head, "post", confirm).status_code == 404
     done = call(world.owner, "post", confirm)
-    assert done.status_code == 200 and done.json()["status"] == "pending"
+    assert done.status_code == 200
+    assert done.json()["status"] == "pending"
     assert call(world.owner, "post", confirm).status_code == 409
     payments = call(world.owner, "get", f"{API}/me/payments").json()
     assert [(p["item"], p["amount_fen"]) for p in payments] == [("C-ITEM", 50000)]
@@ -168,6 +198,7 @@ def test_applicant_endpoints_and_one_click_confirmation(world: Any) -> None:
 
 def test_staff_listings_mask_person_identifiers(world: Any) -> None:
     rows = call(world.author, "get", f"{API}/runs/{world.run.pk}/candidates").json()
-    assert rows and all("*" in r["entity_key"] for r in rows)
+    assert rows
+    assert all("*" in r["entity_key"] for r in rows)
     stranger = ApplicantFactory()
     assert call(stranger, "get", f"{API}/me/offers").json() == []

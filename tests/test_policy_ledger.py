@@ -51,7 +51,8 @@ def test_two_concurrent_runs_of_one_period_pay_each_entity_once_within_budget() 
 
     outcomes = _approve_together(world, [first.pk, second.pk])
 
-    assert len(outcomes) == 2 and all(isinstance(o, runs.ApprovalReport) for o in outcomes)
+    assert len(outcomes) == 2
+    assert all(isinstance(o, runs.ApprovalReport) for o in outcomes)
     ledger = PaymentInstruction.objects.filter(period="2026-11")
     assert ledger.count() == 7
     assert len(set(ledger.values_list("entity_key", flat=True))) == 7
@@ -74,7 +75,9 @@ def test_one_run_approved_twice_at_once_is_approved_once() -> None:
 
 
 @pytest.mark.django_db
-def test_a_worker_dying_mid_approval_leaves_nothing_and_the_retry_pays_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_dying_mid_approval_leaves_nothing_and_the_retry_pays_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     world = make_world()
     policy = publish(world)
     for i in range(4):
@@ -90,6 +93,8 @@ def test_a_worker_dying_mid_approval_leaves_nothing_and_the_retry_pays_once(monk
             runs.check_approve_run(world.head, run.pk)
     assert not PaymentInstruction.objects.exists()
     assert Run.objects.get(pk=run.pk).status == RunStatus.AWAITING_APPROVAL
-    assert set(Candidate.objects.filter(run=run).values_list("status", flat=True)) == {CandidateStatus.ELIGIBLE}
+    assert set(Candidate.objects.filter(run=run).values_list("status", flat=True)) == {
+        CandidateStatus.ELIGIBLE
+    }
     assert runs.check_approve_run(world.head, run.pk).instructed == 4
     assert PaymentInstruction.objects.count() == 4

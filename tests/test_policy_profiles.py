@@ -39,17 +39,21 @@ def test_a_clean_csv_is_imported_and_a_second_import_updates(tmp_path: Path) -> 
     progress = StringIO()
     report = import_profiles("enterprise", path, progress=progress)
     assert (report.rows, report.created, report.updated) == (2, 2, 0)
-    assert "100.0%" in progress.getvalue() and "导入" in progress.getvalue()
+    assert "100.0%" in progress.getvalue()
+    assert "导入" in progress.getvalue()
     a = EnterpriseProfile.objects.get(uscc=A)
     assert (a.employees, a.revenue, a.registered_on) == (120, 5000.5, dt.date(2015, 3, 1))
     assert a.tags == ["专精特新", "高新技术企业"]
     b = EnterpriseProfile.objects.get(uscc=B)
-    assert b.employees is None and b.tax_credit_grade is None and b.tags is None  # unknown
+    assert b.employees is None
+    assert b.tax_credit_grade is None
+    assert b.tags is None
     write(tmp_path, f"uscc,name,employees\n{A},甲公司,130\n", "update.csv")
     report = import_profiles("enterprise", tmp_path / "update.csv", progress=None)
     assert (report.created, report.updated) == (0, 1)
     a.refresh_from_db()
-    assert a.employees == 130 and a.industry_code == "C3911"  # columns not given stay as they were
+    assert a.employees == 130
+    assert a.industry_code == "C3911"
     assert ProfileImport.objects.count() == 2
 
 
@@ -74,7 +78,8 @@ def test_problems_are_reported_by_line_and_nothing_is_imported(tmp_path: Path) -
     assert any(line.startswith("firms.csv:3: uscc:") for line in lines)
     assert "firms.csv:4: uscc: 与第 2 行重复" in lines
     assert "firms.csv:4: employees: 应为整数，实际为 'x'" in lines
-    assert not EnterpriseProfile.objects.exists() and not ProfileImport.objects.exists()
+    assert not EnterpriseProfile.objects.exists()
+    assert not ProfileImport.objects.exists()
 
 
 def test_unknown_and_missing_columns_are_refused(tmp_path: Path) -> None:
@@ -105,9 +110,12 @@ def test_parquet_persons_and_the_command(tmp_path: Path) -> None:
     frame.write_parquet(path)
     out, err = StringIO(), StringIO()
     call_command("policies", "import-profiles", "person", str(path), stdout=out, stderr=err)
-    assert "1 rows — 1 created" in out.getvalue() and "100.0%" in err.getvalue()
+    assert "1 rows — 1 created" in out.getvalue()
+    assert "100.0%" in err.getvalue()
     profile = PersonProfile.objects.get(id_number=person)
-    assert profile.alive is True and profile.bank_account_on_file is None and profile.tags == ["残疾人"]
+    assert profile.alive is True
+    assert profile.bank_account_on_file is None
+    assert profile.tags == ["残疾人"]
     bad = write(tmp_path, "id_number,name\n110101199001011234,某\n", "people.csv")
     err = StringIO()
     with pytest.raises(CommandError, match="nothing imported"):
@@ -116,11 +124,19 @@ def test_parquet_persons_and_the_command(tmp_path: Path) -> None:
 
 
 def test_rule_check_command(tmp_path: Path) -> None:
-    good = write(tmp_path, "conditions: {attr: employees, op: '>=', value: 10}\namount: {per_head: new_hires, amount: 1000}\n", "ok.yaml")
+    good = write(
+        tmp_path,
+        "conditions: {attr: employees, op: '>=', value: 10}\namount: {per_head: new_hires, amount: 1000}\n",
+        "ok.yaml",
+    )
     out = StringIO()
     call_command("policies", "check", str(good), "--target", "enterprise", stdout=out)
     assert '"ok": true' in out.getvalue()
-    bad = write(tmp_path, "conditions: {attr: staff, op: '>=', value: 10}\namount: {divide: [1, {attr: employees}]}\n", "bad.yaml")
+    bad = write(
+        tmp_path,
+        "conditions: {attr: staff, op: '>=', value: 10}\namount: {divide: [1, {attr: employees}]}\n",
+        "bad.yaml",
+    )
     err = StringIO()
     with pytest.raises(CommandError, match="2 problem"):
         call_command("policies", "check", str(bad), "--target", "enterprise", stderr=err)

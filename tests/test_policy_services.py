@@ -35,7 +35,9 @@ def paths(exc: ValidationFailed) -> dict[str, str]:
 
 def test_a_draft_with_bad_rules_zero_budget_or_a_foreign_item_code_is_refused_whole() -> None:
     world = make_world()
-    services.check_create_policy(world.author, code="P1", title="t", target="person", department="T-MZJ")
+    services.check_create_policy(
+        world.author, code="P1", title="t", target="person", department="T-MZJ"
+    )
     bad = draft(
         budget="0",
         items=[
@@ -66,24 +68,32 @@ def test_a_draft_with_bad_rules_zero_budget_or_a_foreign_item_code_is_refused_wh
 
 def test_review_chain_publishes_and_new_versions_supersede() -> None:
     world = make_world()
-    services.check_create_policy(world.author, code="P", title="t", target="person", department="T-MZJ")
+    services.check_create_policy(
+        world.author, code="P", title="t", target="person", department="T-MZJ"
+    )
     v1 = services.check_save_draft(world.author, "P", draft())
     with pytest.raises(PermissionDenied):
         services.check_submit(world.outsider, "P", v1.number)
     services.check_submit(world.author, "P", v1.number)
     with pytest.raises(Conflict):
-        services.check_review(world.finance, "P", 1, step="finance", approved=True)  # legality first
+        services.check_review(
+            world.finance, "P", 1, step="finance", approved=True
+        )  # legality first
     with pytest.raises(PermissionDenied):
         services.check_review(world.finance, "P", 1, step="legality", approved=True)  # wrong dept
     with pytest.raises(ValidationFailed):
-        services.check_review(world.legal, "P", 1, step="legality", approved=False)  # needs a reason
+        services.check_review(
+            world.legal, "P", 1, step="legality", approved=False
+        )  # needs a reason
     services.check_review(world.legal, "P", 1, step="legality", approved=True)
     services.check_review(world.finance, "P", 1, step="finance", approved=True)
     policy = Policy.objects.get(code="P")
-    assert policy.published_version is not None and policy.published_version.number == 1
+    assert policy.published_version is not None
+    assert policy.published_version.number == 1
 
     v2 = services.check_save_draft(world.author, "P", draft(budget="2000"))
-    assert v2.number == 2 and v2.status == VersionStatus.DRAFT
+    assert v2.number == 2
+    assert v2.status == VersionStatus.DRAFT
     services.check_submit(world.author, "P", 2)
     services.check_review(world.legal, "P", 2, step="legality", approved=False, comment="依据不足")
     assert policy.versions.get(number=2).status == VersionStatus.REJECTED
@@ -94,7 +104,8 @@ def test_review_chain_publishes_and_new_versions_supersede() -> None:
     services.check_review(world.finance, "P", 3, step="finance", approved=True)
     assert policy.versions.get(number=1).status == VersionStatus.SUPERSEDED
     actions = list(PolicyEvent.objects.filter(policy=policy).values_list("action", flat=True))
-    assert actions.count("review_finance") == 2 and "submitted" in actions
+    assert actions.count("review_finance") == 2
+    assert "submitted" in actions
 
 
 def test_exempt_run_pays_once_per_entity_item_and_period_when_repeated() -> None:
@@ -106,7 +117,10 @@ def test_exempt_run_pays_once_per_entity_item_and_period_when_repeated() -> None
     applicant = applicant_for(eligible[0])
     run = runs.check_start_run(world.author, policy.code, period="2026-11", payment_date=PAY_DAY)
     assert (run.eligible_count, run.unknown_count, run.eligible_fen) == (3, 1, 30000)
-    assert Candidate.objects.get(run=run, entity_key=unknown.id_number).status == CandidateStatus.UNKNOWN
+    assert (
+        Candidate.objects.get(run=run, entity_key=unknown.id_number).status
+        == CandidateStatus.UNKNOWN
+    )
     with pytest.raises(PermissionDenied):
         runs.check_approve_run(world.author, run.pk)  # reviewers start runs, heads approve
     with pytest.raises(PermissionDenied):
@@ -120,13 +134,17 @@ def test_exempt_run_pays_once_per_entity_item_and_period_when_repeated() -> None
     assert statuses == {CandidateStatus.ALREADY_PAID, CandidateStatus.UNKNOWN}
     assert runs.check_approve_run(world.head, again.pk).instructed == 0
     assert PaymentInstruction.objects.filter(period="2026-11").count() == 3
-    next_month = runs.check_start_run(world.author, policy.code, period="2026-12", payment_date=dt.date(2026, 12, 3))
+    next_month = runs.check_start_run(
+        world.author, policy.code, period="2026-12", payment_date=dt.date(2026, 12, 3)
+    )
     assert runs.check_approve_run(world.head, next_month.pk).instructed == 3
     # the applicant is told in the same transaction, through the outbox
-    assert Notification.objects.filter(recipient=applicant, template="policies.granted").count() == 4  # 2 × (in-app, sms)
+    assert (
+        Notification.objects.filter(recipient=applicant, template="policies.granted").count() == 4
+    )  # 2 × (in-app, sms)
+    first = PaymentInstruction.objects.first()
+    assert first is not None
     with pytest.raises(IntegrityError), transaction.atomic():
-        first = PaymentInstruction.objects.first()
-        assert first is not None
         PaymentInstruction.objects.create(
             policy=policy, version=first.version, run=first.run, item_code=first.item_code,
             entity_key=first.entity_key, entity_name="x", period=first.period, amount_fen=1,
@@ -149,26 +167,47 @@ def test_budget_is_spent_in_priority_order() -> None:
     paid = PaymentInstruction.objects.filter(run=run)
     assert paid.filter(item_code="HIGH").count() == 3  # 600 first
     assert paid.filter(item_code="LOW").count() == 1  # then 300 of the remaining 400
-    assert report.over_budget == 2 and report.spent_fen == 90000
-    assert Candidate.objects.filter(run=run, status=CandidateStatus.OVER_BUDGET, item_code="LOW").count() == 2
+    assert report.over_budget == 2
+    assert report.spent_fen == 90000
+    assert (
+        Candidate.objects.filter(
+            run=run, status=CandidateStatus.OVER_BUDGET, item_code="LOW"
+        ).count()
+        == 2
+    )
 
 
 def test_confirm_mode_offers_then_one_click_confirmation() -> None:
     world = make_world()
-    items = [{"code": "C1", "name": "住房补贴", "mode": "confirm", "conditions": {"attr": "alive", "op": "==", "value": True}, "amount": 800}]
+    items = [
+        {
+            "code": "C1",
+            "name": "住房补贴",
+            "mode": "confirm",
+            "conditions": {"attr": "alive", "op": "==", "value": True},
+            "amount": 800,
+        }
+    ]
     policy = publish(world, items=items, confirm_window_days=10, budget="10000")
     mine, other = elder_profile(1), elder_profile(2)
     me, someone = applicant_for(mine), applicant_for(other)
     run = runs.check_start_run(world.author, policy.code, period="2026-11", payment_date=PAY_DAY)
     report = runs.check_approve_run(world.head, run.pk, today=PAY_DAY)
-    assert report.offered == 2 and not PaymentInstruction.objects.exists()
-    assert Notification.objects.filter(recipient=me, template="policies.offer", channel="in_app").count() == 1
+    assert report.offered == 2
+    assert not PaymentInstruction.objects.exists()
+    assert (
+        Notification.objects.filter(
+            recipient=me, template="policies.offer", channel="in_app"
+        ).count()
+        == 1
+    )
     offer = Candidate.objects.get(run=run, entity_key=mine.id_number)
     assert offer.confirm_by == PAY_DAY + dt.timedelta(days=10)
     with pytest.raises(NotFound):
         runs.check_confirm_offer(someone, offer.pk, today=PAY_DAY)  # not theirs: looks absent
     instruction = runs.check_confirm_offer(me, offer.pk, today=PAY_DAY)
-    assert instruction.amount_fen == 80000 and instruction.status == PaymentStatus.PENDING
+    assert instruction.amount_fen == 80000
+    assert instruction.status == PaymentStatus.PENDING
     with pytest.raises(Conflict):
         runs.check_confirm_offer(me, offer.pk, today=PAY_DAY)
     late = Candidate.objects.get(run=run, entity_key=other.id_number)
@@ -210,7 +249,8 @@ def test_scheduled_runs_start_on_the_first_three_working_days_once() -> None:
     elder_profile(1)
     # November 2026: the 1st is a Sunday; working days 2, 3, 4 are the first three
     assert not runs.is_early_workday(dt.date(2026, 11, 1))
-    assert runs.is_early_workday(dt.date(2026, 11, 2)) and runs.is_early_workday(dt.date(2026, 11, 4))
+    assert runs.is_early_workday(dt.date(2026, 11, 2))
+    assert runs.is_early_workday(dt.date(2026, 11, 4))
     assert not runs.is_early_workday(dt.date(2026, 11, 5))
     # October 2026: the National Day holiday runs to the 7th; the first working days are 8, 9 and
     # 10 (a make-up Saturday), so Monday the 12th is already the fourth
@@ -220,7 +260,9 @@ def test_scheduled_runs_start_on_the_first_three_working_days_once() -> None:
     assert runs.start_due_runs(dt.date(2026, 11, 2)) == 1
     assert runs.start_due_runs(dt.date(2026, 11, 3)) == 0  # this month's run exists
     run = Run.objects.get()
-    assert run.trigger == "scheduled" and run.period == "2026-11" and run.eligible_count == 1
+    assert run.trigger == "scheduled"
+    assert run.period == "2026-11"
+    assert run.eligible_count == 1
 
 
 def test_simulation_counts_distribution_and_diff_against_the_published_version() -> None:

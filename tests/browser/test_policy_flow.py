@@ -67,7 +67,8 @@ def test_checkup_and_one_click_confirmation(
     assert "已确认，1,500.00 元将拨付" in page.locator(".messages").inner_text()
     assert page.locator("li.offer").count() == 0
     payment = page.locator("tr.payment-pending")
-    assert "高校毕业生住房补贴" in payment.inner_text() and "待发送" in payment.inner_text()
+    assert "高校毕业生住房补贴" in payment.inner_text()
+    assert "待发送" in payment.inner_text()
     shot(page, screenshots, "confirmed")
 
     page.get_by_role("link", name="政策体检：查看每项政策的判断依据").click()
@@ -76,7 +77,8 @@ def test_checkup_and_one_click_confirmation(
     assert "符合条件" in housing.locator("p").first.inner_text()
     rows = housing.locator("tbody tr")
     assert rows.count() == 4
-    assert "硕士" in rows.nth(0).inner_text() and "满足" in rows.nth(0).inner_text()
+    assert "硕士" in rows.nth(0).inner_text()
+    assert "满足" in rows.nth(0).inner_text()
     elder_pension = page.locator("article.checkup").filter(has_text="尊老金按月发放")
     assert "不符合条件" in elder_pension.inner_text()
     shot(page, screenshots, "checkup")
@@ -91,13 +93,16 @@ def test_elder_sees_her_allowance_explained_on_a_phone(
     page = sign_in(new_page, elder, "/my/policies/checkup/", **PHONE)
     allowance = page.locator("article.checkup").filter(has_text="尊老金按月发放")
     text = allowance.inner_text()
-    assert "符合条件" in text and "50.00" in text
+    assert "符合条件" in text
+    assert "50.00" in text
     age = dt.date.today().year - 1940
     assert str(age - 1) in text or str(age) in text  # the age on the payment date is shown
     shot(page, screenshots, "elder-checkup-phone")
 
 
-def test_staff_simulation_draws_charts(new_page: Any, screenshots: Path, policy_world: dict[str, Any]) -> None:
+def test_staff_simulation_draws_charts(
+    new_page: Any, screenshots: Path, policy_world: dict[str, Any]
+) -> None:
     from tongban.identity.models import User
 
     page = sign_in(new_page, User.objects.get(username="policy-mzj"), "/workbench/policies/")

@@ -78,7 +78,10 @@ def _policy(policy: Any, version: Any = None) -> dict[str, Any]:
 @router.get("/policies", response=list[PolicyOut], auth=None)
 def list_policies(request: HttpRequest, target: str | None = None) -> list[dict[str, Any]]:
     """Published policies (public)."""
-    return [_policy(p) for p in selectors.published_policies(target).prefetch_related("published_version__items")]
+    return [
+        _policy(p)
+        for p in selectors.published_policies(target).prefetch_related("published_version__items")
+    ]
 
 
 class PolicyIn(Schema):
@@ -201,7 +204,9 @@ def my_payments(request: HttpRequest) -> Any:
     return [_payment(p) for p in selectors.payments_for(access.entity_keys(request.user))]
 
 
-@router.post("/policies/offers/{offer_id}/confirm", response={200: PaymentOut, **ERRORS}, auth=django_auth)
+@router.post(
+    "/policies/offers/{offer_id}/confirm", response={200: PaymentOut, **ERRORS}, auth=django_auth
+)
 def confirm_offer(request: HttpRequest, offer_id: int) -> Any:
     """即申即享: one-click confirmation of an offer to the caller's entity."""
     return _payment(runs.check_confirm_offer(request.user, offer_id))
@@ -247,9 +252,13 @@ class NamedOut(Schema):
     description: str
 
 
-@router.put("/policies/named-conditions/{name}", response={200: NamedOut, **ERRORS}, auth=django_auth)
+@router.put(
+    "/policies/named-conditions/{name}", response={200: NamedOut, **ERRORS}, auth=django_auth
+)
 def save_named(request: HttpRequest, name: str, payload: NamedIn) -> Any:
-    c = services.check_save_named_condition(request.user, name, payload.target, payload.rule, payload.description)
+    c = services.check_save_named_condition(
+        request.user, name, payload.target, payload.rule, payload.description
+    )
     return {"name": c.name, "target": c.target, "rule": c.rule, "description": c.description}
 
 
@@ -309,7 +318,11 @@ class CandidateOut(Schema):
     status: str
 
 
-@router.get("/policies/runs/{run_id}/candidates", response={200: list[CandidateOut], **ERRORS}, auth=django_auth)
+@router.get(
+    "/policies/runs/{run_id}/candidates",
+    response={200: list[CandidateOut], **ERRORS},
+    auth=django_auth,
+)
 def run_candidates(request: HttpRequest, run_id: int, after: int = 0, limit: int = 100) -> Any:
     """A page of the candidate list (keyset on id; person identifiers masked)."""
     run = _visible_run(request.user, run_id)
@@ -336,7 +349,9 @@ class ApproveOut(Schema):
     spent_fen: int
 
 
-@router.post("/policies/runs/{run_id}/approve", response={200: ApproveOut, **ERRORS}, auth=django_auth)
+@router.post(
+    "/policies/runs/{run_id}/approve", response={200: ApproveOut, **ERRORS}, auth=django_auth
+)
 def approve_run(request: HttpRequest, run_id: int) -> Any:
     _visible_run(request.user, run_id)
     report = runs.check_approve_run(request.user, run_id)
@@ -393,7 +408,11 @@ def save_draft(request: HttpRequest, code: str, payload: DraftIn) -> Any:
     return _version(services.check_save_draft(request.user, code, payload.dict()))
 
 
-@router.post("/policies/{code}/versions/{number}/submit", response={200: VersionOut, **ERRORS}, auth=django_auth)
+@router.post(
+    "/policies/{code}/versions/{number}/submit",
+    response={200: VersionOut, **ERRORS},
+    auth=django_auth,
+)
 def submit(request: HttpRequest, code: str, number: int) -> Any:
     return _version(services.check_submit(request.user, code, number))
 
@@ -404,12 +423,20 @@ class ReviewIn(Schema):
     comment: str = ""
 
 
-@router.post("/policies/{code}/versions/{number}/review", response={200: VersionOut, **ERRORS}, auth=django_auth)
+@router.post(
+    "/policies/{code}/versions/{number}/review",
+    response={200: VersionOut, **ERRORS},
+    auth=django_auth,
+)
 def review(request: HttpRequest, code: str, number: int, payload: ReviewIn) -> Any:
     return _version(services.check_review(request.user, code, number, **payload.dict()))
 
 
-@router.get("/policies/{code}/versions/{number}/simulation", response={200: dict[str, Any], **ERRORS}, auth=django_auth)
+@router.get(
+    "/policies/{code}/versions/{number}/simulation",
+    response={200: dict[str, Any], **ERRORS},
+    auth=django_auth,
+)
 def simulation(request: HttpRequest, code: str, number: int) -> Any:
     policy = selectors.get_policy(code)
     version = selectors.get_version(policy, number)
@@ -423,7 +450,9 @@ class RunIn(Schema):
 
 @router.post("/policies/{code}/runs", response={201: RunOut, **ERRORS}, auth=django_auth)
 def start_run(request: HttpRequest, code: str, payload: RunIn) -> Any:
-    run = runs.check_start_run(request.user, code, period=payload.period, payment_date=payload.payment_date)
+    run = runs.check_start_run(
+        request.user, code, period=payload.period, payment_date=payload.payment_date
+    )
     return Status(201, _run(run))
 
 
@@ -445,17 +474,34 @@ class ReconciliationIn(Schema):
     csv: str
 
 
-@router.post("/policies/{code}/reconciliation", response={200: CountOut, **ERRORS}, auth=django_auth)
+@router.post(
+    "/policies/{code}/reconciliation", response={200: CountOut, **ERRORS}, auth=django_auth
+)
 def reconciliation(request: HttpRequest, code: str, payload: ReconciliationIn) -> Any:
-    return {"count": runs.check_import_reconciliation(request.user, code, payload.file_name, payload.csv)}
+    return {
+        "count": runs.check_import_reconciliation(
+            request.user, code, payload.file_name, payload.csv
+        )
+    }
 
 
-@router.get("/policies/{code}/payments", response={200: list[PaymentOut], **ERRORS}, auth=django_auth)
-def policy_payments(request: HttpRequest, code: str, period: str | None = None, after: int = 0) -> Any:
+@router.get(
+    "/policies/{code}/payments", response={200: list[PaymentOut], **ERRORS}, auth=django_auth
+)
+def policy_payments(
+    request: HttpRequest, code: str, period: str | None = None, after: int = 0
+) -> Any:
     policy = selectors.get_policy(code)
-    if not (access.can_see_policy_work(request.user, policy) or access.can_approve_run(request.user, policy)):
+    if not (
+        access.can_see_policy_work(request.user, policy)
+        or access.can_approve_run(request.user, policy)
+    ):
         raise NotFound("没有这项政策", code="policy_not_found")
-    rows = PaymentInstruction.objects.filter(policy=policy, pk__gt=after).select_related("policy").order_by("pk")
+    rows = (
+        PaymentInstruction.objects.filter(policy=policy, pk__gt=after)
+        .select_related("policy")
+        .order_by("pk")
+    )
     if period:
         rows = rows.filter(period=period)
     return [_payment(p, mask=True) for p in rows[:200]]

@@ -49,11 +49,15 @@ def peak_rss_mb() -> float:
 
 @benchmarks.register("policy")
 class PolicyBenchmark(Benchmark):
-    summary = "policy matching: N enterprises × M payable items — Polars vs OpenFisca vs a Python loop"
+    summary = (
+        "policy matching: N enterprises × M payable items — Polars vs OpenFisca vs a Python loop"
+    )
     options = {
         "entities": Option(int, 1_000_000, "enterprises in the population"),
         "items": Option(int, 50, "payable items evaluated side by side"),
-        "loop_sample": Option(int, 20_000, "entities the per-entity Python loop evaluates (extrapolated)"),
+        "loop_sample": Option(
+            int, 20_000, "entities the per-entity Python loop evaluates (extrapolated)"
+        ),
         "explanations": Option(int, 2_000, "single-entity explanations timed (all items each)"),
         "seed": Option(int, 2026, "random seed of the synthetic population"),
         "repeat": Option(int, 3, "timed rounds; the best round of each engine is reported"),
@@ -96,7 +100,9 @@ class PolicyBenchmark(Benchmark):
                 theirs = openfisca_totals(path, items, system)
                 openfisca_s.append(time.perf_counter() - started)
                 gc.collect()
-                log(f"round {round_ + 1}: tongban {tongban_s[-1]:.2f} s, OpenFisca {openfisca_s[-1]:.2f} s")
+                log(
+                    f"round {round_ + 1}: tongban {tongban_s[-1]:.2f} s, OpenFisca {openfisca_s[-1]:.2f} s"
+                )
             assert ours is not None
             assert theirs is not None
             if ours != theirs:
@@ -110,7 +116,9 @@ class PolicyBenchmark(Benchmark):
             sample_path = Path(tmp) / "sample.parquet"
             sample.write_parquet(sample_path)
             if looped != tongban_totals(sample_path, items):
-                raise RuntimeError("the per-entity loop and the batch evaluator disagree on the sample")
+                raise RuntimeError(
+                    "the per-entity loop and the batch evaluator disagree on the sample"
+                )
             samples_ms: list[float] = []
             cpu_ms: list[float] = []
             for profile in rows[: options["explanations"]]:
@@ -152,7 +160,10 @@ class PolicyBenchmark(Benchmark):
                 "wall_s": wall <= TARGET_WALL_S,
                 "explain_p95_ms": explain_figures.get("explain_p95_ms", 0) <= TARGET_EXPLAIN_P95_MS,
             },
-            "rounds": {"tongban_s": [round(s, 3) for s in tongban_s], "openfisca_s": [round(s, 3) for s in openfisca_s]},
+            "rounds": {
+                "tongban_s": [round(s, 3) for s in tongban_s],
+                "openfisca_s": [round(s, 3) for s in openfisca_s],
+            },
         }
 
     def report(self, result: dict[str, Any]) -> list[str]:

@@ -70,13 +70,16 @@ def population(n: int, seed: int) -> pl.DataFrame:
             "revenue": rng.integers(10, 100_000, n).astype(np.float64),
             "revenue_growth": np.round(rng.uniform(-30, 50, n), 1),
             "tax_paid": rng.integers(0, 5_000_000, n).astype(np.float64),
-            "tax_credit_grade": pl.Series(np.array(GRADES)[rng.choice(5, n, p=[0.3, 0.35, 0.2, 0.1, 0.05])]),
+            "tax_credit_grade": pl.Series(
+                np.array(GRADES)[rng.choice(5, n, p=[0.3, 0.35, 0.2, 0.1, 0.05])]
+            ),
             "care_beds_new": rng.integers(0, 150, n),
             "care_property": pl.Series(np.array(PROPERTIES)[rng.integers(0, 2, n)]),
         }
     )
     tags = {
-        tag_column(tag): rng.random(n) < share for tag, share in zip(ENTERPRISE_TAGS, TAG_SHARES, strict=True)
+        tag_column(tag): rng.random(n) < share
+        for tag, share in zip(ENTERPRISE_TAGS, TAG_SHARES, strict=True)
     }
     return frame.with_columns(
         pl.col("size_class").cast(pl.Enum(list(SIZES))),
@@ -100,48 +103,127 @@ def item_rules(count: int) -> list[tuple[str, Any, Any]]:
             cond: Any = {"all": [{"attr": "tags", "op": "has_tag", "value": tag}, good]}
             amount: Any = 50_000 + 10_000 * k
         elif shape == 1:
-            cond = {"all": [{"attr": "employees", "op": ">=", "value": 10 + 20 * k},
-                            {"attr": "revenue_growth", "op": ">=", "value": float(k)}, good]}
+            cond = {
+                "all": [
+                    {"attr": "employees", "op": ">=", "value": 10 + 20 * k},
+                    {"attr": "revenue_growth", "op": ">=", "value": float(k)},
+                    good,
+                ]
+            }
             amount = {"percent_of": "tax_paid", "percent": 2 + k, "cap": 100_000}
         elif shape == 2:
-            cond = {"all": [{"attr": "new_hires", "op": "between", "value": [1 + k, 40]},
-                            {"attr": "tags", "op": "has_tag", "value": tag}]}
+            cond = {
+                "all": [
+                    {"attr": "new_hires", "op": "between", "value": [1 + k, 40]},
+                    {"attr": "tags", "op": "has_tag", "value": tag},
+                ]
+            }
             amount = {"per_head": "new_hires", "amount": 1000 + 500 * k, "cap": 50_000}
         elif shape == 3:
-            cond = {"all": [{"years_since": "registered_on", "on": "$period_start", "op": "<", "value": 5 + k},
-                            {"attr": "size_class", "op": "in", "value": ["small", "micro"]}]}
+            cond = {
+                "all": [
+                    {
+                        "years_since": "registered_on",
+                        "on": "$period_start",
+                        "op": "<",
+                        "value": 5 + k,
+                    },
+                    {"attr": "size_class", "op": "in", "value": ["small", "micro"]},
+                ]
+            }
             amount = 20_000
         elif shape == 4:
-            cond = {"all": [{"attr": "division", "op": "within", "value": "330100"},
-                            {"attr": "industry", "op": "prefix", "value": [SECTIONS[(2 + k) % len(SECTIONS)], "I"]}]}
-            amount = {"tiers": "employees", "bands": [{"from": 0, "amount": 5000},
-                                                      {"from": 50 + 10 * k, "amount": 20000},
-                                                      {"from": 300, "amount": 80000}]}
+            cond = {
+                "all": [
+                    {"attr": "division", "op": "within", "value": "330100"},
+                    {
+                        "attr": "industry",
+                        "op": "prefix",
+                        "value": [SECTIONS[(2 + k) % len(SECTIONS)], "I"],
+                    },
+                ]
+            }
+            amount = {
+                "tiers": "employees",
+                "bands": [
+                    {"from": 0, "amount": 5000},
+                    {"from": 50 + 10 * k, "amount": 20000},
+                    {"from": 300, "amount": 80000},
+                ],
+            }
         elif shape == 5:
-            cond = {"all": [{"any": [{"attr": "tags", "op": "has_tag", "value": tag},
-                                     {"attr": "tags", "op": "has_tag", "value": tags[(i + 3) % len(tags)]}]},
-                            {"not": {"attr": "tax_credit_grade", "op": "in", "value": ["C", "D"]}}]}
+            cond = {
+                "all": [
+                    {
+                        "any": [
+                            {"attr": "tags", "op": "has_tag", "value": tag},
+                            {"attr": "tags", "op": "has_tag", "value": tags[(i + 3) % len(tags)]},
+                        ]
+                    },
+                    {"not": {"attr": "tax_credit_grade", "op": "in", "value": ["C", "D"]}},
+                ]
+            }
             amount = 30_000 + 5000 * k
         elif shape == 6:
             cond = {"attr": "tags", "op": "has_tag", "value": "养老机构"}
-            amount = {"cases": [
-                {"when": {"attr": "care_property", "op": "==", "value": "own"},
-                 "amount": {"tiers": "care_beds_new", "bands": [{"from": 50, "amount": {"per_head": "care_beds_new", "amount": 10000 - 1000 * k}}]}},
-                {"when": {"attr": "care_property", "op": "==", "value": "leased"},
-                 "amount": {"tiers": "care_beds_new", "bands": [{"from": 20, "amount": {"per_head": "care_beds_new", "amount": 5000 - 500 * k}}]}},
-            ]}
+            amount = {
+                "cases": [
+                    {
+                        "when": {"attr": "care_property", "op": "==", "value": "own"},
+                        "amount": {
+                            "tiers": "care_beds_new",
+                            "bands": [
+                                {
+                                    "from": 50,
+                                    "amount": {
+                                        "per_head": "care_beds_new",
+                                        "amount": 10000 - 1000 * k,
+                                    },
+                                }
+                            ],
+                        },
+                    },
+                    {
+                        "when": {"attr": "care_property", "op": "==", "value": "leased"},
+                        "amount": {
+                            "tiers": "care_beds_new",
+                            "bands": [
+                                {
+                                    "from": 20,
+                                    "amount": {
+                                        "per_head": "care_beds_new",
+                                        "amount": 5000 - 500 * k,
+                                    },
+                                }
+                            ],
+                        },
+                    },
+                ]
+            }
         elif shape == 7:
-            cond = {"all": [{"attr": "revenue", "op": "between", "value": [2000.0 * (k + 1), 60000.0]},
-                            {"attr": "employees", "op": ">", "value": 5 * (k + 1)}]}
+            cond = {
+                "all": [
+                    {"attr": "revenue", "op": "between", "value": [2000.0 * (k + 1), 60000.0]},
+                    {"attr": "employees", "op": ">", "value": 5 * (k + 1)},
+                ]
+            }
             amount = {"min": [{"percent_of": "revenue", "percent": 1 + k}, 30_000]}
         elif shape == 8:
-            cond = {"any": [{"attr": "revenue", "op": ">", "value": 90_000.0 - 1000 * k},
-                            {"attr": "tax_paid", "op": ">=", "value": 4_800_000.0 - 10_000 * k}]}
+            cond = {
+                "any": [
+                    {"attr": "revenue", "op": ">", "value": 90_000.0 - 1000 * k},
+                    {"attr": "tax_paid", "op": ">=", "value": 4_800_000.0 - 10_000 * k},
+                ]
+            }
             amount = 100_000
         else:
-            cond = {"all": [{"attr": "tax_credit_grade", "op": "==", "value": GRADES[k % 3]},
-                            {"attr": "registered_on", "op": "<=", "value": f"{2010 + k}-12-31"},
-                            {"attr": "size_class", "op": "!=", "value": "large"}]}
+            cond = {
+                "all": [
+                    {"attr": "tax_credit_grade", "op": "==", "value": GRADES[k % 3]},
+                    {"attr": "registered_on", "op": "<=", "value": f"{2010 + k}-12-31"},
+                    {"attr": "size_class", "op": "!=", "value": "large"},
+                ]
+            }
             amount = 10_000 * (k + 1)
         rules.append((f"B{i:03d}", cond, amount))
     return rules
@@ -170,7 +252,12 @@ def _np_date(value: Any) -> Any:
 class NumpyRules:
     """The same typed rules compiled to numpy over OpenFisca inputs (enums as indices)."""
 
-    ENUMS = {"tax_credit_grade": GRADES, "size_class": SIZES, "care_property": PROPERTIES, "industry": SECTIONS}
+    ENUMS = {
+        "tax_credit_grade": GRADES,
+        "size_class": SIZES,
+        "care_property": PROPERTIES,
+        "industry": SECTIONS,
+    }
 
     def __init__(self, get: Callable[[str], Any]) -> None:
         self.get = get
@@ -302,11 +389,17 @@ def openfisca_system(items: list[CompiledItem]) -> Any:
     system = TaxBenefitSystem([enterprise])
 
     def variable(name: str, value_type: Any, **extra: Any) -> None:
-        attrs = {"value_type": value_type, "entity": enterprise, "definition_period": DateUnit.YEAR, "label": name, **extra}
+        attrs = {
+            "value_type": value_type,
+            "entity": enterprise,
+            "definition_period": DateUnit.YEAR,
+            "label": name,
+            **extra,
+        }
         system.add_variable(type(name, (Variable,), attrs))
 
     for name, values in NumpyRules.ENUMS.items():
-        members = Enum(name, {v: v for v in values})  # type: ignore[call-overload]
+        members = Enum(name, {v: v for v in values})
         variable(name, Enum, possible_values=members, default_value=next(iter(members)))
     for name in ("employees", "new_hires", "care_beds_new", "division"):
         variable(name, int)
@@ -323,7 +416,9 @@ def openfisca_system(items: list[CompiledItem]) -> Any:
     return system
 
 
-def openfisca_totals(path: Path, items: list[CompiledItem], system: Any) -> dict[str, tuple[int, int]]:
+def openfisca_totals(
+    path: Path, items: list[CompiledItem], system: Any
+) -> dict[str, tuple[int, int]]:
     from openfisca_core.simulations import SimulationBuilder
 
     frame = pl.read_parquet(path)
@@ -334,7 +429,14 @@ def openfisca_totals(path: Path, items: list[CompiledItem], system: Any) -> dict
             column = column.str.slice(0, 1)
         codes = column.cast(pl.Enum(list(values))).to_physical().to_numpy().astype(np.int16)
         simulation.set_input(name, PERIOD, codes)
-    for name in ("employees", "new_hires", "care_beds_new", "revenue", "revenue_growth", "tax_paid"):
+    for name in (
+        "employees",
+        "new_hires",
+        "care_beds_new",
+        "revenue",
+        "revenue_growth",
+        "tax_paid",
+    ):
         simulation.set_input(name, PERIOD, frame.get_column(name).to_numpy())
     simulation.set_input("division", PERIOD, frame.get_column("division").cast(pl.Int64).to_numpy())
     simulation.set_input("registered_on", PERIOD, frame.get_column("registered_on").to_numpy())
@@ -359,7 +461,9 @@ def profiles(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def loop_totals(rows: list[dict[str, Any]], items: list[CompiledItem]) -> dict[str, tuple[int, int]]:
+def loop_totals(
+    rows: list[dict[str, Any]], items: list[CompiledItem]
+) -> dict[str, tuple[int, int]]:
     totals = {i.code: [0, 0] for i in items}
     for profile in rows:
         for item in items:
@@ -369,5 +473,3 @@ def loop_totals(rows: list[dict[str, Any]], items: list[CompiledItem]) -> dict[s
                 entry[0] += 1
                 entry[1] += fen
     return {code: (n, fen) for code, (n, fen) in totals.items()}
-
-

@@ -64,7 +64,12 @@ SAMPLE_POLICIES: tuple[dict[str, Any], ...] = (
                     "priority": 10,
                     "conditions": {
                         "all": [
-                            {"years_since": "birth_date", "on": "$payment_date", "op": ">=", "value": 80},
+                            {
+                                "years_since": "birth_date",
+                                "on": "$payment_date",
+                                "op": ">=",
+                                "value": 80,
+                            },
                             {"attr": "household_division", "op": "within", "value": CITY},
                             {"attr": "alive", "op": "==", "value": True},
                             {"attr": "bank_account_on_file", "op": "==", "value": True},
@@ -74,11 +79,21 @@ SAMPLE_POLICIES: tuple[dict[str, Any], ...] = (
                     "amount": {
                         "cases": [
                             {
-                                "when": {"years_since": "birth_date", "on": "$payment_date", "op": ">=", "value": 100},
+                                "when": {
+                                    "years_since": "birth_date",
+                                    "on": "$payment_date",
+                                    "op": ">=",
+                                    "value": 100,
+                                },
                                 "amount": 500,
                             },
                             {
-                                "when": {"years_since": "birth_date", "on": "$payment_date", "op": ">=", "value": 90},
+                                "when": {
+                                    "years_since": "birth_date",
+                                    "on": "$payment_date",
+                                    "op": ">=",
+                                    "value": 90,
+                                },
                                 "amount": 100,
                             },
                         ],
@@ -161,16 +176,31 @@ SAMPLE_POLICIES: tuple[dict[str, Any], ...] = (
                     "priority": 10,
                     "conditions": {
                         "all": [
-                            {"attr": "education", "op": "in", "value": ["bachelor", "master", "doctor"]},
-                            {"years_since": "graduated_on", "on": "$period_start", "op": "<", "value": 5},
+                            {
+                                "attr": "education",
+                                "op": "in",
+                                "value": ["bachelor", "master", "doctor"],
+                            },
+                            {
+                                "years_since": "graduated_on",
+                                "on": "$period_start",
+                                "op": "<",
+                                "value": 5,
+                            },
                             {"attr": "social_insurance_months", "op": ">=", "value": 1},
                             {"attr": "household_division", "op": "within", "value": CITY},
                         ]
                     },
                     "amount": {
                         "cases": [
-                            {"when": {"attr": "education", "op": "==", "value": "doctor"}, "amount": 3000},
-                            {"when": {"attr": "education", "op": "==", "value": "master"}, "amount": 1500},
+                            {
+                                "when": {"attr": "education", "op": "==", "value": "doctor"},
+                                "amount": 3000,
+                            },
+                            {
+                                "when": {"attr": "education", "op": "==", "value": "master"},
+                                "amount": 1500,
+                            },
                         ],
                         "otherwise": 800,
                     },
@@ -245,15 +275,30 @@ SAMPLE_POLICIES: tuple[dict[str, Any], ...] = (
                         "cases": [
                             {
                                 "when": {"attr": "care_property", "op": "==", "value": "own"},
-                                "amount": {"tiers": "care_beds_new", "bands": [
-                                    {"from": 50, "amount": {"per_head": "care_beds_new", "amount": 10000}}
-                                ]},
+                                "amount": {
+                                    "tiers": "care_beds_new",
+                                    "bands": [
+                                        {
+                                            "from": 50,
+                                            "amount": {
+                                                "per_head": "care_beds_new",
+                                                "amount": 10000,
+                                            },
+                                        }
+                                    ],
+                                },
                             },
                             {
                                 "when": {"attr": "care_property", "op": "==", "value": "leased"},
-                                "amount": {"tiers": "care_beds_new", "bands": [
-                                    {"from": 20, "amount": {"per_head": "care_beds_new", "amount": 5000}}
-                                ]},
+                                "amount": {
+                                    "tiers": "care_beds_new",
+                                    "bands": [
+                                        {
+                                            "from": 20,
+                                            "amount": {"per_head": "care_beds_new", "amount": 5000},
+                                        }
+                                    ],
+                                },
                             },
                         ]
                     },
@@ -268,15 +313,27 @@ SAMPLE_POLICIES: tuple[dict[str, Any], ...] = (
                         "cases": [
                             {
                                 "when": {"attr": "care_property", "op": "==", "value": "own"},
-                                "amount": {"tiers": "care_beds_new", "bands": [
-                                    {"from": 50, "amount": {"per_head": "care_beds_new", "amount": 5000}}
-                                ]},
+                                "amount": {
+                                    "tiers": "care_beds_new",
+                                    "bands": [
+                                        {
+                                            "from": 50,
+                                            "amount": {"per_head": "care_beds_new", "amount": 5000},
+                                        }
+                                    ],
+                                },
                             },
                             {
                                 "when": {"attr": "care_property", "op": "==", "value": "leased"},
-                                "amount": {"tiers": "care_beds_new", "bands": [
-                                    {"from": 20, "amount": {"per_head": "care_beds_new", "amount": 1000}}
-                                ]},
+                                "amount": {
+                                    "tiers": "care_beds_new",
+                                    "bands": [
+                                        {
+                                            "from": 20,
+                                            "amount": {"per_head": "care_beds_new", "amount": 1000},
+                                        }
+                                    ],
+                                },
                             },
                         ]
                     },
@@ -315,11 +372,17 @@ def person_profile(person: SyntheticPerson | Any, seed: int) -> dict[str, Any]:
         "pension_status": "receiving" if age >= 60 and rng.random() > 0.1 else "not_receiving",
         "bank_account_on_file": rng.random() > 0.1,
         "disability_grade": rng.choice([1, 2, 3, 4]) if rng.random() < 0.05 else None,
-        "education": rng.choice(["secondary", "junior_college", "bachelor", "bachelor", "master", "doctor"]),
+        "education": rng.choice(
+            ["secondary", "junior_college", "bachelor", "bachelor", "master", "doctor"]
+        ),
         "graduated_on": graduated,
-        "graduate_school": rng.choice(["浙江大学", "杭州电子科技大学", "浙江工业大学"]) if graduated else None,
+        "graduate_school": rng.choice(["浙江大学", "杭州电子科技大学", "浙江工业大学"])
+        if graduated
+        else None,
         "social_insurance_months": rng.randint(0, 60) if age < 60 else None,
-        "employment_status": "retired" if age >= 60 else rng.choice(["employed", "employed", "unemployed"]),
+        "employment_status": "retired"
+        if age >= 60
+        else rng.choice(["employed", "employed", "unemployed"]),
         "tags": sorted({t for t in ("高校毕业生", "失业人员") if rng.random() < 0.2}),
     }
     if rng.random() < 0.05:
@@ -415,7 +478,9 @@ def publish_sample_policies(users: dict[str, User]) -> list[str]:
     }
     for name, target, rule, description in NAMED_CONDITIONS:
         if not NamedCondition.objects.filter(name=name).exists():
-            services.check_save_named_condition(users["policy-jxj"], name, target, rule, description)
+            services.check_save_named_condition(
+                users["policy-jxj"], name, target, rule, description
+            )
     created = []
     for spec in SAMPLE_POLICIES:
         if Policy.objects.filter(code=spec["code"]).exists():
@@ -431,8 +496,12 @@ def publish_sample_policies(users: dict[str, User]) -> list[str]:
             )
             version = services.check_save_draft(author, spec["code"], spec["draft"])
             services.check_submit(author, spec["code"], version.number)
-            services.check_review(users["policy-legal"], spec["code"], version.number, step="legality", approved=True)
-            services.check_review(users["policy-finance"], spec["code"], version.number, step="finance", approved=True)
+            services.check_review(
+                users["policy-legal"], spec["code"], version.number, step="legality", approved=True
+            )
+            services.check_review(
+                users["policy-finance"], spec["code"], version.number, step="finance", approved=True
+            )
         created.append(spec["code"])
     return created
 

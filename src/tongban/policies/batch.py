@@ -28,7 +28,6 @@ from tongban.policies.rules import (
     AnyOf,
     Capped,
     Cases,
-    Combine,
     Condition,
     DateRef,
     Fixed,
@@ -72,20 +71,24 @@ def frame_from_rows(
     schema: ProfileSchema, rows: Iterable[Mapping[str, Any]], tags: Iterable[str] = ()
 ) -> pl.DataFrame:
     """A population frame from profile dicts (attribute name → value, ``tags`` a set or None)."""
-    columns: dict[str, list[Any]] = {a.name: [] for a in schema.attributes if a.type is not AttrType.TAGS}
+    columns: dict[str, list[Any]] = {
+        a.name: [] for a in schema.attributes if a.type is not AttrType.TAGS
+    }
     wanted = list(tags)
     tag_values: dict[str, list[bool | None]] = {t: [] for t in wanted}
     known: list[bool] = []
+    numbers = {a.name for a in schema.attributes if a.type is AttrType.NUMBER}
+    attrs = {a.name: a for a in schema.attributes}
     for row in rows:
         for name, values in columns.items():
             value = row.get(name)
-            values.append(float(value) if value is not None and schema.get(name).type is AttrType.NUMBER else value)  # type: ignore[union-attr]
+            values.append(float(value) if value is not None and name in numbers else value)
         row_tags = row.get("tags")
         known.append(row_tags is not None)
         for tag in wanted:
             tag_values[tag].append(None if row_tags is None else tag in row_tags)
     data: dict[str, pl.Series] = {
-        name: pl.Series(name, values, dtype=polars_type(schema.get(name)))  # type: ignore[arg-type]
+        name: pl.Series(name, values, dtype=polars_type(attrs[name]))
         for name, values in columns.items()
     }
     for tag, values in tag_values.items():
@@ -95,11 +98,12 @@ def frame_from_rows(
 
 
 def _date(value: Any, ctx: Context) -> dt.date:
-    return ctx.date(value) if isinstance(value, DateRef) else value  # type: ignore[no-any-return]
+    day: dt.date = ctx.date(value) if isinstance(value, DateRef) else value
+    return day
 
 
 def _lit(value: Any, leaf: Leaf, ctx: Context) -> pl.Expr:
-    if isinstance(value, DateRef) or isinstance(value, dt.date):
+    if isinstance(value, (DateRef, dt.date)):
         return pl.lit(_date(value, ctx), dtype=pl.Date)
     if leaf.operand_type is AttrType.NUMBER:
         return pl.lit(float(value), dtype=pl.Float64)
@@ -229,7 +233,11 @@ def _leaf_expr(leaf: Leaf, ctx: Context) -> pl.Expr:
         lo, hi = leaf.value
         return (x >= _lit(lo, leaf, ctx)) & (x <= _lit(hi, leaf, ctx))
     if op in ("in", "not_in"):
-        member = x.is_in(pl.lit(pl.Series(list(leaf.value), dtype=polars_type(leaf.attr, leaf.operand_type))).implode())
+        member = x.is_in(
+            pl.lit(
+                pl.Series(list(leaf.value), dtype=polars_type(leaf.attr, leaf.operand_type))
+            ).implode()
+        )
         member = pl.when(x.is_null()).then(_NULL_BOOL).otherwise(member)
         return member if op == "in" else ~member
     if op == "within":
@@ -250,13 +258,18 @@ def amount_expr(formula: Formula, ctx: Context) -> pl.Expr:
         return pl.col(formula.attr.name).cast(pl.Float64) * pl.lit(formula.factor, dtype=pl.Float64)
     if isinstance(formula, Capped):
         inner = amount_expr(formula.formula, ctx)
-        return pl.when(inner > formula.cap).then(pl.lit(formula.cap, dtype=pl.Float64)).otherwise(inner)
+        return (
+            pl.when(inner > formula.cap)
+            .then(pl.lit(formula.cap, dtype=pl.Float64))
+            .otherwise(inner)
+        )
     if isinstance(formula, Tiers):
         base = pl.col(formula.attr.name).cast(pl.Float64)
         expr: Any = pl.when(base.is_null()).then(_NULL_FLOAT)
         for start, band in reversed(formula.bands):
             expr = expr.when(base >= start).then(amount_expr(band, ctx))
-        return expr.otherwise(pl.lit(0.0, dtype=pl.Float64))  # type: ignore[no-any-return]
+        result: pl.Expr = expr.otherwise(pl.lit(0.0, dtype=pl.Float64))
+        return result
     if isinstance(formula, Cases):
         result = amount_expr(formula.otherwise, ctx)
         for when, amount in reversed(formula.cases):
@@ -309,7 +322,10 @@ def evaluate_items(
         eligible = condition_expr(item.condition, ctx)
         exprs.append(eligible.alias(item.code))
         exprs.append(
-            pl.when(eligible).then(fen_expr(item.amount, ctx)).otherwise(None).alias(f"{item.code}:fen")
+            pl.when(eligible)
+            .then(fen_expr(item.amount, ctx))
+            .otherwise(None)
+            .alias(f"{item.code}:fen")
         )
     return frame.select(exprs)
 
@@ -351,12 +367,16 @@ def totals(
     from tongban.policies.evaluate import amount_fen
     from tongban.policies.rules import referenced_attributes
 
-    conditions = [condition_expr(item.condition, ctx).fill_null(False).alias(item.code) for item in items]
+    conditions = [
+        condition_expr(item.condition, ctx).fill_null(False).alias(item.code) for item in items
+    ]
     amount_columns = sorted(
         set().union(*(referenced_attributes(item.amount) for item in items)) if items else set()
     )
     tags = sorted(set().union(*(_formula_tags(item.amount) for item in items)) if items else set())
-    keep = [pl.col(c) for c in amount_columns if c != "tags"] + [pl.col(tag_column(t)) for t in tags]
+    keep = [pl.col(c) for c in amount_columns if c != "tags"] + [
+        pl.col(tag_column(t)) for t in tags
+    ]
     if tags or "tags" in amount_columns:
         keep.append(pl.col(TAGS_KNOWN))
     flags = source.select(*keep, *conditions).collect()
@@ -366,9 +386,13 @@ def totals(
         selected = flags.lazy().filter(pl.col(item.code))
         if not referenced_attributes(item.amount) and not _formula_tags(item.amount):
             constant[item.code] = amount_fen(item.amount, {}, ctx) or 0
-            queries.append(selected.select(pl.len().alias("n"), pl.lit(0, dtype=pl.Int64).alias("fen")))
+            queries.append(
+                selected.select(pl.len().alias("n"), pl.lit(0, dtype=pl.Int64).alias("fen"))
+            )
         else:
-            queries.append(selected.select(pl.len().alias("n"), fen_expr(item.amount, ctx).sum().alias("fen")))
+            queries.append(
+                selected.select(pl.len().alias("n"), fen_expr(item.amount, ctx).sum().alias("fen"))
+            )
     results = pl.collect_all(queries)
     out: dict[str, tuple[int, int]] = {}
     for item, result in zip(items, results, strict=True):

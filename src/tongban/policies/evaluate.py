@@ -21,7 +21,6 @@ from tongban.policies.rules import (
     AnyOf,
     Capped,
     Cases,
-    Combine,
     Condition,
     DateRef,
     DateValue,
@@ -29,7 +28,6 @@ from tongban.policies.rules import (
     Formula,
     Leaf,
     Not,
-    Ref,
     Scaled,
     Tiers,
 )
@@ -49,7 +47,8 @@ class Context:
 
     def date(self, value: DateValue) -> dt.date:
         if isinstance(value, DateRef):
-            return getattr(self, value.name)  # type: ignore[no-any-return]
+            day: dt.date = getattr(self, value.name)
+            return day
         return value
 
 
@@ -190,7 +189,7 @@ def raw_amount(formula: Formula, profile: Profile, ctx: Context) -> float | None
 def amount_fen(formula: Formula, profile: Profile, ctx: Context) -> int | None:
     """The amount in fen (分), rounded half-up; None when unknown."""
     value = raw_amount(formula, profile, ctx)
-    return None if value is None else int(math.floor(value * 100 + 0.5))
+    return None if value is None else math.floor(value * 100 + 0.5)
 
 
 # --- explanations -------------------------------------------------------------------------------

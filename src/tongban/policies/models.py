@@ -56,7 +56,9 @@ class PersonProfile(models.Model):
     id_number = models.CharField(_("身份证号"), max_length=18, unique=True)
     name = models.CharField(_("姓名"), max_length=64)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
-    household_division_code = models.CharField(_("户籍地区划"), max_length=12, null=True, blank=True)
+    household_division_code = models.CharField(
+        _("户籍地区划"), max_length=12, null=True, blank=True
+    )
     alive = models.BooleanField(_("在世"), null=True, blank=True)
     pension_status = models.CharField(_("养老金领取"), max_length=16, null=True, blank=True)
     bank_account_on_file = models.BooleanField(_("已登记银行账户"), null=True, blank=True)
@@ -265,7 +267,10 @@ class PolicyReview(models.Model):
     approved = models.BooleanField(_("通过"))
     comment = models.TextField(_("意见"), blank=True)
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("审核人")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("审核人"),
     )
     at = models.DateTimeField(_("时间"), auto_now_add=True)
 
@@ -273,6 +278,9 @@ class PolicyReview(models.Model):
         ordering: ClassVar = ["at", "id"]
         verbose_name = _("政策审核")
         verbose_name_plural = _("政策审核")
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.step} {'✓' if self.approved else '✗'}"
 
 
 class PolicyEvent(models.Model):
@@ -298,6 +306,9 @@ class PolicyEvent(models.Model):
         ordering: ClassVar = ["at", "id"]
         verbose_name = _("政策事件")
         verbose_name_plural = _("政策事件")
+
+    def __str__(self) -> str:
+        return f"{self.action} · {self.actor_label}"
 
 
 class RunTrigger(models.TextChoices):
@@ -402,6 +413,9 @@ class Candidate(models.Model):
         ]
         verbose_name = _("兑现候选")
         verbose_name_plural = _("兑现候选")
+
+    def __str__(self) -> str:
+        return f"{self.item_code} {self.entity_key} ({self.status})"
 
 
 class PaymentStatus(models.TextChoices):

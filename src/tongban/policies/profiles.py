@@ -167,10 +167,10 @@ def _parse(attr: Attribute, raw: Any, schema: ProfileSchema, divisions: set[str]
         if unknown:
             raise ValueError(f"未知标签 {'、'.join(unknown)}（标签库：{'、'.join(schema.tags)}）")
         return sorted(set(tags))
-    value = str(text)
-    if attr.name == "industry" and len(value) > 5:
+    text_value = str(text)
+    if attr.name == "industry" and len(text_value) > 5:
         raise ValueError("行业代码最长 5 位（GB/T 4754）")
-    return value
+    return text_value
 
 
 def _check_range(attr: Attribute, value: float) -> None:
@@ -191,7 +191,11 @@ def _check_key(schema: ProfileSchema, value: str) -> None:
 
 
 def import_profiles(
-    target: str, path: Path, *, progress: Writer | None = sys.stderr, display_name: str | None = None
+    target: str,
+    path: Path,
+    *,
+    progress: Writer | None = sys.stderr,
+    display_name: str | None = None,
 ) -> ImportReport:
     """Validate the whole file, then create/update every profile in one transaction."""
     schema = schema_for(target)
@@ -200,21 +204,22 @@ def import_profiles(
     problems: list[Problem] = []
     unknown_columns = [c for c in header if schema.get(c) is None]
     for column in unknown_columns:
-        problems.append(Problem(name, 1, column, f"未知列（{target} 档案的列有：{'、'.join(schema.names())}）"))
+        problems.append(
+            Problem(name, 1, column, f"未知列（{target} 档案的列有：{'、'.join(schema.names())}）")
+        )
     for attr in schema.attributes:
         if attr.required and attr.name not in header:
             problems.append(Problem(name, 1, attr.name, "缺少必需的列"))
     if problems:
         raise ProfilesInvalid(problems)
     divisions = set(Division.objects.values_list("code", flat=True))
-    columns = [schema.get(c) for c in header]
+    columns = [a for a in (schema.get(c) for c in header) if a is not None]
     parsed: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     checking = Progress(total, "检查", progress)
     for line, row in rows:
         record: dict[str, Any] = {}
         for attr in columns:
-            assert attr is not None
             try:
                 record[attr.model_column] = _parse(attr, row.get(attr.name), schema, divisions)
             except ValueError as exc:
@@ -246,7 +251,10 @@ def import_profiles(
         for start in range(0, len(parsed), BATCH):
             chunk = parsed[start : start + BATCH]
             keys = [r[schema.key] for r in chunk]
-            existing = {getattr(p, schema.key): p for p in model.objects.filter(**{f"{schema.key}__in": keys})}
+            existing = {
+                getattr(p, schema.key): p
+                for p in model.objects.filter(**{f"{schema.key}__in": keys})
+            }
             new, changed = [], []
             for record in chunk:
                 obj = existing.get(record[schema.key])

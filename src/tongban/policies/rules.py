@@ -277,7 +277,9 @@ class _Checker:
         if isinstance(raw, str) and raw.startswith("$"):
             if raw[1:] in REFERENCE_DATES:
                 return DateRef(raw[1:])
-            self.error(path, f"未知的参考日期“{raw}”（可用：$period_start、$period_end、$payment_date）")
+            self.error(
+                path, f"未知的参考日期“{raw}”（可用：$period_start、$period_end、$payment_date）"
+            )
             return None
         if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
             return raw
@@ -311,9 +313,7 @@ class _Checker:
             return raw
         if attr_type is AttrType.ENUM:
             if raw not in attr.choices:
-                self.error(
-                    path, f"“{attr.label}”只能取 {'、'.join(attr.choices)}，实际为 {raw!r}"
-                )
+                self.error(path, f"“{attr.label}”只能取 {'、'.join(attr.choices)}，实际为 {raw!r}")
                 return None
             return raw
         if attr_type is AttrType.DIVISION:
@@ -375,7 +375,9 @@ class _Checker:
         given = raw["value"]
 
         def unfit() -> None:
-            self.error(f"{path}.op", f"运算符 {op} 不适用于{_type_label(operand_type)}“{attr.label}”")
+            self.error(
+                f"{path}.op", f"运算符 {op} 不适用于{_type_label(operand_type)}“{attr.label}”"
+            )
 
         if op in COMPARISONS:
             if operand_type is AttrType.TAGS or (
@@ -410,7 +412,9 @@ class _Checker:
             if not isinstance(given, list) or not given:
                 self.error(vpath, f"{op} 的比较值应为非空列表")
                 return None
-            values = [self.scalar(operand_type, attr, v, f"{vpath}[{i}]") for i, v in enumerate(given)]
+            values = [
+                self.scalar(operand_type, attr, v, f"{vpath}[{i}]") for i, v in enumerate(given)
+            ]
             if any(v is None for v in values):
                 return None
             value = tuple(values)
@@ -644,7 +648,9 @@ def interval(formula: Formula, errors: list[FieldError]) -> Interval:
             )
         )
         return -INF, INF
-    corners = [a / b for a in (alo, ahi) for b in (blo, bhi) if math.isfinite(b) or math.isfinite(a)]
+    corners = [
+        a / b for a in (alo, ahi) for b in (blo, bhi) if math.isfinite(b) or math.isfinite(a)
+    ]
     corners = [c for c in corners if not math.isnan(c)]
     return (min(corners), max(corners)) if corners else (-INF, INF)
 
@@ -681,7 +687,9 @@ def compile_amount(
     lo, _hi = interval(formula, errors)
     if not errors and lo < 0:
         errors.append(
-            FieldError(path, f"金额公式可能得出负数（最小可能值 {_show_bound(lo)}），请加下限或改写公式")
+            FieldError(
+                path, f"金额公式可能得出负数（最小可能值 {_show_bound(lo)}），请加下限或改写公式"
+            )
         )
     if errors:
         raise RuleInvalid("金额公式有误", code="amount_invalid", errors=errors)

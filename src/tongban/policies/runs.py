@@ -69,7 +69,9 @@ def yuan(fen: int | None) -> str:
 
 
 # --- starting a run -----------------------------------------------------------------------------
-def _candidate_frame(policy: Policy, period: str, payment_date: dt.date) -> tuple[pl.DataFrame, dict[str, Any]]:
+def _candidate_frame(
+    policy: Policy, period: str, payment_date: dt.date
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     version = policy.published_version
     assert version is not None
     items = compile_version(version)
@@ -84,9 +86,9 @@ def _candidate_frame(policy: Policy, period: str, payment_date: dt.date) -> tupl
         pl.col("division" if policy.target == Target.ENTERPRISE else "household_division").alias(
             "division"
         ),
-        (pl.col("industry") if policy.target == Target.ENTERPRISE else pl.lit(None, pl.String)).alias(
-            "industry"
-        ),
+        (
+            pl.col("industry") if policy.target == Target.ENTERPRISE else pl.lit(None, pl.String)
+        ).alias("industry"),
     )
     found = found.join(names, on="key", how="left")
     return found, info
@@ -114,9 +116,12 @@ def check_start_run(
     period_context(version.period_kind, period, pay_on)  # validates the period
     found, info = _candidate_frame(policy, period, pay_on)
     with transaction.atomic():
-        if trigger == RunTrigger.SCHEDULED and Run.objects.filter(
-            policy=policy, period=period, trigger=RunTrigger.SCHEDULED
-        ).exists():
+        if (
+            trigger == RunTrigger.SCHEDULED
+            and Run.objects.filter(
+                policy=policy, period=period, trigger=RunTrigger.SCHEDULED
+            ).exists()
+        ):
             raise Conflict("本期定时批次已生成", code="run_exists")
         run = Run.objects.create(
             policy=policy,
@@ -127,9 +132,9 @@ def check_start_run(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         paid = set(
-            PaymentInstruction.objects.filter(
-                period=period, item_code__in=list(info)
-            ).values_list("item_code", "entity_key")
+            PaymentInstruction.objects.filter(period=period, item_code__in=list(info)).values_list(
+                "item_code", "entity_key"
+            )
         )
         rows = []
         eligible = unknown = 0
@@ -170,7 +175,13 @@ def check_start_run(
         run.eligible_count, run.unknown_count, run.eligible_fen = eligible, unknown, total
         run.save(update_fields=["eligible_count", "unknown_count", "eligible_fen"])
         events.record(
-            policy, "run_started", actor, run=run.pk, period=period, eligible=eligible, unknown=unknown
+            policy,
+            "run_started",
+            actor,
+            run=run.pk,
+            period=period,
+            eligible=eligible,
+            unknown=unknown,
         )
     return run
 
@@ -215,7 +226,9 @@ def check_approve_run(actor: Any, run_id: int, *, today: dt.date | None = None) 
             raise PermissionDenied("只有资金主管部门负责人可以审批兑现批次", code="forbidden")
         run = Run.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.AWAITING_APPROVAL:
-            raise Conflict(f"批次状态为“{run.get_status_display()}”，不能审批", code="run_not_pending")
+            raise Conflict(
+                f"批次状态为“{run.get_status_display()}”，不能审批", code="run_not_pending"
+            )
         version = run.version
         remaining = version.budget_fen - committed_fen(policy, run.period)
         candidates = list(
@@ -233,6 +246,7 @@ def check_approve_run(actor: Any, run_id: int, *, today: dt.date | None = None) 
         instructions: list[PaymentInstruction] = []
         by_status: dict[str, list[int]] = {}
         for c in candidates:
+            status: str
             amount = c.amount_fen or 0
             if (c.item_code, c.entity_key) in paid:
                 status = CandidateStatus.ALREADY_PAID
@@ -278,7 +292,13 @@ def check_approve_run(actor: Any, run_id: int, *, today: dt.date | None = None) 
         run.instructed_count = report.instructed
         run.over_budget_count = report.over_budget
         run.save(
-            update_fields=["status", "approved_by", "approved_at", "instructed_count", "over_budget_count"]
+            update_fields=[
+                "status",
+                "approved_by",
+                "approved_at",
+                "instructed_count",
+                "over_budget_count",
+            ]
         )
         events.record(
             policy,
@@ -317,14 +337,22 @@ def recipients_for(target: str, keys: Iterable[str]) -> dict[str, list[User]]:
     keys = list(keys)
     found: dict[str, list[User]] = {}
     if target == Target.PERSON:
-        for user in User.objects.filter(person__id_number__in=keys, is_active=True).select_related("person"):
+        for user in User.objects.filter(person__id_number__in=keys, is_active=True).select_related(
+            "person"
+        ):
             assert user.person is not None
             found.setdefault(user.person.id_number, []).append(user)
         return found
     today = timezone.localdate()
-    for enterprise in Enterprise.objects.filter(uscc__in=keys).prefetch_related("agents__person__account"):
+    for enterprise in Enterprise.objects.filter(uscc__in=keys).prefetch_related(
+        "agents__person__account"
+    ):
         for agent in enterprise.agents.all():
-            if agent.revoked_at or agent.valid_from > today or (agent.valid_until and agent.valid_until < today):
+            if (
+                agent.revoked_at
+                or agent.valid_from > today
+                or (agent.valid_until and agent.valid_until < today)
+            ):
                 continue
             account = getattr(agent.person, "account", None)
             if account is not None and account.is_active:
@@ -364,12 +392,18 @@ def _notify(
 
 
 # --- one-click confirmation ---------------------------------------------------------------------
-def check_confirm_offer(actor: Any, candidate_id: int, *, today: dt.date | None = None) -> PaymentInstruction:
+def check_confirm_offer(
+    actor: Any, candidate_id: int, *, today: dt.date | None = None
+) -> PaymentInstruction:
     """即申即享: the entity confirms an offer with one click; the instruction follows at once."""
     today = today or timezone.localdate()
     keys = access.entity_keys(actor)
     with transaction.atomic():
-        found = Candidate.objects.filter(pk=candidate_id).values_list("run__policy_id", flat=True).first()
+        found = (
+            Candidate.objects.filter(pk=candidate_id)
+            .values_list("run__policy_id", flat=True)
+            .first()
+        )
         if found is not None:
             Policy.objects.select_for_update().get(pk=found)  # one ledger writer per policy
         candidate = (
@@ -381,7 +415,9 @@ def check_confirm_offer(actor: Any, candidate_id: int, *, today: dt.date | None 
         if candidate is None or candidate.entity_key not in keys:
             raise NotFound("没有这条待确认的兑现", code="offer_not_found")
         if candidate.status != CandidateStatus.OFFERED:
-            raise Conflict(f"该兑现状态为“{candidate.get_status_display()}”，无需再确认", code="not_offered")
+            raise Conflict(
+                f"该兑现状态为“{candidate.get_status_display()}”，无需再确认", code="not_offered"
+            )
         run = candidate.run
         refusal: Conflict | None = None
         if candidate.confirm_by is not None and today > candidate.confirm_by:
@@ -394,7 +430,9 @@ def check_confirm_offer(actor: Any, candidate_id: int, *, today: dt.date | None 
             refusal = Conflict("本期已兑现", code="already_paid")
         if refusal is not None:
             candidate.save(update_fields=["status"])  # kept: the offer is closed either way
-            events.record(run.policy, "offer_closed", actor, candidate=candidate.pk, status=candidate.status)
+            events.record(
+                run.policy, "offer_closed", actor, candidate=candidate.pk, status=candidate.status
+            )
             instruction = None
         else:
             instruction = _instruct_confirmed(actor, candidate)
@@ -468,7 +506,9 @@ def start_due_runs(today: dt.date | None = None) -> int:
         if Run.objects.filter(policy=policy, period=period, trigger=RunTrigger.SCHEDULED).exists():
             continue
         try:
-            check_start_run(None, policy.code, period=period, payment_date=today, trigger=RunTrigger.SCHEDULED)
+            check_start_run(
+                None, policy.code, period=period, payment_date=today, trigger=RunTrigger.SCHEDULED
+            )
             started += 1
         except Conflict:
             continue  # another scheduler got there first
@@ -525,7 +565,9 @@ def check_mark_sent(actor: Any, policy_code: str, period: str) -> int:
     return count
 
 
-def check_import_reconciliation(actor: Any, policy_code: str, source: Path | str, text: str | None = None) -> int:
+def check_import_reconciliation(
+    actor: Any, policy_code: str, source: Path | str, text: str | None = None
+) -> int:
     """Apply a bank reconciliation CSV (``item_code,entity_key,period,status,bank_reference,note``):
     every line is checked first; any problem → nothing changes, problems as ``file:line: column``."""
     name = str(source)
@@ -551,7 +593,9 @@ def check_import_reconciliation(actor: Any, policy_code: str, source: Path | str
             key = (row["item_code"].strip(), row["entity_key"].strip(), row["period"].strip())
             status = row["status"].strip()
             if key in seen:
-                problems.append(ReconciliationProblem(name, line, "entity_key", "同一支付指令出现两次"))
+                problems.append(
+                    ReconciliationProblem(name, line, "entity_key", "同一支付指令出现两次")
+                )
                 continue
             seen.add(key)
             instruction = (
@@ -560,19 +604,34 @@ def check_import_reconciliation(actor: Any, policy_code: str, source: Path | str
                 .first()
             )
             if instruction is None:
-                problems.append(ReconciliationProblem(name, line, "entity_key", f"没有支付指令 {'/'.join(key)}"))
+                problems.append(
+                    ReconciliationProblem(name, line, "entity_key", f"没有支付指令 {'/'.join(key)}")
+                )
                 continue
             if status not in PaymentStatus.values:
                 problems.append(ReconciliationProblem(name, line, "status", f"未知状态 {status!r}"))
                 continue
-            if status != instruction.status and status not in TRANSITIONS[PaymentStatus(instruction.status)]:
+            if (
+                status != instruction.status
+                and status not in TRANSITIONS[PaymentStatus(instruction.status)]
+            ):
                 problems.append(
                     ReconciliationProblem(
-                        name, line, "status", f"不能从“{instruction.get_status_display()}”变为 {status}"
+                        name,
+                        line,
+                        "status",
+                        f"不能从“{instruction.get_status_display()}”变为 {status}",
                     )
                 )
                 continue
-            planned.append((instruction, status, (row.get("bank_reference") or "").strip(), (row.get("note") or "").strip()))
+            planned.append(
+                (
+                    instruction,
+                    status,
+                    (row.get("bank_reference") or "").strip(),
+                    (row.get("note") or "").strip(),
+                )
+            )
         if problems:
             raise ReconciliationInvalid(problems)
         now = timezone.now()

@@ -119,7 +119,13 @@ def _compile(version: PolicyVersion) -> list[ItemInfo]:
         )
         amount = compile_amount(item.amount, schema, path=f"items[{i}].amount", named=named_lookup)
         infos.append(
-            ItemInfo(item.code, item.name, item.mode, item.priority, CompiledItem(item.code, condition, amount))
+            ItemInfo(
+                item.code,
+                item.name,
+                item.mode,
+                item.priority,
+                CompiledItem(item.code, condition, amount),
+            )
         )
     return infos
 
@@ -159,7 +165,9 @@ def profile_frame(target: str, tags: Iterable[str] = ()) -> pl.DataFrame:
             [None if t is None else tag in t for t in data["tags"]],
             dtype=pl.Boolean,
         )
-    series[TAGS_KNOWN] = pl.Series(TAGS_KNOWN, [t is not None for t in data["tags"]], dtype=pl.Boolean)
+    series[TAGS_KNOWN] = pl.Series(
+        TAGS_KNOWN, [t is not None for t in data["tags"]], dtype=pl.Boolean
+    )
     if not data[schema.key]:
         return frame_from_rows(schema, [], wanted)
     return pl.DataFrame(series)
@@ -174,7 +182,9 @@ def tags_of(items: Sequence[ItemInfo]) -> set[str]:
 
 # --- policies -----------------------------------------------------------------------------------
 def get_policy(code: str) -> Policy:
-    policy = Policy.objects.select_related("department", "published_version").filter(code=code).first()
+    policy = (
+        Policy.objects.select_related("department", "published_version").filter(code=code).first()
+    )
     if policy is None:
         raise NotFound("没有这项政策", code="policy_not_found")
     return policy
@@ -182,9 +192,7 @@ def get_policy(code: str) -> Policy:
 
 def get_version(policy: Policy, number: int) -> PolicyVersion:
     version = (
-        PolicyVersion.objects.select_related(
-            "policy", "legality_department", "finance_department"
-        )
+        PolicyVersion.objects.select_related("policy", "legality_department", "finance_department")
         .filter(policy=policy, number=number)
         .first()
     )

@@ -114,7 +114,9 @@ def check_create_policy(
         raise PermissionDenied("只有资金主管部门的工作人员可以创建政策", code="forbidden")
     with transaction.atomic():
         if Policy.objects.filter(code=code).exists():
-            raise Conflict("政策编码已存在", code="policy_exists", errors=[FieldError("code", code)])
+            raise Conflict(
+                "政策编码已存在", code="policy_exists", errors=[FieldError("code", code)]
+            )
         policy = Policy.objects.create(code=code, title=title, target=target, department=dept)
         events.record(policy, "created", actor, code=code)
     return policy
@@ -126,7 +128,9 @@ def _yuan_to_fen(value: Any, path: str) -> int:
     except (InvalidOperation, ValueError):
         raise _invalid("预算无效", path, f"应为金额（元），实际为 {value!r}") from None
     if not amount.is_finite() or amount <= 0:
-        raise _invalid("预算无效", path, "每期预算应大于零（零预算的政策无法兑现）", "budget_invalid")
+        raise _invalid(
+            "预算无效", path, "每期预算应大于零（零预算的政策无法兑现）", "budget_invalid"
+        )
     return int((amount * 100).to_integral_value())
 
 
@@ -136,7 +140,9 @@ def _check_divisions(node: Any, path_errors: list[FieldError]) -> None:
 
     if isinstance(node, Leaf):
         if node.op == "within" and not Division.objects.filter(code=node.shown_value).exists():
-            path_errors.append(FieldError(f"{node.path}.value", f"没有代码为 {node.shown_value} 的区划"))
+            path_errors.append(
+                FieldError(f"{node.path}.value", f"没有代码为 {node.shown_value} 的区划")
+            )
     elif isinstance(node, All | AnyOf):
         for child in node.children:
             _check_divisions(child, path_errors)
@@ -193,9 +199,7 @@ def validate_draft(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
             errors.append(FieldError(f"{path}.code", "1 至 40 个字符"))
         elif code in seen:
             errors.append(FieldError(f"{path}.code", f"事项编码 {code} 重复"))
-        elif (
-            PayableItem.objects.filter(code=code).exclude(version__policy=policy).exists()
-        ):
+        elif PayableItem.objects.filter(code=code).exclude(version__policy=policy).exists():
             errors.append(FieldError(f"{path}.code", f"事项编码 {code} 已被其他政策使用"))
         seen.add(code)
         name = str(raw.get("name") or "")
@@ -203,7 +207,12 @@ def validate_draft(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
             errors.append(FieldError(f"{path}.name", "必填"))
         mode = raw.get("mode")
         if mode not in Mode.values:
-            errors.append(FieldError(f"{path}.mode", "应为 exempt（免申即享）、confirm（即申即享）或 application（申请制）"))
+            errors.append(
+                FieldError(
+                    f"{path}.mode",
+                    "应为 exempt（免申即享）、confirm（即申即享）或 application（申请制）",
+                )
+            )
         priority = raw.get("priority", 100)
         if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
             errors.append(FieldError(f"{path}.priority", "应为非负整数"))
@@ -283,7 +292,9 @@ def check_submit(actor: Any, policy_code: str, number: int) -> PolicyVersion:
         if version is None:
             raise NotFound("没有这个政策版本", code="version_not_found")
         if version.status != VersionStatus.DRAFT:
-            raise Conflict(f"版本状态为“{version.get_status_display()}”，不能提交", code="not_draft")
+            raise Conflict(
+                f"版本状态为“{version.get_status_display()}”，不能提交", code="not_draft"
+            )
         validate_draft(policy, _version_data(version))  # named conditions may have changed
         version.status = VersionStatus.LEGALITY_REVIEW
         version.save(update_fields=["status"])
@@ -334,7 +345,9 @@ def check_review(
         if not access.can_review(actor, version, step):
             raise PermissionDenied("您不是该审核环节的审核部门工作人员", code="forbidden")
         expected = (
-            VersionStatus.LEGALITY_REVIEW if step == ReviewStep.LEGALITY else VersionStatus.FINANCE_REVIEW
+            VersionStatus.LEGALITY_REVIEW
+            if step == ReviewStep.LEGALITY
+            else VersionStatus.FINANCE_REVIEW
         )
         if version.status != expected:
             raise Conflict(

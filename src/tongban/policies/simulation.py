@@ -89,7 +89,9 @@ class Simulation:
         }
 
 
-def _evaluate(version: PolicyVersion, frame: pl.DataFrame, on: dt.date) -> tuple[pl.DataFrame, list[Any], str]:
+def _evaluate(
+    version: PolicyVersion, frame: pl.DataFrame, on: dt.date
+) -> tuple[pl.DataFrame, list[Any], str]:
     items = compile_version(version)
     period = period_for(version.period_kind, on)
     ctx = period_context(version.period_kind, period, on)
@@ -98,7 +100,9 @@ def _evaluate(version: PolicyVersion, frame: pl.DataFrame, on: dt.date) -> tuple
     return found, items, period
 
 
-def simulate_version(actor: Any, version: PolicyVersion, *, on: dt.date | None = None) -> Simulation:
+def simulate_version(
+    actor: Any, version: PolicyVersion, *, on: dt.date | None = None
+) -> Simulation:
     policy = version.policy
     if not access.can_see_policy_work(actor, policy, version):
         raise PermissionDenied("无权模拟该政策", code="forbidden")
@@ -137,7 +141,9 @@ def simulate_version(actor: Any, version: PolicyVersion, *, on: dt.date | None =
     attrs = frame.select(
         pl.col(key).alias("key"),
         pl.col(division_col).alias("division"),
-        (pl.col("industry") if target == Target.ENTERPRISE else pl.lit(None, pl.String)).alias("industry"),
+        (pl.col("industry") if target == Target.ENTERPRISE else pl.lit(None, pl.String)).alias(
+            "industry"
+        ),
     )
     joined = paying.join(attrs, on="key", how="left")
     by_division = _distribution(joined, pl.col("division").str.slice(0, 6), _division_names())

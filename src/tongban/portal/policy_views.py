@@ -28,18 +28,22 @@ from tongban.portal.applicant_views import applicant_only
 from tongban.portal.views import not_found
 
 
-def _entities(request: HttpRequest) -> list[dict[str, str]]:
+def _entities(request: HttpRequest) -> list[dict[str, Any]]:
     keys = access.entity_keys(request.user)
+    person = getattr(request.user, "person", None)
+    own_name = person.name if person is not None else ""
     names = {}
     for target in ("person", "enterprise"):
         model = selectors.profile_model(target)
         key = "id_number" if target == "person" else "uscc"
-        names.update(dict(model.objects.filter(**{f"{key}__in": list(keys)}).values_list(key, "name")))
+        names.update(
+            dict(model.objects.filter(**{f"{key}__in": list(keys)}).values_list(key, "name"))
+        )
     return [
         {
             "key": key,
             "target": target,
-            "label": names.get(key) or (request.user.person.name if target == "person" else key),
+            "label": names.get(key) or (own_name if target == "person" else key),
             "shown_key": mask_id_number(key) if target == "person" else key,
             "has_profile": key in names,
         }
@@ -69,7 +73,9 @@ def my_policies(request: HttpRequest) -> HttpResponseBase:
                     {
                         "check": check,
                         "amount": _yuan(check.amount_fen),
-                        "passed": [leaf.label for leaf in check.explanation.leaves() if leaf.result],
+                        "passed": [
+                            leaf.label for leaf in check.explanation.leaves() if leaf.result
+                        ],
                     }
                 )
     for entity in entities:
@@ -80,11 +86,19 @@ def my_policies(request: HttpRequest) -> HttpResponseBase:
         {
             "entities": entities,
             "offers": [
-                {"offer": o, "name": names.get(o.item_code, o.item_code), "amount": _yuan(o.amount_fen)}
+                {
+                    "offer": o,
+                    "name": names.get(o.item_code, o.item_code),
+                    "amount": _yuan(o.amount_fen),
+                }
                 for o in offers
             ],
             "payments": [
-                {"payment": p, "name": names.get(p.item_code, p.item_code), "amount": _yuan(p.amount_fen)}
+                {
+                    "payment": p,
+                    "name": names.get(p.item_code, p.item_code),
+                    "amount": _yuan(p.amount_fen),
+                }
                 for p in payments
             ],
             "Mode": Mode,
@@ -130,6 +144,7 @@ def confirm_offer(request: HttpRequest, offer_id: int) -> HttpResponseBase:
     else:
         messages.success(
             request,
-            _("已确认，%(amount)s 元将拨付到您登记的账户。") % {"amount": _yuan(instruction.amount_fen)},
+            _("已确认，%(amount)s 元将拨付到您登记的账户。")
+            % {"amount": _yuan(instruction.amount_fen)},
         )
     return HttpResponseRedirect(reverse("portal:my_policies"))

@@ -74,9 +74,15 @@ def policy_detail(request: HttpRequest, code: str) -> HttpResponseBase:
         policy = _visible(request.user, code)
     except NotFound as exc:
         return _not_found(request, exc.message)
-    versions = list(policy.versions.select_related("legality_department", "finance_department").order_by("-number"))
+    versions = list(
+        policy.versions.select_related("legality_department", "finance_department").order_by(
+            "-number"
+        )
+    )
     number = request.GET.get("version")
-    chosen = next((v for v in versions if str(v.number) == number), versions[0] if versions else None)
+    chosen = next(
+        (v for v in versions if str(v.number) == number), versions[0] if versions else None
+    )
     simulation = None
     charts: dict[str, Any] = {}
     if chosen is not None and request.GET.get("simulate"):
@@ -86,8 +92,14 @@ def policy_detail(request: HttpRequest, code: str) -> HttpResponseBase:
             messages.error(request, exc.message)
         else:
             charts = {
-                "division": [[d["name"], round(d["total_fen"] / 100, 2), d["count"]] for d in simulation.by_division],
-                "industry": [[d["name"], round(d["total_fen"] / 100, 2), d["count"]] for d in simulation.by_industry],
+                "division": [
+                    [d["name"], round(d["total_fen"] / 100, 2), d["count"]]
+                    for d in simulation.by_division
+                ],
+                "industry": [
+                    [d["name"], round(d["total_fen"] / 100, 2), d["count"]]
+                    for d in simulation.by_industry
+                ],
                 "labels": {"amount": _("金额（元）"), "count": _("对象数")},
             }
     reviews = {
@@ -106,7 +118,12 @@ def policy_detail(request: HttpRequest, code: str) -> HttpResponseBase:
         {
             "policy": policy,
             "versions": [
-                {"version": v, "budget": _yuan(v.budget_fen), "can": reviews[v.pk], "items": list(v.items.all())}
+                {
+                    "version": v,
+                    "budget": _yuan(v.budget_fen),
+                    "can": reviews[v.pk],
+                    "items": list(v.items.all()),
+                }
                 for v in versions
             ],
             "chosen": chosen,
@@ -114,9 +131,12 @@ def policy_detail(request: HttpRequest, code: str) -> HttpResponseBase:
             "sim_total": _yuan(simulation.total_fen) if simulation else "",
             "sim_budget": _yuan(simulation.budget_fen) if simulation else "",
             "sim_items": [
-                {"item": i, "total": _yuan(i.total_fen)} for i in (simulation.items if simulation else [])
+                {"item": i, "total": _yuan(i.total_fen)}
+                for i in (simulation.items if simulation else [])
             ],
-            "sim_diff_total": _yuan(simulation.diff.get("total_change_fen")) if simulation and simulation.diff else "",
+            "sim_diff_total": _yuan(simulation.diff.get("total_change_fen"))
+            if simulation and simulation.diff
+            else "",
             "charts": charts,
             "runs": [{"run": r, "total": _yuan(r.eligible_fen)} for r in policy_runs],
             "can_author": access.can_author(request.user, policy),
@@ -153,7 +173,9 @@ def policy_action(request: HttpRequest, code: str, action: str) -> HttpResponseB
             )
             messages.success(request, _("审核意见已记录。"))
         elif action == "start_run":
-            payment_date = dt.date.fromisoformat(data["payment_date"]) if data.get("payment_date") else None
+            payment_date = (
+                dt.date.fromisoformat(data["payment_date"]) if data.get("payment_date") else None
+            )
             run = runs.check_start_run(
                 request.user, code, period=data.get("period") or None, payment_date=payment_date
             )
