@@ -27,7 +27,7 @@ from tongban.demo.accounts import (
     DemoPerson,
     accounts_table,
 )
-from tongban.demo.policies import load_policy_sample
+from tongban.demo.policies import POLICY_STAFF, load_policy_sample
 from tongban.demo.sample import CATALOG_DIR
 from tongban.identity import services
 from tongban.identity.models import (
@@ -90,6 +90,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "惠企惠民政策：个人档案 新建{person_profiles}；企业档案 新建{enterprise_profiles}；"
             "示例政策 新建{policies}".format_map(policy_counts)
+        )
+        self.stdout.write(
+            "政策工作人员账户（密码同演示账户）："
+            + "、".join(f"{username}（{name}）" for username, name, *_ in POLICY_STAFF)
         )
         if not options["no_table"]:
             self.stdout.write("")
