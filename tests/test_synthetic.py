@@ -139,7 +139,16 @@ def test_demo_data_loads_everything_once() -> None:
         EnterpriseAgent.objects.count(),
     )
     applicants = sum(1 for a in DEMO_ACCOUNTS if a.person is not None)
-    assert counts == (20 + applicants, 8 + len(DEMO_ENTERPRISES), len(DEMO_ACCOUNTS), 7, 2)
+    from tongban.demo.policies import POLICY_STAFF  # the policy officers the sample policies need
+
+    policy_roles = sum(len(roles) for *_, roles in POLICY_STAFF)
+    assert counts == (
+        20 + applicants,
+        8 + len(DEMO_ENTERPRISES),
+        len(DEMO_ACCOUNTS) + len(POLICY_STAFF),
+        7 + policy_roles,
+        2,
+    )
 
     call_command("demo_data", "--persons", "20", "--enterprises", "8", "--no-table", stdout=out)
     assert (

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tongban.notifications",
     "tongban.cases",
     "tongban.licences",
+    "tongban.policies",
     "tongban.portal",
     "tongban.workbench",
     "tongban.api",

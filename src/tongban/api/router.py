@@ -75,5 +75,9 @@ def _mount() -> None:
     api.add_router("/", licences_api.public)
     api.add_router("/", licences_api.router)
 
+    from tongban.api import policies
+
+    api.add_router("/", policies.router)
+
 
 _mount()

@@ -15,6 +15,7 @@ BENCHMARK_MODULES = (
     "tongban.bench.sharing",
     "tongban.bench.bundle",
     "tongban.bench.licence",
+    "tongban.bench.policy",
 )
 
 

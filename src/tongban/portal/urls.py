@@ -1,9 +1,16 @@
 """Portal URLs: home, search, item guides, the 情形 questionnaire, display preferences, login,
-and the applicant space (online application and 我的办件)."""
+and the applicant space (online application, 我的办件, 我的政策 and 政策体检)."""
 
 from django.urls import path
 
-from tongban.portal import applicant_views, bundle_views, licence_views, shared_data_views, views
+from tongban.portal import (
+    applicant_views,
+    bundle_views,
+    licence_views,
+    policy_views,
+    shared_data_views,
+    views,
+)
 
 app_name = "portal"
 
@@ -58,6 +65,13 @@ urlpatterns = [
         "my/licences/<str:number>/grants/<int:grant_id>/withdraw/",
         licence_views.withdraw_grant,
         name="licence_withdraw_grant",
+    ),
+    path("my/policies/", policy_views.my_policies, name="my_policies"),
+    path("my/policies/checkup/", policy_views.checkup, name="policy_checkup"),
+    path(
+        "my/policies/offers/<int:offer_id>/confirm/",
+        policy_views.confirm_offer,
+        name="confirm_offer",
     ),
     path("preferences/division/", views.set_division, name="set_division"),
     path("preferences/elder-mode/", views.set_elder_mode, name="set_elder_mode"),

@@ -1,9 +1,9 @@
 """Workbench URLs (under ``/workbench/``): queues, bulk 受理, the 督办 overview, case pages,
-actions and files."""
+actions and files, and the policy pages (review, simulation, runs)."""
 
 from django.urls import path
 
-from tongban.workbench import lookups, supervision, views
+from tongban.workbench import lookups, policy_views, supervision, views
 
 app_name = "workbench"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("supervision/", supervision.overview, name="supervision"),
     path("queues/intake/accept/", views.bulk_accept, name="bulk_accept"),
+    path("policies/", policy_views.policy_list, name="policies"),
+    path("policies/<str:code>/", policy_views.policy_detail, name="policy"),
+    path("policies/<str:code>/<slug:action>/", policy_views.policy_action, name="policy_action"),
     path("queues/<slug:name>/", views.queue, name="queue"),
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/reveal/", views.reveal_applicant, name="reveal"),

@@ -22,12 +22,14 @@ from tongban.catalog.services import CatalogInvalid, import_catalog
 from tongban.demo.accounts import (
     DEMO_ACCOUNTS,
     DEMO_ENTERPRISES,
+    DEMO_PASSWORD,
     DEMO_WARNING,
     DemoAccount,
     DemoEnterprise,
     DemoPerson,
     accounts_table,
 )
+from tongban.demo.policies import POLICY_STAFF, load_policy_sample
 from tongban.demo.sample import CATALOG_DIR
 from tongban.identity import services
 from tongban.identity.models import (
@@ -70,17 +72,18 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = generate_persons(options["persons"], seed=options["seed"])
             self._load_persons(people, counts)
-            self._load_enterprises(
-                generate_enterprises(
-                    options["enterprises"], seed=options["seed"], representatives=people
-                ),
-                counts,
+            firms = generate_enterprises(
+                options["enterprises"], seed=options["seed"], representatives=people
             )
+            self._load_enterprises(firms, counts)
             for account in DEMO_ACCOUNTS:
                 self._load_account(account, counts)
             for enterprise in DEMO_ENTERPRISES:
                 self._load_demo_enterprise(enterprise, counts)
             counts["records"] = self._load_registry_records()
+            policy_counts = load_policy_sample(
+                people, firms, seed=options["seed"], password=DEMO_PASSWORD
+            )
         self.stdout.write(
             "合成登记信息：自然人 新建{persons_created} 已有{persons_existing}；"
             "法人 新建{enterprises_created} 已有{enterprises_existing}".format_map(counts)
@@ -98,6 +101,14 @@ class Command(BaseCommand):
             "电子证照：类型 {types}；新建印章密钥 {keys}；新发证照 {issued}".format_map(
                 load_demo_licences()
             )
+        )
+        self.stdout.write(
+            "惠企惠民政策：个人档案 新建{person_profiles}；企业档案 新建{enterprise_profiles}；"
+            "示例政策 新建{policies}".format_map(policy_counts)
+        )
+        self.stdout.write(
+            "政策工作人员账户（密码同演示账户）："
+            + "、".join(f"{username}（{name}）" for username, name, *_ in POLICY_STAFF)
         )
         if not options["no_table"]:
             self.stdout.write("")

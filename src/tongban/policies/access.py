@@ -1,0 +1,70 @@
+"""Who may do what with policies (checked in the services, tested for every endpoint).
+
+Until the identity app has dedicated policy roles, the existing staff roles are read this way:
+**authors** (draft versions, simulate, start runs) hold ``reviewer`` or ``department_head`` in
+the policy's funding department; **legality reviewers** and **finance reviewers** hold one of
+those roles in the version's legality or finance department; **run approval** needs
+``department_head`` of the funding department. An applicant sees the profiles of the person
+behind the account and of the enterprises it holds a valid 经办人授权 for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tongban.identity.models import Role
+from tongban.identity.permissions import has_role, is_applicant, is_staff_member
+from tongban.identity.selectors import enterprises_represented
+from tongban.policies.models import Policy, PolicyVersion, ReviewStep
+
+AUTHOR_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
+
+
+def _holds_any(user: Any, department_id: int) -> bool:
+    return any(has_role(user, role, department_id) for role in AUTHOR_ROLES)
+
+
+def can_author(user: Any, policy: Policy) -> bool:
+    return is_staff_member(user) and _holds_any(user, policy.department_id)
+
+
+def can_author_in(user: Any, department_id: int) -> bool:
+    return is_staff_member(user) and _holds_any(user, department_id)
+
+
+def can_author_any(user: Any) -> bool:
+    return is_staff_member(user) and any(has_role(user, role) for role in AUTHOR_ROLES)
+
+
+def can_review(user: Any, version: PolicyVersion, step: str) -> bool:
+    department_id = (
+        version.legality_department_id
+        if step == ReviewStep.LEGALITY
+        else version.finance_department_id
+    )
+    return is_staff_member(user) and _holds_any(user, department_id)
+
+
+def can_approve_run(user: Any, policy: Policy) -> bool:
+    return is_staff_member(user) and has_role(user, Role.DEPARTMENT_HEAD, policy.department_id)
+
+
+def can_see_policy_work(user: Any, policy: Policy, version: PolicyVersion | None = None) -> bool:
+    """Staff who author, review or approve this policy see its drafts, runs and ledger."""
+    if can_author(user, policy):
+        return True
+    versions = [version] if version is not None else list(policy.versions.all())
+    return any(
+        can_review(user, v, ReviewStep.LEGALITY) or can_review(user, v, ReviewStep.FINANCE)
+        for v in versions
+    )
+
+
+def entity_keys(user: Any) -> dict[str, str]:
+    """Entity key (身份证号 / 统一社会信用代码) → target, for an applicant account."""
+    if not is_applicant(user) or user.person_id is None:
+        return {}
+    keys = {user.person.id_number: "person"}
+    for enterprise in enterprises_represented(user.person):
+        keys[enterprise.uscc] = "enterprise"
+    return keys

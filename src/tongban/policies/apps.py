@@ -1,0 +1,24 @@
+"""App configuration for ``tongban.policies``: message templates and the scheduled-run job."""
+
+from django.apps import AppConfig
+
+
+class PoliciesConfig(AppConfig):
+    name = "tongban.policies"
+    label = "policies"
+    verbose_name = "惠企惠民政策"
+
+    def ready(self) -> None:
+        import datetime as dt
+
+        from tongban.core.tasks import periodic_jobs, register_periodic_job
+        from tongban.policies import notices, tasks
+
+        if "policies.scheduled_runs" not in periodic_jobs:
+            notices.register_templates()
+            register_periodic_job(
+                "policies.scheduled_runs",
+                tasks.start_scheduled_runs,
+                every=dt.timedelta(hours=1),
+                description="兑现批次: build candidate lists on the first 3 working days of a month",
+            )
