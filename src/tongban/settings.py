@@ -107,6 +107,11 @@ DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": database_config(DATABASE_URL, VAR_DIR)}
+# The queue indexes carry non-key columns (INCLUDE) for PostgreSQL's index-only scans; SQLite
+# builds them without those columns, which is all the embedded database needs.
+SILENCED_SYSTEM_CHECKS = (
+    ["models.W040"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ----------------------------------------------------------------------------------
