@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,3 +21,15 @@ def _fresh_search_index() -> None:
     from tongban.catalog.search import reset_index
 
     reset_index()
+
+
+@pytest.fixture(autouse=True)
+def _site_language() -> Iterator[None]:
+    """A request in English leaves its language active in the test's thread; every test starts
+    and ends in the site language (简体中文)."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)

@@ -65,10 +65,16 @@ def test_demo_registry_makes_sharing_visible_for_demo_accounts() -> None:
     materials = {m.key: m for m in application.materials}
     assert materials["birth_cert_shared"].exempt
     assert materials["parents_ids"].evidence is not None
-    assert materials["marriage_cert"].needs_consent == "marriage"
+    # her 结婚证 is an e-licence she holds (demo data): it stands in for the paper copy, so the
+    # marriage registry (which would need her consent) is not asked
+    marriage = materials["marriage_cert"]
+    assert marriage.exempt
+    assert marriage.evidence is not None
+    assert marriage.evidence.source == "电子证照库"
+    assert marriage.needs_consent == ""
     page = as_user(citizen).get(reverse("portal:draft", args=[draft.pk])).content.decode()
     assert "系统填：来自出生医学证明信息（卫生健康）" in page
-    assert "授权查询婚姻登记信息（民政）" in page
+    assert "授权查询婚姻登记信息（民政）" not in page
 
     # the 经办人 applies for the demo enterprise: its registration fills the form and stands in
     # for the 营业执照
@@ -97,7 +103,8 @@ def test_demo_registry_makes_sharing_visible_for_demo_accounts() -> None:
     assert fields["legal_rep"].value == owner.display_name
     licence = next(m for m in application.materials if m.licence_type == "LT-BUSINESS-LICENCE")
     assert licence.exempt
-    assert licence.evidence.source == "企业登记信息（市场监管）"
+    # the demo enterprise holds its 营业执照 as an e-licence, asked before the registry fallback
+    assert licence.evidence.source == "电子证照库"
 
 
 def test_prefill_rates_per_item_and_overall(tmp_path: Path) -> None:

@@ -213,23 +213,27 @@ def test_case_from_application_to_closing(
     for page, opinion in ((reviewer, "食品安全条件符合要求"), (police, "消防安全条件符合要求")):
         with page.expect_navigation():
             page.locator("tr.wb-row", has_text=number).get_by_role("link", name=number).click()
-        review_form = page.locator("form.wb-action", has=page.locator("input[name=task]"))
+        review_form = page.locator(
+            "form.wb-action", has=page.get_by_role("button", name="审查通过")
+        )
         review_form.get_by_label("审查意见").fill(opinion)
         pages.append(page)
     shot(police, screenshots, "07-review-form")
     # both forms are open before either is sent
     for page in pages:
         with page.expect_navigation():
-            page.locator("form.wb-action", has=page.locator("input[name=task]")).get_by_role(
-                "button", name="审查通过"
-            ).click()
+            page.locator(
+                "form.wb-action", has=page.get_by_role("button", name="审查通过")
+            ).get_by_role("button", name="审查通过").click()
         assert "审查意见已提交" in page.locator(".messages").inner_text()
     case.refresh_from_db()
     assert case.current_stage == 2
 
     # --- stage 2 ----------------------------------------------------------------------------------
     reviewer.reload()
-    stage_two = reviewer.locator("form.wb-action", has=reviewer.locator("input[name=task]"))
+    stage_two = reviewer.locator(
+        "form.wb-action", has=reviewer.get_by_role("button", name="审查通过")
+    )
     assert "现场核查" in stage_two.inner_text()
     stage_two.get_by_label("审查意见").fill("现场核查通过")
     with reviewer.expect_navigation():
