@@ -5,7 +5,8 @@ Until the identity app has dedicated policy roles, the existing staff roles are 
 the policy's funding department; **legality reviewers** and **finance reviewers** hold one of
 those roles in the version's legality or finance department; **run approval** needs
 ``department_head`` of the funding department. An applicant sees the profiles of the person
-behind the account and of the enterprises it holds a valid 经办人授权 for.
+behind the account and of the enterprises it holds a valid 经办人授权 for. Refreshing profiles
+from the data sources is for authors in a department that funds a policy.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def can_author_in(user: Any, department_id: int) -> bool:
 
 def can_author_any(user: Any) -> bool:
     return is_staff_member(user) and any(has_role(user, role) for role in AUTHOR_ROLES)
+
+
+def can_refresh_profiles(user: Any) -> bool:
+    """Policy staff — authors in a department that funds a policy — may refresh profiles from
+    the data sources (a lookup of personal data needs a policy duty behind it)."""
+    if not can_author_any(user):
+        return False
+    funding = set(Policy.objects.values_list("department_id", flat=True).distinct())
+    return any(_holds_any(user, department_id) for department_id in funding)
 
 
 def can_review(user: Any, version: PolicyVersion, step: str) -> bool:
