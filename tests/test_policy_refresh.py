@@ -74,7 +74,8 @@ def test_refresh_fills_person_attributes_from_the_local_registry(world: World) -
     assert dead.disability_grade is None  # no card: left unknown, not invented
     assert set(report.changes[str(living.pk)]) == {"alive", "disability_grade", "graduate_school"}
     again = services.check_refresh_profiles(world.author, "person", [living.pk])
-    assert again.profiles == 1 and again.updated == 0
+    assert again.profiles == 1
+    assert again.updated == 0
 
 
 def test_refresh_fills_enterprise_attributes(world: World) -> None:
@@ -98,7 +99,8 @@ def test_an_outage_leaves_the_profile_unchanged_and_is_reported(
         gateway.script.status = 503
         settings.TONGBAN_SHARING_CONNECTORS = {"default": gateway.connector_entry()}
         report = services.check_refresh_profiles(world.author, "person")
-    assert report.profiles == 1 and report.updated == 0
+    assert report.profiles == 1
+    assert report.updated == 0
     assert len(report.problems) == 4
     assert all(LookupResult.ERROR in p for p in report.problems)
     profile.refresh_from_db()
@@ -113,7 +115,8 @@ def test_a_closed_port_is_an_outage_too(world: World, settings: Any) -> None:
         entry = gateway.connector_entry()
     settings.TONGBAN_SHARING_CONNECTORS = {"default": entry}  # the gateway is gone
     report = services.check_refresh_profiles(world.author, "person")
-    assert report.updated == 0 and len(report.problems) == 4
+    assert report.updated == 0
+    assert len(report.problems) == 4
     profile.refresh_from_db()
     assert profile.alive is None
 
@@ -164,7 +167,11 @@ def test_lookup_subject_needs_a_subject_a_purpose_and_a_basis(world: World) -> N
     profile = _person(1)
     with pytest.raises(ValidationFailed) as caught:
         lookup_subject(
-            world.author, code="hukou", purpose=" ", legal_basis="", subject_person=profile.id_number
+            world.author,
+            code="hukou",
+            purpose=" ",
+            legal_basis="",
+            subject_person=profile.id_number,
         )
     assert {e.path for e in caught.value.errors} == {"purpose", "legal_basis"}
     with pytest.raises(ValidationFailed):

@@ -97,7 +97,9 @@ def _enterprise_values(asked: Asked, problems: list[str]) -> dict[str, Any]:
     return values
 
 
-_KINDS: Final[dict[str, tuple[type[Model], str, tuple[str, ...], Callable[..., dict[str, Any]]]]] = {
+_KINDS: Final[
+    dict[str, tuple[type[Model], str, tuple[str, ...], Callable[..., dict[str, Any]]]]
+] = {
     TargetKind.PERSON: (PersonProfile, "id_number", PERSON_SOURCES, _person_values),
     TargetKind.ENTERPRISE: (EnterpriseProfile, "uscc", ENTERPRISE_SOURCES, _enterprise_values),
 }
@@ -109,7 +111,7 @@ def refresh_profiles(
     """Refresh profiles of ``kind`` (the given ids, else the least recently refreshed first,
     at most ``limit``). ``requester`` is checked by the caller (``None``: the platform's job)."""
     model, key_field, codes, values_of = _KINDS[kind]
-    profiles = model._default_manager.order_by("refreshed_at", "id")  # type: ignore[attr-defined]
+    profiles = model._default_manager.order_by("refreshed_at", "id")
     if ids is not None:
         profiles = profiles.filter(pk__in=list(ids))
     if limit is not None:
@@ -140,7 +142,7 @@ def refresh_profiles(
 @transaction.atomic
 def _store(model: type[Model], profile_id: int, values: dict[str, Any]) -> list[str]:
     """Write one profile's refreshed attributes (row locked); returns what changed."""
-    profile = model._default_manager.select_for_update().filter(pk=profile_id).first()  # type: ignore[attr-defined]
+    profile = model._default_manager.select_for_update().filter(pk=profile_id).first()
     if profile is None:  # deleted meanwhile
         return []
     changed = [name for name, value in values.items() if getattr(profile, name) != value]

@@ -203,7 +203,9 @@ def lookup_subject(
             errors=[FieldError("subject", _("请指定一个查询对象"))],
         )
     subject = (
-        Subject(PERSON, subject_person) if subject_person else Subject(ENTERPRISE, subject_enterprise)
+        Subject(PERSON, subject_person)
+        if subject_person
+        else Subject(ENTERPRISE, subject_enterprise)
     )
     errors = []
     if subject.kind not in data_source.subjects:

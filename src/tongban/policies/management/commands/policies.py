@@ -50,7 +50,9 @@ class Command(BaseCommand):
         imp.add_argument("--quiet", action="store_true", help="no progress bar")
         ref = sub.add_parser("refresh-profiles", help="refresh profiles from the data sources")
         ref.add_argument("target", choices=sorted(SCHEMAS))
-        ref.add_argument("--limit", type=int, default=None, help="at most N profiles (stalest first)")
+        ref.add_argument(
+            "--limit", type=int, default=None, help="at most N profiles (stalest first)"
+        )
         chk = sub.add_parser("check", help="type-check a rule file (YAML/JSON)")
         chk.add_argument("file", type=Path)
         chk.add_argument("--target", choices=sorted(SCHEMAS), required=True)
