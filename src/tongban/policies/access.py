@@ -20,9 +20,9 @@ from tongban.identity.permissions import has_role, is_applicant, is_staff_member
 from tongban.identity.selectors import enterprises_represented
 from tongban.policies.models import Policy, PolicyVersion, ReviewStep
 
-GENERIC_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
-AUTHOR_ROLES = (Role.POLICY_ADMIN, *GENERIC_ROLES)
-REVIEW_ROLES = {
+GENERIC_ROLES: tuple[str, ...] = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
+AUTHOR_ROLES: tuple[str, ...] = (Role.POLICY_ADMIN, *GENERIC_ROLES)
+REVIEW_ROLES: dict[str, tuple[str, ...]] = {
     ReviewStep.LEGALITY: (Role.LEGALITY_REVIEWER, *GENERIC_ROLES),
     ReviewStep.FINANCE: (Role.FINANCE_REVIEWER, *GENERIC_ROLES),
 }
