@@ -33,12 +33,27 @@ POLICY_DEPARTMENTS = (
 )
 POLICY_STAFF = (
     # username, display name, department, roles
-    ("policy-mzj", "刘洋（市民政局 政策）", "330100-MZJ", ("reviewer",)),
+    ("policy-mzj", "刘洋（市民政局 政策）", "330100-MZJ", ("reviewer", "policy_admin")),
     ("policy-head-mzj", "高峰（市民政局 负责人）", "330100-MZJ", ("department_head",)),
-    ("policy-rsj", "韩雪（市人社局 政策）", "330100-RSJ", ("reviewer", "department_head")),
-    ("policy-jxj", "彭涛（市经信局 政策）", "330100-JXJ", ("reviewer", "department_head")),
-    ("policy-legal", "宋佳（市司法局 合法性审查）", "330100-SFJ", ("reviewer",)),
-    ("policy-finance", "袁明（市财政局 财政审核）", "330100-CZJ", ("reviewer",)),
+    (
+        "policy-rsj",
+        "韩雪（市人社局 政策）",
+        "330100-RSJ",
+        ("reviewer", "department_head", "policy_admin"),
+    ),
+    (
+        "policy-jxj",
+        "彭涛（市经信局 政策）",
+        "330100-JXJ",
+        ("reviewer", "department_head", "policy_admin"),
+    ),
+    (
+        "policy-legal",
+        "宋佳（市司法局 合法性审查）",
+        "330100-SFJ",
+        ("reviewer", "legality_reviewer"),
+    ),
+    ("policy-finance", "袁明（市财政局 财政审核）", "330100-CZJ", ("reviewer", "finance_reviewer")),
 )
 REVIEW = {"legality_department": "330100-SFJ", "finance_department": "330100-CZJ"}
 
@@ -462,6 +477,11 @@ def ensure_policy_staff(password: str) -> dict[str, User]:
                 department=Department.objects.get(code=department),
                 roles=roles,
             )
+        else:  # an earlier demo: grant the roles added since
+            for role in roles:
+                identity_services.do_grant_staff_role(
+                    user, role, Department.objects.get(code=department)
+                )
         users[username] = user
     return users
 

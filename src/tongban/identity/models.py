@@ -305,6 +305,9 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("督办人员")
     CATALOG_ADMIN = "catalog_admin", _("事项管理员")
     SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    POLICY_ADMIN = "policy_admin", _("政策管理员")
+    LEGALITY_REVIEWER = "legality_reviewer", _("合法性审查人员")
+    FINANCE_REVIEWER = "finance_reviewer", _("财政审核人员")
 
 
 class StaffRole(models.Model):

@@ -1,11 +1,14 @@
 """Who may do what with policies (checked in the services, tested for every endpoint).
 
-Until the identity app has dedicated policy roles, the existing staff roles are read this way:
-**authors** (draft versions, simulate, start runs) hold ``reviewer`` or ``department_head`` in
-the policy's funding department; **legality reviewers** and **finance reviewers** hold one of
-those roles in the version's legality or finance department; **run approval** needs
+**Authors** (draft versions, simulate, start runs) hold ``policy_admin``, ``reviewer`` or
+``department_head`` in the policy's funding department; **legality reviewers** hold
+``legality_reviewer``, ``reviewer`` or ``department_head`` in the version's legality department
+and **finance reviewers** ``finance_reviewer``, ``reviewer`` or ``department_head`` in its
+finance department (the generic roles are still read this way for deployments without the
+dedicated policy roles); **run approval** needs
 ``department_head`` of the funding department. An applicant sees the profiles of the person
-behind the account and of the enterprises it holds a valid 经办人授权 for.
+behind the account and of the enterprises it holds a valid 经办人授权 for. Refreshing profiles
+from the data sources is for authors in a department that funds a policy.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ from tongban.identity.permissions import has_role, is_applicant, is_staff_member
 from tongban.identity.selectors import enterprises_represented
 from tongban.policies.models import Policy, PolicyVersion, ReviewStep
 
-AUTHOR_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
+GENERIC_ROLES: tuple[str, ...] = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
+AUTHOR_ROLES: tuple[str, ...] = (Role.POLICY_ADMIN, *GENERIC_ROLES)
+REVIEW_ROLES: dict[str, tuple[str, ...]] = {
+    ReviewStep.LEGALITY: (Role.LEGALITY_REVIEWER, *GENERIC_ROLES),
+    ReviewStep.FINANCE: (Role.FINANCE_REVIEWER, *GENERIC_ROLES),
+}
 
 
-def _holds_any(user: Any, department_id: int) -> bool:
-    return any(has_role(user, role, department_id) for role in AUTHOR_ROLES)
+def _holds_any(user: Any, department_id: int, roles: tuple[str, ...] = AUTHOR_ROLES) -> bool:
+    return any(has_role(user, role, department_id) for role in roles)
 
 
 def can_author(user: Any, policy: Policy) -> bool:
@@ -36,13 +44,23 @@ def can_author_any(user: Any) -> bool:
     return is_staff_member(user) and any(has_role(user, role) for role in AUTHOR_ROLES)
 
 
+def can_refresh_profiles(user: Any) -> bool:
+    """Policy staff — authors in a department that funds a policy — may refresh profiles from
+    the data sources (a lookup of personal data needs a policy duty behind it)."""
+    if not can_author_any(user):
+        return False
+    funding = set(Policy.objects.values_list("department_id", flat=True).distinct())
+    return any(_holds_any(user, department_id) for department_id in funding)
+
+
 def can_review(user: Any, version: PolicyVersion, step: str) -> bool:
     department_id = (
         version.legality_department_id
         if step == ReviewStep.LEGALITY
         else version.finance_department_id
     )
-    return is_staff_member(user) and _holds_any(user, department_id)
+    roles = REVIEW_ROLES.get(step, GENERIC_ROLES)
+    return is_staff_member(user) and _holds_any(user, department_id, roles)
 
 
 def can_approve_run(user: Any, policy: Policy) -> bool:

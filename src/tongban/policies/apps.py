@@ -1,4 +1,5 @@
-"""App configuration for ``tongban.policies``: message templates and the scheduled-run job."""
+"""App configuration for ``tongban.policies``: message templates, the scheduled-run job
+and the profile refresh job."""
 
 from django.apps import AppConfig
 
@@ -21,4 +22,11 @@ class PoliciesConfig(AppConfig):
                 tasks.start_scheduled_runs,
                 every=dt.timedelta(hours=1),
                 description="兑现批次: build candidate lists on the first 3 working days of a month",
+            )
+        if "policies.refresh_profiles" not in periodic_jobs:
+            register_periodic_job(
+                "policies.refresh_profiles",
+                tasks.refresh_profiles,
+                every=dt.timedelta(hours=6),
+                description="一人一档/一企一档: refresh the stalest profiles from the data sources",
             )

@@ -13,7 +13,7 @@ item code). A named condition used by a version under review or published cannot
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department, Division
-from tongban.policies import access, events
+from tongban.policies import access, events, refresh
 from tongban.policies.models import (
     Mode,
     NamedCondition,
@@ -378,3 +378,16 @@ def check_review(
             policy, f"review_{step}", actor, version=number, approved=approved, comment=comment
         )
     return version
+
+
+def check_refresh_profiles(
+    actor: Any, kind: str, ids: Iterable[int] | None = None, *, limit: int | None = None
+) -> refresh.RefreshReport:
+    """Refresh 一人一档 (``person``) or 一企一档 (``enterprise``) profiles from the data
+    sources (``tongban.policies.refresh``); policy staff only. Each profile is written in its
+    own transaction; every lookup is logged with the refresh's purpose and legal basis."""
+    if not access.can_refresh_profiles(actor):
+        raise PermissionDenied("只有政策主管部门的工作人员可以更新档案", code="forbidden")
+    if kind not in (TargetKind.PERSON, TargetKind.ENTERPRISE):
+        raise _invalid("档案类型应为 person 或 enterprise", "kind", "未知的档案类型")
+    return refresh.refresh_profiles(actor, kind, ids, limit=limit)

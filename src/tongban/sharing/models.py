@@ -3,7 +3,8 @@
 ``RegistryRecord`` is the local 数源 registry the demo and tests ask (synthetic records; a real
 deployment reaches the province's exchange platform over HTTP instead). ``DataLookup`` is the
 append-only log of every lookup — who asked, for which application, which source, whose data
-(masked, plus a digest to find a subject's lookups), on what ground, why, and what came back.
+(masked, plus a digest to find a subject's lookups; no application for an administrative
+lookup, no account for a scheduled job), on what ground, why, and what came back.
 ``Consent`` is an applicant's consent to one source for one application. ``SharedItem`` is what
 the sharing layer obtained for an application: a 系统填 form value or the evidence that stands in
 for a 免提交 material — or why it could not be obtained.
@@ -102,9 +103,9 @@ class DataLookup(models.Model):
     """One lookup in a data source, kept for ever (append-only)."""
 
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("查询账户"),
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("查询账户"),
+    )  # fmt: skip  # empty: a scheduled job of the platform
     case = models.ForeignKey(
         Case, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("所为申请/办件"),

@@ -6,7 +6,9 @@ applicant enterprise for an enterprise source, else the applicant person), refus
 the refusal — when the source needs consent and there is none, asks the configured connector and
 appends one ``DataLookup`` row whatever the answer. Lookups are made outside any transaction
 that holds locks (a slow source never holds the draft), and the log row is written even when
-the caller's later work fails: the lookup happened.
+the caller's later work fails: the lookup happened. ``lookup_subject`` is the case-less
+variant for administrative use (profile refreshes): it names its subject, purpose and legal
+basis itself, and is logged the same way (``case`` empty; ``requester`` empty for a job).
 
 ``check_fill_draft`` asks every source the draft's 系统填 fields and 免提交 materials need
 (each at most once), then stores the outcome in one transaction with the draft locked
@@ -168,6 +170,78 @@ def lookup(actor: Any, case: Case, code: str, *, purpose: str = "") -> LookupOut
     row.attempts = answer.attempts
     row.duration_ms = int((time.monotonic() - started) * 1000)
     row.save()
+    return LookupOutcome(
+        code,
+        data_source.label,
+        answer.result,
+        record=answer.record,
+        reason=_reason(answer.result, data_source, answer.detail),
+        lookup_id=row.pk,
+    )
+
+
+def lookup_subject(
+    actor: Any,
+    *,
+    code: str,
+    purpose: str,
+    legal_basis: str,
+    subject_person: str = "",
+    subject_enterprise: str = "",
+) -> LookupOutcome:
+    """Ask data source ``code`` about a person (身份证号) or an enterprise (统一社会信用代码)
+    outside any application — administrative use on a stated legal basis (e.g. refreshing the
+    一人一档/一企一档 of 惠企惠民 policies) — and log the lookup with its purpose and basis.
+
+    ``actor`` is the staff account asking, or ``None`` for a scheduled job of the platform.
+    Purpose and legal basis are required: without them nothing is asked."""
+    data_source = source(code)
+    if bool(subject_person) == bool(subject_enterprise):
+        raise ValidationFailed(
+            _("请指定一个查询对象（自然人或法人）"),
+            code="subject_required",
+            errors=[FieldError("subject", _("请指定一个查询对象"))],
+        )
+    subject = (
+        Subject(PERSON, subject_person)
+        if subject_person
+        else Subject(ENTERPRISE, subject_enterprise)
+    )
+    errors = []
+    if subject.kind not in data_source.subjects:
+        errors.append(FieldError("source", _("该数源不登记此类对象的信息")))
+    if not purpose.strip():
+        errors.append(FieldError("purpose", _("请说明查询用途")))
+    if not legal_basis.strip():
+        errors.append(FieldError("legal_basis", _("请说明查询的法定依据")))
+    if errors:
+        raise ValidationFailed(
+            _("无法查询%(source)s") % {"source": data_source.label},
+            code="lookup_invalid",
+            errors=errors,
+        )
+    basis = legal_basis.strip()[:255]
+    connector = connector_for(code)
+    started = time.monotonic()
+    answer = connector.fetch(
+        Query(code, subject.kind, subject.identifier, purpose.strip()[:255], basis)
+    )
+    row = DataLookup.objects.create(
+        requester=actor if getattr(actor, "is_authenticated", False) else None,
+        case=None,
+        source=code,
+        connector=connector.key,
+        subject_kind=subject.kind,
+        subject_masked=subject.masked,
+        subject_digest=subject.digest,
+        basis=LookupBasis.LEGAL_BASIS,
+        legal_basis=basis,
+        purpose=purpose.strip()[:255],
+        result=answer.result,
+        detail=answer.detail[:255],
+        attempts=answer.attempts,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
     return LookupOutcome(
         code,
         data_source.label,

@@ -1,11 +1,12 @@
-"""``tongban policies import-profiles|check|simulate|run``: profiles and policies from the
+"""``tongban policies import-profiles|refresh-profiles|check|simulate|run``: profiles and policies from the
 command line.
 
 ``import-profiles enterprise FILE.csv|FILE.parquet`` checks the whole file and imports it in one
 transaction, or prints every problem as ``file:line: column: message`` and imports nothing
 (exit status 1); a progress bar goes to stderr. ``check RULE.yaml --target person`` type-checks
 conditions (and an ``amount`` when the file has ``conditions`` and ``amount`` keys) exactly as
-saving a draft would.
+saving a draft would. ``refresh-profiles person|enterprise [--limit N]`` refreshes profiles from
+the data sources as the platform (stalest first), printing each source that did not answer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from tongban.policies.profiles import ProfilesInvalid, import_profiles
+from tongban.policies.refresh import refresh_profiles
 from tongban.policies.rules import RuleInvalid, compile_amount, compile_rule
 from tongban.policies.schema import SCHEMAS, schema_for
 from tongban.policies.selectors import named_lookup
@@ -46,6 +48,11 @@ class Command(BaseCommand):
         imp.add_argument("target", choices=sorted(SCHEMAS))
         imp.add_argument("file", type=Path)
         imp.add_argument("--quiet", action="store_true", help="no progress bar")
+        ref = sub.add_parser("refresh-profiles", help="refresh profiles from the data sources")
+        ref.add_argument("target", choices=sorted(SCHEMAS))
+        ref.add_argument(
+            "--limit", type=int, default=None, help="at most N profiles (stalest first)"
+        )
         chk = sub.add_parser("check", help="type-check a rule file (YAML/JSON)")
         chk.add_argument("file", type=Path)
         chk.add_argument("--target", choices=sorted(SCHEMAS), required=True)
@@ -53,6 +60,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "import-profiles":
             self._import(options)
+        elif options["action"] == "refresh-profiles":
+            self._refresh(options)
         else:
             self._check(options)
 
@@ -70,6 +79,18 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {len(exc.problems)} problem(s); nothing imported") from exc
         self.stdout.write(
             f"{path}: {report.rows} rows — {report.created} created, {report.updated} updated"
+        )
+
+    def _refresh(self, options: dict[str, Any]) -> None:
+        limit = options["limit"]
+        if limit is not None and limit < 1:
+            raise CommandError("--limit: must be at least 1")
+        report = refresh_profiles(None, options["target"], limit=limit)
+        for problem in report.problems:
+            self.stderr.write(problem)
+        self.stdout.write(
+            f"{options['target']}: {report.profiles} profiles — {report.updated} updated, "
+            f"{report.lookups} lookups, {len(report.problems)} problem(s)"
         )
 
     def _check(self, options: dict[str, Any]) -> None:
