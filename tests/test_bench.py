@@ -151,15 +151,17 @@ def test_cases_postgres_url_prefers_the_option_then_a_postgresql_database_url(
 
 def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) -> None:
     """One invocation: SQLite and PostgreSQL (this machine's server), each with SpiffWorkflow."""
-    done = run_bench(tmp_path, "cases", "--json", "--lifecycles", "5", "--warmup", "1")
+    done = run_bench(
+        tmp_path, "cases", "--json", "--lifecycles", "6", "--warmup", "1", "--clients", "2"
+    )
     assert done.returncode == 0, done.stderr
     result = only_json_object(done.stdout)
     assert result["benchmark"] == "cases"
-    assert result["lifecycles"] == 5
+    assert result["lifecycles"] == 6
     for database in ("sqlite", "postgresql"):
         figures = result[database]
         assert "error" not in figures, figures
-        assert figures["lifecycles"] == 5
+        assert figures["lifecycles"] == 6
         assert figures["lifecycles_per_s"] > 0
         assert figures["steps_per_lifecycle"] == 9
         assert figures["queries_per_lifecycle"] > 0
@@ -176,12 +178,20 @@ def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) ->
             assert figures[key] > 0, key
         spiff = figures["spiffworkflow"]
         assert spiff["database"] == database
-        assert spiff["lifecycles"] == 5
+        assert spiff["lifecycles"] == 6
         assert spiff["lifecycles_per_s"] > 0
         assert spiff["reload"]["lifecycles_per_s"] > 0
         assert spiff["state_bytes_p50"] > 0
         assert figures["ratio_vs_spiffworkflow"] > 0
         assert figures["machine"]["db_vendor"] == database
+    # SQLite has one writer at a time: one client; PostgreSQL: two processes at once, both engines
+    assert result["sqlite"]["concurrent"] == {"clients": 1}
+    concurrent = result["postgresql"]["concurrent"]
+    assert (concurrent["clients"], concurrent["lifecycles_per_client"]) == (2, 3)
+    assert concurrent["tongban_lifecycles_per_s"] > 0
+    assert concurrent["spiffworkflow_lifecycles_per_s"] > 0
+    assert result["postgresql"]["lifecycles_per_s"] == concurrent["tongban_lifecycles_per_s"]
+    assert result["postgresql"]["single_client_lifecycles_per_s"] > 0
     assert result["spiffworkflow"]["lifecycles_per_s"] > 0
     assert result["spiffworkflow"]["database"] == "postgresql"
     assert result["ratio_vs_spiffworkflow"] == result["postgresql"]["ratio_vs_spiffworkflow"]
