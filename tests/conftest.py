@@ -24,6 +24,15 @@ def _fresh_search_index() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_compiled_policies() -> None:
+    """Compiled policy versions are cached by id and creation time; under a frozen clock a
+    rolled-back database gives the next test's version the same id and time."""
+    from tongban.policies.selectors import forget_compiled_versions
+
+    forget_compiled_versions()
+
+
+@pytest.fixture(autouse=True)
 def _site_language() -> Iterator[None]:
     """A request in English leaves its language active in the test's thread; every test starts
     and ends in the site language (简体中文)."""

@@ -83,6 +83,13 @@ def test_checkup_and_one_click_confirmation(
     assert "不符合条件" in elder_pension.inner_text()
     shot(page, screenshots, "checkup")
 
+    # 申请制: the startup subsidy is applied for through its catalog item
+    startup = page.locator("article.checkup").filter(has_text="高校毕业生一次性创业补贴")
+    assert "符合条件" in startup.locator("p").first.inner_text()
+    startup.get_by_role("link", name="在线申请").click()
+    page.wait_for_url("**/items/330100-RSJ.graduate-startup-subsidy/guide/")
+    assert "高校毕业生一次性创业补贴申领" in page.locator("h1").inner_text()
+
 
 def test_elder_sees_her_allowance_explained_on_a_phone(
     new_page: Any, screenshots: Path, policy_world: dict[str, Any]

@@ -36,6 +36,7 @@ class ItemOut(Schema):
     priority: int
     conditions: Any
     amount: Any
+    catalog_item: str = Field("", description="申请制: the catalog item applied through")
 
 
 class PolicyOut(Schema):
@@ -69,6 +70,7 @@ def _policy(policy: Any, version: Any = None) -> dict[str, Any]:
                 "priority": i.priority,
                 "conditions": i.conditions,
                 "amount": i.amount,
+                "catalog_item": i.catalog_item,
             }
             for i in (version.items.all() if version else [])
         ],
@@ -181,6 +183,8 @@ class PaymentOut(Schema):
     amount_fen: int
     status: str
     bank_reference: str
+    case_number: str = Field("", description="申请制: the case whose 准予 wrote the instruction")
+    note: str = ""
 
 
 def _payment(p: PaymentInstruction, *, mask: bool = False) -> dict[str, Any]:
@@ -196,6 +200,8 @@ def _payment(p: PaymentInstruction, *, mask: bool = False) -> dict[str, Any]:
         "amount_fen": p.amount_fen,
         "status": p.status,
         "bank_reference": p.bank_reference,
+        "case_number": p.case_number,
+        "note": p.note,
     }
 
 

@@ -4,8 +4,9 @@ Each policy cites the seed case it comes from. What the seeds state is kept as s
 age 80+, household registration in the area, alive, bank account, pension recipients, 免申即享
 (Xuzhou, 004c E2); 高新技术企业奖励 / 新增规上奖励 / 新增入统奖励 as list-based 免申 rewards
 (Heilongjiang, 004a C5b); graduate housing subsidy checking 学历, 社保 and 户籍 with payment lists
-in the first 3 working days of each month, 即申即享 (Dalian, 004b 3-2); employment subsidies with
-a credit check and one-click confirmation (Chongqing high-tech zone, 002 §1.3); the elderly-care
+in the first 3 working days of each month, 即申即享 (Dalian, 004b 3-2); the graduate startup
+subsidy applied for through its catalog item and paid on 准予, 申请制 (Chongqing, 004 3-12);
+employment subsidies with a credit check and one-click confirmation (Chongqing high-tech zone, 002 §1.3); the elderly-care
 bed subsidy tiers (own property ≥ 50 beds: 10,000 city + 5,000 district per bed; leased ≥ 20
 beds: 5,000 + 1,000; Chongqing, 002 §1.22). Amounts and thresholds the seeds do not give are
 marked 示例 (sample) in the summaries. The policies are placed in the demo city (杭州市) and
@@ -219,6 +220,44 @@ SAMPLE_POLICIES: tuple[dict[str, Any], ...] = (
                         ],
                         "otherwise": 800,
                     },
+                }
+            ],
+        },
+    },
+    {
+        "code": "CY-BT-2026",
+        "title": "高校毕业生一次性创业补贴（申请制）",
+        "target": "person",
+        "department": "330100-RSJ",
+        "draft": {
+            "legal_basis": "重庆“大学生创新创业一件事”创业补贴申领（种子案例 3-12）；"
+            "《就业补助资金管理办法》（财社〔2017〕164号）",
+            "summary": "毕业5年内的高校毕业生在本市创业、缴纳社保满6个月，在线申请，人社部门审核准予后"
+            "一次性发放。需提交创业主体信息，由部门核实，故为申请制。金额为示例。",
+            "period_kind": "once",
+            "budget": "500000",
+            **REVIEW,
+            "items": [
+                {
+                    "code": "CY-BT",
+                    "name": "高校毕业生一次性创业补贴",
+                    "mode": "application",
+                    "catalog_item": "330100-RSJ.graduate-startup-subsidy",
+                    "priority": 10,
+                    "conditions": {
+                        "all": [
+                            {"attr": "tags", "op": "has_tag", "value": "高校毕业生"},
+                            {
+                                "years_since": "graduated_on",
+                                "on": "$payment_date",
+                                "op": "<",
+                                "value": 5,
+                            },
+                            {"attr": "social_insurance_months", "op": ">=", "value": 6},
+                            {"attr": "household_division", "op": "within", "value": CITY},
+                        ]
+                    },
+                    "amount": 10000,
                 }
             ],
         },

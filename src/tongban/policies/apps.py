@@ -1,5 +1,5 @@
-"""App configuration for ``tongban.policies``: message templates, the scheduled-run job
-and the profile refresh job."""
+"""App configuration for ``tongban.policies``: message templates, the scheduled-run job,
+the profile refresh job and the 申请制 outcome listener."""
 
 from django.apps import AppConfig
 
@@ -12,8 +12,11 @@ class PoliciesConfig(AppConfig):
     def ready(self) -> None:
         import datetime as dt
 
+        from tongban.cases import outcomes
         from tongban.core.tasks import periodic_jobs, register_periodic_job
-        from tongban.policies import notices, tasks
+        from tongban.policies import applications, notices, tasks
+
+        outcomes.register("policies", applications.ApplicationOutcomes())
 
         if "policies.scheduled_runs" not in periodic_jobs:
             notices.register_templates()

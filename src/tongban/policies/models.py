@@ -241,6 +241,8 @@ class PayableItem(models.Model):
     priority = models.PositiveIntegerField(_("优先级（小者优先）"), default=100)
     conditions = models.JSONField(_("条件"))
     amount = models.JSONField(_("金额公式"))
+    # 申请制: the catalog item through which the benefit is applied for (``policies.applications``)
+    catalog_item = models.CharField(_("申请事项编码"), max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering: ClassVar = ["version", "priority", "code"]
@@ -424,6 +426,7 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("已到账")
     FAILED = "failed", _("支付失败")
     RETURNED = "returned", _("已退回")
+    CANCELLED = "cancelled", _("已作废")
 
 
 class PaymentInstruction(models.Model):
@@ -433,7 +436,11 @@ class PaymentInstruction(models.Model):
         Policy, on_delete=models.PROTECT, related_name="payments", verbose_name=_("政策")
     )
     version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="payments")
+    # a run's instruction (免申即享 / 即申即享), or a decided case's (申请制: ``case_number``)
+    run = models.ForeignKey(
+        Run, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    case_number = models.CharField(_("办件编号"), max_length=40, blank=True, db_index=True)
     item_code = models.CharField(_("事项编码"), max_length=40)
     entity_key = models.CharField(_("对象标识"), max_length=18)
     entity_name = models.CharField(_("收款人"), max_length=128)

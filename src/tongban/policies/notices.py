@@ -1,5 +1,6 @@
 """Messages to beneficiaries, sent through the notifications outbox in the caller's transaction:
-an offer to confirm (即申即享), a grant paid without applying (免申即享), and a payment result."""
+an offer to confirm (即申即享), a grant paid without applying (免申即享), a granted application
+(申请制), and a payment result."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ TEMPLATES = {
             "zh-hans": "{{ name }}：您符合“{{ item }}”条件，{{ amount }}元将直接拨付，无需申请。",
             "en": "{{ name }}: you qualify for “{{ item }}”; {{ amount }} yuan will be paid "
             "without an application.",
+        },
+    ),
+    "policies.applied": (
+        {"zh-hans": "政策兑现申请已准予", "en": "Benefit application granted"},
+        {
+            "zh-hans": "{{ name }}：您申请的“{{ item }}”已准予（办件{{ case }}），{{ amount }}元将拨付到"
+            "您登记的账户。",
+            "en": "{{ name }}: your application for “{{ item }}” (case {{ case }}) is granted; "
+            "{{ amount }} yuan will be paid to your registered account.",
         },
     ),
     "policies.payment": (

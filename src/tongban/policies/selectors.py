@@ -91,6 +91,7 @@ class ItemInfo:
     mode: str
     priority: int
     compiled: CompiledItem
+    catalog_item: str = ""  # 申请制: the catalog item applied through
 
 
 _COMPILED: dict[tuple[Any, ...], list[ItemInfo]] = {}
@@ -110,6 +111,11 @@ def compile_version(version: PolicyVersion) -> list[ItemInfo]:
     return cached
 
 
+def forget_compiled_versions() -> None:
+    """Drop every cached compiled version (a restored database may reuse ids)."""
+    _COMPILED.clear()
+
+
 def _compile(version: PolicyVersion) -> list[ItemInfo]:
     schema = schema_for(version.policy.target)
     infos = []
@@ -125,6 +131,7 @@ def _compile(version: PolicyVersion) -> list[ItemInfo]:
                 item.mode,
                 item.priority,
                 CompiledItem(item.code, condition, amount),
+                item.catalog_item,
             )
         )
     return infos

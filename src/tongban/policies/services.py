@@ -6,7 +6,8 @@ A draft is saved only when every payable item type-checks against the profile sc
 attribute, type mismatch, unknown tag, a formula that can be negative or divide by zero are
 refused with their path), the budget is positive, departments exist, division codes in
 ``within`` tests exist, and item codes are not used by another policy (the ledger is keyed by
-item code). A named condition used by a version under review or published cannot be changed
+item code). A 申请制 item names an existing catalog item for the policy's target that no other
+policy links. A named condition used by a version under review or published cannot be changed
 (the version's meaning is fixed); a new one is made under a new name.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from tongban.catalog import selectors as catalog_selectors
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department, Division
 from tongban.policies import access, events, refresh
@@ -189,6 +191,7 @@ def validate_draft(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
         errors.append(FieldError("items", "至少需要一个兑现事项"))
         items_raw = []
     seen: set[str] = set()
+    linked: set[str] = set()
     for i, raw in enumerate(items_raw):
         path = f"items[{i}]"
         if not isinstance(raw, Mapping):
@@ -213,6 +216,11 @@ def validate_draft(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
                     "应为 exempt（免申即享）、confirm（即申即享）或 application（申请制）",
                 )
             )
+        catalog_item = str(raw.get("catalog_item") or "").strip()
+        errors.extend(
+            _catalog_item_errors(policy, f"{path}.catalog_item", mode, catalog_item, linked)
+        )
+        linked.add(catalog_item)
         priority = raw.get("priority", 100)
         if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
             errors.append(FieldError(f"{path}.priority", "应为非负整数"))
@@ -235,12 +243,55 @@ def validate_draft(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
                 "priority": priority,
                 "conditions": raw.get("conditions"),
                 "amount": raw.get("amount"),
+                "catalog_item": catalog_item,
             }
         )
     if errors:
         raise ValidationFailed("政策版本有误，未保存", code="version_invalid", errors=errors)
     cleaned["items"] = items
     return cleaned
+
+
+def _catalog_item_errors(
+    policy: Policy, path: str, mode: Any, code: str, linked: set[str]
+) -> list[FieldError]:
+    """申请制 items name the catalog item through which they are applied for; only they do."""
+    if mode != Mode.APPLICATION:
+        if code:
+            return [FieldError(path, "只有申请制兑现事项关联申请事项；免申即享、即申即享无需申请")]
+        return []
+    if not code:
+        return [FieldError(path, "申请制兑现事项须填写申请事项编码（群众在该事项下提交申请）")]
+    if code in linked:
+        return [FieldError(path, f"事项 {code} 已关联本版本的另一兑现事项")]
+    try:
+        item = catalog_selectors.get_current_version(code)
+    except NotFound as exc:
+        return [FieldError(path, exc.message)]
+    if policy.target not in item.applicant_types:
+        kinds = "、".join(str(TargetKind(t).label) for t in item.applicant_types)
+        return [
+            FieldError(
+                path,
+                f"事项 {code} 的服务对象为{kinds}，与政策对象"
+                f"（{TargetKind(policy.target).label}）不符",
+            )
+        ]
+    other = (
+        PayableItem.objects.filter(catalog_item=code)
+        .exclude(version__policy=policy)
+        .exclude(version__status__in=[VersionStatus.SUPERSEDED, VersionStatus.REJECTED])
+        .select_related("version__policy")
+        .first()
+    )
+    if other is not None:
+        return [
+            FieldError(
+                path,
+                f"事项 {code} 已关联政策“{other.version.policy.title}”的兑现事项 {other.code}",
+            )
+        ]
+    return []
 
 
 def _locked_policy(code: str) -> Policy:
@@ -320,6 +371,7 @@ def _version_data(version: PolicyVersion) -> dict[str, Any]:
                 "priority": i.priority,
                 "conditions": i.conditions,
                 "amount": i.amount,
+                "catalog_item": i.catalog_item,
             }
             for i in version.items.all()
         ],

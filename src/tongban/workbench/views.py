@@ -1,6 +1,7 @@
 """Workbench pages (工作台) for staff: the queues of their roles with traffic lights, the case page
 with only the actions they may take, personal data shown masked until they deliberately ask, the
-case's files, and bulk 受理 from the intake queue.
+case's files, bulk 受理 from the intake queue, and for a benefit applied for (申请制) what the
+policy rules say about paying it (兑现核定).
 
 Thin: reads go through ``tongban.cases.queues``/``selectors``/``applications``, every change
 through ``tongban.cases.services.perform`` (one transaction per case). Domain errors come back as
@@ -31,6 +32,7 @@ from tongban.cases.supervision import may_oversee
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.permissions import is_staff_member
 from tongban.identity.services import record_personal_data_access
+from tongban.policies.applications import benefit_panel
 from tongban.portal.case_display import event_lines
 from tongban.portal.case_files import material_of, material_response
 from tongban.portal.notice_files import notice_response, progress_url
@@ -230,6 +232,7 @@ def _case_context(
         "purposes": REVEAL_PURPOSES,
         "documents": documents.visible_notices(actor, case),
         "documents_masked": not documents.shows_applicant_in_full(actor, case),
+        "benefit": benefit_panel(case),
     }
 
 
