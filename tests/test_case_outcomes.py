@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from tests.test_cases import People, approve, new_case, people  # noqa: F401
+from tests.test_cases import People, people, to_decision  # noqa: F401
 from tongban.cases import outcomes
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import perform
@@ -40,27 +40,19 @@ def recorder() -> Iterator[Recorder]:
     outcomes.unregister("test")
 
 
-def _to_decision(people: People) -> Case:  # noqa: F811
-    case = new_case(people)
-    case = perform(people.window, case.number, "accept")
-    case = approve(case, people.ga, "3301-GA")
-    case = approve(case, people.scjg, "3301-SCJG")
-    return approve(case, people.scjg, "3301-SCJG")
-
-
 @freeze_time("2025-03-03 09:00:00+08:00")
 def test_approval_calls_listeners_with_the_decided_case(
     people: People,  # noqa: F811
     recorder: Recorder,
 ) -> None:
-    case = _to_decision(people)
+    case = to_decision(people)
     perform(people.head, case.number, "decide", {"outcome": "approved"})
     assert recorder.approved == [(case.number, CaseState.DECIDED)]
 
 
 @freeze_time("2025-03-03 09:00:00+08:00")
 def test_denial_does_not_call_listeners(people: People, recorder: Recorder) -> None:  # noqa: F811
-    case = _to_decision(people)
+    case = to_decision(people)
     perform(
         people.head,
         case.number,
@@ -72,7 +64,7 @@ def test_denial_does_not_call_listeners(people: People, recorder: Recorder) -> N
 
 @freeze_time("2025-03-03 09:00:00+08:00")
 def test_a_failing_listener_rolls_the_decision_back(people: People) -> None:  # noqa: F811
-    case = _to_decision(people)
+    case = to_decision(people)
     outcomes.register("failing", Recorder(fail=True))
     try:
         with pytest.raises(RuntimeError):

@@ -66,6 +66,14 @@ def approve(case: Case, user: Any, department: str) -> Case:
     )
 
 
+def to_decision(people: People) -> Case:
+    """A new case accepted and approved by every review task: awaiting the head's decision."""
+    case = perform(people.window, new_case(people).number, "accept")
+    case = approve(case, people.ga, "3301-GA")
+    case = approve(case, people.scjg, "3301-SCJG")
+    return approve(case, people.scjg, "3301-SCJG")
+
+
 @freeze_time("2025-01-24 10:00:00+08:00")
 def test_full_lifecycle_with_parallel_then_serial_review(people: People) -> None:
     case = new_case(people)

@@ -11,7 +11,7 @@ from django.test import Client
 from freezegun import freeze_time
 
 from tests.factories import StaffUserFactory
-from tests.test_cases import People, approve, new_case, people  # noqa: F401
+from tests.test_cases import People, people, to_decision  # noqa: F401
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import perform
 from tongban.core.errors import Conflict, ValidationFailed
@@ -67,7 +67,9 @@ def draft(**item: Any) -> dict[str, Any]:
     }
 
 
-def publish(staff: Staff, code: str = "T-APPLY-2025", target: str = "person", **data: Any) -> Policy:
+def publish(
+    staff: Staff, code: str = "T-APPLY-2025", target: str = "person", **data: Any
+) -> Policy:
     services.check_create_policy(
         staff.author, code=code, title="测试申请制政策", target=target, department="3301-SCJG"
     )
@@ -90,14 +92,6 @@ def profile_for(user: Any, **values: Any) -> PersonProfile:
     return PersonProfile.objects.create(
         id_number=user.person.id_number, name=user.person.name, **fields
     )
-
-
-def to_decision(people: People) -> Case:  # noqa: F811
-    case = new_case(people)
-    case = perform(people.window, case.number, "accept")
-    case = approve(case, people.ga, "3301-GA")
-    case = approve(case, people.scjg, "3301-SCJG")
-    return approve(case, people.scjg, "3301-SCJG")
 
 
 def save_errors(staff: Staff, **item: Any) -> dict[str, str]:
@@ -148,7 +142,8 @@ def test_approval_writes_the_instruction_in_the_decision(people: People) -> None
     profile_for(people.applicant)
     case = to_decision(people)
     verdict = applications.assess(case)
-    assert verdict is not None and verdict.payable
+    assert verdict is not None
+    assert verdict.payable
     assert verdict.amount_fen == 200_000
 
     case = perform(people.head, case.number, "decide", {"outcome": "approved"})
@@ -210,7 +205,8 @@ def test_approval_is_refused_when_data_is_missing(people: People) -> None:  # no
     profile_for(people.applicant, social_insurance_months=None)
     case = to_decision(people)
     error = _refused(people, case)
-    assert "数据不足" in error.message and "社保" in error.message
+    assert "数据不足" in error.message
+    assert "社保" in error.message
 
 
 @freeze_time(NOW)
@@ -226,7 +222,8 @@ def test_approval_is_refused_beyond_the_budget(people: People) -> None:  # noqa:
     profile_for(people.applicant)
     case = to_decision(people)
     error = _refused(people, case)
-    assert "预算余额不足" in error.message and "2,000.00" in error.message
+    assert "预算余额不足" in error.message
+    assert "2,000.00" in error.message
 
 
 @freeze_time(NOW)
@@ -311,7 +308,8 @@ def test_the_workbench_shows_the_verdict_before_the_decision(people: People) -> 
         social_insurance_months=12
     )
     page = client.get(f"/workbench/cases/{case.number}/").content.decode()
-    assert "可兑现" in page and "2,000.00" in page
+    assert "可兑现" in page
+    assert "2,000.00" in page
     perform(people.head, case.number, "decide", {"outcome": "approved"})
     page = client.get(f"/workbench/cases/{case.number}/").content.decode()
     assert "已生成支付指令" in page
@@ -340,4 +338,5 @@ def test_the_period_of_a_decision_follows_the_policy(people: People) -> None:  #
     with freeze_time(NOW):
         case = to_decision(people)
         verdict = applications.assess(case, on=dt.date(2025, 3, 3))
-    assert verdict is not None and verdict.period == "2025-03"
+    assert verdict is not None
+    assert verdict.period == "2025-03"
