@@ -69,7 +69,12 @@ def database_config(url: str, var_dir: Path) -> dict[str, Any]:
     embedded SQLite file under ``var_dir`` in WAL mode, so the web server and the worker can
     read while one of them writes."""
     if url:
-        return dict(dj_database_url.parse(url, conn_max_age=60))
+        config = dict(dj_database_url.parse(url, conn_max_age=60))
+        if os.environ.get("TONGBAN_PG_PREPARE") and config["ENGINE"].endswith("postgresql"):
+            config.setdefault("OPTIONS", {}).update(
+                {"server_side_binding": True, "prepare_threshold": 2}
+            )
+        return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(var_dir / "tongban.sqlite3"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -696,60 +696,35 @@ def compile_amount(
     return formula
 
 
+def nodes(node: Condition | Formula) -> Iterator[Any]:
+    """Every node of a condition or formula tree, the root first (named conditions followed)."""
+    stack: list[Any] = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, All | AnyOf):
+            stack.extend(reversed(n.children))
+        elif isinstance(n, Not | Ref):
+            stack.append(n.child)
+        elif isinstance(n, Tiers):
+            stack.extend(f for _, f in reversed(n.bands))
+        elif isinstance(n, Cases):
+            stack.append(n.otherwise)
+            for c, f in reversed(n.cases):
+                stack.extend((f, c))
+        elif isinstance(n, Combine):
+            stack.extend(reversed(n.parts))
+        elif isinstance(n, Capped):
+            stack.append(n.formula)
+
+
 def referenced_attributes(node: Condition | Formula) -> set[str]:
     """Every attribute a condition or formula reads (for building evaluation frames)."""
-    found: set[str] = set()
-
-    def walk(n: Any) -> None:
-        if isinstance(n, Leaf | Scaled | Tiers):
-            found.add(n.attr.name)
-        if isinstance(n, All | AnyOf):
-            for c in n.children:
-                walk(c)
-        elif isinstance(n, Not | Ref):
-            walk(n.child)
-        elif isinstance(n, Tiers):
-            for _, f in n.bands:
-                walk(f)
-        elif isinstance(n, Cases):
-            for c, f in n.cases:
-                walk(c)
-                walk(f)
-            walk(n.otherwise)
-        elif isinstance(n, Combine):
-            for p in n.parts:
-                walk(p)
-        elif isinstance(n, Capped):
-            walk(n.formula)
-
-    walk(node)
-    return found
+    return {n.attr.name for n in nodes(node) if isinstance(n, Leaf | Scaled | Tiers)}
 
 
 def referenced_tags(node: Condition | Formula) -> set[str]:
-    found: set[str] = set()
-
-    def walk(n: Any) -> None:
-        if isinstance(n, Leaf) and n.op in ("has_tag", "lacks_tag"):
-            found.add(n.value)
-        elif isinstance(n, All | AnyOf):
-            for c in n.children:
-                walk(c)
-        elif isinstance(n, Not | Ref):
-            walk(n.child)
-        elif isinstance(n, Tiers):
-            for _, f in n.bands:
-                walk(f)
-        elif isinstance(n, Cases):
-            for c, f in n.cases:
-                walk(c)
-                walk(f)
-            walk(n.otherwise)
-        elif isinstance(n, Combine):
-            for p in n.parts:
-                walk(p)
-        elif isinstance(n, Capped):
-            walk(n.formula)
-
-    walk(node)
-    return found
+    """Every tag a condition or formula tests (one Boolean column each in a batch frame)."""
+    return {
+        n.value for n in nodes(node) if isinstance(n, Leaf) and n.op in ("has_tag", "lacks_tag")
+    }
