@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from tongban.identity.models import Role
 from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
-from tongban.identity.selectors import enterprises_represented
+from tongban.identity.selectors import enterprises_represented, staff_role_grants
 from tongban.licences.models import Grant, Licence
 
 ISSUER_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.WINDOW)
@@ -34,6 +34,19 @@ def is_issuer_staff(actor: Any, licence: Licence) -> bool:
 
 def is_issuer_head(actor: Any, licence: Licence) -> bool:
     return has_role(actor, Role.DEPARTMENT_HEAD, licence.department_id)
+
+
+def issuing_departments(actor: Any) -> frozenset[int]:
+    """Departments in which ``actor`` holds a role that lets it see the licences they issue."""
+    return frozenset(dept for role, dept in staff_role_grants(actor) if role in ISSUER_ROLES)
+
+
+def issued_for_staff(actor: Any) -> QuerySet[Licence]:
+    """Licences issued by the departments where ``actor`` is issuing staff (none for others)."""
+    departments = issuing_departments(actor)
+    if not departments:
+        return Licence.objects.none()
+    return Licence.objects.filter(department_id__in=departments)
 
 
 def can_see(actor: Any, licence: Licence) -> bool:

@@ -1,9 +1,10 @@
 """Workbench URLs (under ``/workbench/``): queues, bulk 受理, the 督办 overview, case pages,
-actions and files, and the policy pages (review, simulation, runs)."""
+actions and files, the policy pages (review, simulation, runs) and the issuing department's
+e-licence pages (register, one licence, its acts)."""
 
 from django.urls import path
 
-from tongban.workbench import lookups, policy_views, supervision, views
+from tongban.workbench import licence_views, lookups, policy_views, supervision, views
 
 app_name = "workbench"
 
@@ -14,6 +15,13 @@ urlpatterns = [
     path("policies/", policy_views.policy_list, name="policies"),
     path("policies/<str:code>/", policy_views.policy_detail, name="policy"),
     path("policies/<str:code>/<slug:action>/", policy_views.policy_action, name="policy_action"),
+    path("licences/", licence_views.licence_list, name="licences"),
+    path("licences/<str:number>/", licence_views.licence_detail, name="licence"),
+    path(
+        "licences/<str:number>/<slug:action>/",
+        licence_views.licence_action,
+        name="licence_action",
+    ),
     path("queues/<slug:name>/", views.queue, name="queue"),
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/reveal/", views.reveal_applicant, name="reveal"),

@@ -32,6 +32,7 @@ from tongban.cases.supervision import may_oversee
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.permissions import is_staff_member
 from tongban.identity.services import record_personal_data_access
+from tongban.licences import access as licence_access
 from tongban.policies.applications import benefit_panel
 from tongban.portal.case_display import event_lines
 from tongban.portal.case_files import material_of, material_response
@@ -69,6 +70,7 @@ def _render(
     context = {
         "nav_queues": queues.queues_for(request.user),
         "nav_supervision": may_oversee(request.user),
+        "nav_licences": bool(licence_access.issuing_departments(request.user)),
         "yellow_days": queues.yellow_workdays(),
         **(context or {}),
     }
