@@ -81,6 +81,10 @@ def test_my_licences_and_detail_matrix(world: LicenceWorld) -> None:  # noqa: F8
     assert own["holder_identifier"] == world.holder.person.id_number
     staff = _client(world.clerk).get(url).json()
     assert "*" in staff["holder_identifier"]  # masked for staff
+    # an enterprise's 统一社会信用代码 is public, even one whose first 17 characters are digits
+    enterprise = world.enterprise_licence
+    shown = _client(world.clerk).get(f"/api/v1/licences/{enterprise.number}").json()
+    assert shown["holder_identifier"] == enterprise.holder_identifier
 
 
 def test_codes_are_for_the_holder_only(world: LicenceWorld) -> None:  # noqa: F811

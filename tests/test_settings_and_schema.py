@@ -57,6 +57,29 @@ def test_database_url_selects_postgresql() -> None:
     config = database_config("postgres://tb:secret@db.example:5433/tongban", Path("/unused"))
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", 5433, "tongban")
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 2
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler() -> None:
+    config = database_config("postgres://tb@db.example/tongban", Path("/unused"), prepared=False)
+    assert "server_side_binding" not in config.get("OPTIONS", {})
+
+
+@pytest.mark.django_db
+def test_a_repeated_statement_is_prepared_on_postgresql() -> None:
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            cursor.execute("SELECT CAST(%s AS integer) + 1", [41])
+            assert cursor.fetchone()[0] == 42
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["SELECT CAST($1 AS integer) + 1%"],
+            )
+            assert cursor.fetchone()[0] == 1
+        else:  # the embedded database has nothing to prepare on a server
+            assert "server_side_binding" not in connection.settings_dict["OPTIONS"]
 
 
 def test_published_catalog_schema_is_current() -> None:

@@ -59,21 +59,28 @@ def env_path(name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+PREPARE_THRESHOLD: Final = 2  # executions of one statement on a connection before it is prepared
 SQLITE_PRAGMAS: Final = (
     "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 )
 
 
-def database_config(url: str, var_dir: Path) -> dict[str, Any]:
+def database_config(url: str, var_dir: Path, *, prepared: bool = True) -> dict[str, Any]:
     """Django's ``DATABASES["default"]``: PostgreSQL (or any) from ``DATABASE_URL``, else the
     embedded SQLite file under ``var_dir`` in WAL mode, so the web server and the worker can
-    read while one of them writes."""
+    read while one of them writes.
+
+    On PostgreSQL, parameters are bound on the server and a statement run twice on a connection
+    is prepared (``prepared``): the case engine's statements join up to eight tables, and
+    planning them each time cost several times their execution. Turn it off
+    (``TONGBAN_DB_PREPARED_STATEMENTS=false``) behind a connection pooler in transaction mode
+    that cannot carry prepared statements (PgBouncer before 1.21)."""
     if url:
         config = dict(dj_database_url.parse(url, conn_max_age=60))
-        if os.environ.get("TONGBAN_PG_PREPARE") and config["ENGINE"].endswith("postgresql"):
-            config.setdefault("OPTIONS", {}).update(
-                {"server_side_binding": True, "prepare_threshold": 2}
-            )
+        if prepared and config["ENGINE"] == "django.db.backends.postgresql":
+            options = config.setdefault("OPTIONS", {})
+            options.setdefault("server_side_binding", True)
+            options.setdefault("prepare_threshold", PREPARE_THRESHOLD)
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",

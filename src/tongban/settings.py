@@ -106,7 +106,11 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": database_config(DATABASE_URL, VAR_DIR)}
+DATABASES = {
+    "default": database_config(
+        DATABASE_URL, VAR_DIR, prepared=env_bool("TONGBAN_DB_PREPARED_STATEMENTS", True)
+    )
+}
 # The queue indexes carry non-key columns (INCLUDE) for PostgreSQL's index-only scans; SQLite
 # builds them without those columns, which is all the embedded database needs.
 SILENCED_SYSTEM_CHECKS = (

@@ -220,12 +220,6 @@ def materials_satisfied(licence_type_code: str, limit: int = 50) -> list[tuple[s
     return [(m.version.item.code, m.version.name, m.name) for m in rows]
 
 
-def _mask_identifier(value: str) -> str:
-    if len(value) == 18 and value[:17].isdigit():
-        return mask_id_number(value)
-    return value  # 统一社会信用代码 is public
-
-
 def licence_dict(actor: Any, licence: Licence) -> dict[str, Any]:
     holder = access.is_holder(actor, licence)
     labels = {f.get("key"): f.get("label", f.get("key")) for f in licence.licence_type.fields}
@@ -236,7 +230,7 @@ def licence_dict(actor: Any, licence: Licence) -> dict[str, Any]:
         "department": licence.department.name,
         "holder_name": licence.holder_name,
         "holder_identifier": (
-            licence.holder_identifier if holder else _mask_identifier(licence.holder_identifier)
+            licence.holder_identifier if holder else masked_holder_identifier(licence)
         ),
         "data": licence.data,
         "labels": {key: labels.get(key, key) for key in licence.data},
