@@ -4,9 +4,11 @@ ledger instruction in its own transaction, and is refused when the policy rules 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from freezegun import freeze_time
 
@@ -330,6 +332,8 @@ def test_the_applicant_is_sent_to_the_item_and_sees_the_case_on_the_payment(
     assert f"/my/cases/{case.number}/" in page
     checkup = client.get("/my/policies/checkup/").content.decode()
     assert f"/items/{ITEM}/guide/" in checkup
+    case_page = client.get(f"/my/cases/{case.number}/").content.decode()
+    assert "政策资金：2,000.00 元 · 待发送" in case_page
 
 
 def test_the_period_of_a_decision_follows_the_policy(people: People) -> None:  # noqa: F811
@@ -340,3 +344,42 @@ def test_the_period_of_a_decision_follows_the_policy(people: People) -> None:  #
         verdict = applications.assess(case, on=dt.date(2025, 3, 3))
     assert verdict is not None
     assert verdict.period == "2025-03"
+
+
+# --- concurrency --------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_two_decisions_at_once_pay_the_applicant_once(people: People) -> None:  # noqa: F811
+    """Two cases of one applicant decided at the same moment on separate connections (row locks
+    on PostgreSQL, the write lock on SQLite): one pays, the other is refused with the reason."""
+    from tongban.workdays.services import do_sync_chinese_calendar
+
+    do_sync_chinese_calendar()  # a transactional test starts from an emptied calendar
+    with freeze_time(NOW):
+        publish(Staff())
+        profile_for(people.applicant)
+        numbers = [to_decision(people).number, to_decision(people).number]
+        barrier = threading.Barrier(2)
+        outcomes: list[Any] = []
+
+        def decide(number: str) -> None:
+            try:
+                barrier.wait()
+                outcomes.append(perform(people.head, number, "decide", {"outcome": "approved"}))
+            except Conflict as exc:
+                outcomes.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=decide, args=(n,)) for n in numbers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert len(outcomes) == 2
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(refused) == 1
+    assert refused[0].code == "benefit_not_payable"
+    assert PaymentInstruction.objects.count() == 1
+    states = set(Case.objects.filter(number__in=numbers).values_list("state", flat=True))
+    assert states == {CaseState.DECIDED, CaseState.AWAITING_DECISION}

@@ -42,6 +42,8 @@ from tongban.core.errors import (
 )
 from tongban.identity.permissions import is_applicant
 from tongban.identity.selectors import enterprises_represented
+from tongban.policies.applications import instruction_for_case
+from tongban.policies.runs import yuan
 from tongban.portal import forms
 from tongban.portal.case_display import event_lines, progress_steps
 from tongban.portal.case_files import material_of, material_response
@@ -338,7 +340,18 @@ def _case_context(
         "error": error,
         "file_prefix": FILE_PREFIX,
         "documents": documents.visible_notices(request.user, case),
+        "payment": _payment(case),
     }
+
+
+def _payment(case: Case) -> dict[str, Any] | None:
+    """申请制: the benefit payment a 准予 of this case wrote (amount and status)."""
+    if not case.outcome:
+        return None
+    instruction = instruction_for_case(case.number or "")
+    if instruction is None:
+        return None
+    return {"instruction": instruction, "amount": yuan(instruction.amount_fen)}
 
 
 @require_GET
