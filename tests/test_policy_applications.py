@@ -4,14 +4,14 @@ ledger instruction in its own transaction, and is refused when the policy rules 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from freezegun import freeze_time
 
+from tests.concurrency import at_once
 from tests.factories import StaffUserFactory
 from tests.test_cases import People, people, to_decision  # noqa: F401
 from tongban.cases.models import Case, CaseState
@@ -358,23 +358,13 @@ def test_two_decisions_at_once_pay_the_applicant_once(people: People) -> None:  
         publish(Staff())
         profile_for(people.applicant)
         numbers = [to_decision(people).number, to_decision(people).number]
-        barrier = threading.Barrier(2)
-        outcomes: list[Any] = []
-
-        def decide(number: str) -> None:
-            try:
-                barrier.wait()
-                outcomes.append(perform(people.head, number, "decide", {"outcome": "approved"}))
-            except Conflict as exc:
-                outcomes.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=decide, args=(n,)) for n in numbers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = at_once(
+            [
+                partial(perform, people.head, number, "decide", {"outcome": "approved"})
+                for number in numbers
+            ],
+            expected=Conflict,
+        )
 
     assert len(outcomes) == 2
     refused = [o for o in outcomes if isinstance(o, Conflict)]

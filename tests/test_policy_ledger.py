@@ -4,12 +4,12 @@ run, and a worker that dies in the middle of an approval."""
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 
+from tests.concurrency import at_once
 from tests.policy_fixtures import PAY_DAY, elder_profile, make_world, publish
 from tongban.core.errors import Conflict
 from tongban.policies import runs
@@ -18,24 +18,10 @@ from tongban.workdays.services import do_sync_chinese_calendar
 
 
 def _approve_together(world: Any, run_ids: list[int]) -> list[Any]:
-    barrier = threading.Barrier(len(run_ids))
-    outcomes: list[Any] = []
-
-    def approve(run_id: int) -> None:
-        try:
-            barrier.wait()
-            outcomes.append(runs.check_approve_run(world.head, run_id))
-        except Conflict as exc:
-            outcomes.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=approve, args=(run_id,)) for run_id in run_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return at_once(
+        [partial(runs.check_approve_run, world.head, run_id) for run_id in run_ids],
+        expected=Conflict,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
