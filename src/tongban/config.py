@@ -76,11 +76,12 @@ def database_config(url: str, var_dir: Path, *, prepared: bool = True) -> dict[s
     (``TONGBAN_DB_PREPARED_STATEMENTS=false``) behind a connection pooler in transaction mode
     that cannot carry prepared statements (PgBouncer before 1.21)."""
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=60))
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         if prepared and config["ENGINE"] == "django.db.backends.postgresql":
-            options = config.setdefault("OPTIONS", {})
+            options: dict[str, Any] = dict(config.get("OPTIONS") or {})
             options.setdefault("server_side_binding", True)
             options.setdefault("prepare_threshold", PREPARE_THRESHOLD)
+            config["OPTIONS"] = options
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
