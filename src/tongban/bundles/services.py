@@ -34,8 +34,10 @@ from tongban.bundles.spec import BundleSpec, BundleSpecInvalid, compile_bundle
 from tongban.cases import applications, materials
 from tongban.cases import services as case_services
 from tongban.cases.models import Case, CaseState, Outcome
+from tongban.catalog import selectors as catalog_selectors
 from tongban.catalog.document import BundleDoc
 from tongban.catalog.models import DataElement, Item, ItemVersion
+from tongban.catalog.selectors import EffectiveItem
 from tongban.core.errors import (
     Conflict,
     DomainError,
@@ -56,6 +58,7 @@ WITHDRAWABLE = (
     CaseState.AWAITING_DECISION,
 )
 Upload = tuple[str, bytes]  # (file name, content)
+Handed = tuple[str, bytes, str]  # (file name, content, name of the stored file)
 
 
 def _record(
@@ -242,6 +245,7 @@ def check_submit_bundle(
     )
     bundle_case.number = f"YJS-{division.code}-{timezone.localdate():%Y%m%d}-{bundle_case.pk:06d}"
     bundle_case.save(update_fields=["number"])
+    handed: dict[str, Handed] = {}
     for key, (name, content) in files.items():
         material = next(m for m in merged.materials if m.key == key)
         upload = BundleUpload(
@@ -254,6 +258,7 @@ def check_submit_bundle(
         )
         upload.file.save(f"{uuid.uuid4().hex}.bin", ContentFile(content), save=False)
         upload.save()
+        handed[key] = (name, content, upload.file.name)
     included = {c.code: c for c in merged.included}
     BundleComponent.objects.bulk_create(
         BundleComponent(
@@ -273,7 +278,8 @@ def check_submit_bundle(
         actor,
         data={"items": sorted(included), "stages": spec.stages},
     )
-    _start_ready(bundle_case, spec, merged, actor, files)
+    effective = catalog_selectors.effective_items(sorted(included), division.code)
+    _start_ready(bundle_case, spec, merged, actor, handed, effective=effective)
     queue_notification(
         actor,
         "bundle.submitted",
@@ -304,35 +310,46 @@ def _start_component(
     component: BundleComponent,
     merged: Merged,
     applicant: Any,
-    files: Mapping[str, Upload],
+    files: Mapping[str, Handed],
+    effective: EffectiveItem | None = None,
 ) -> Case:
     """File the component's item case for the applicant, with the bundle's answers, form and
-    files, and submit it."""
+    files (stored once, shared by the item cases), and submit it."""
     state = next(c for c in merged.included if c.code == component.item_code)
     own = {q.spec.key for q in state.component.item.guide.questions}
     answers = {k: v for k, v in (bundle_case.answers or {}).items() if k in own}
     enterprise = bundle_case.applicant_enterprise
-    case = case_services.check_create_draft(
+    given = _item_form(merged, component.item_code, bundle_case.form_data or {})
+    form = None
+    if effective is not None:  # the form goes in with the draft
+        form = applications.initial_form_data(applicant, effective.version, enterprise=enterprise)
+        form.update(given)
+    case = case_services.check_create_draft_here(
         applicant,
         item_code=component.item_code,
         division_code=bundle_case.division.code,
         answers=answers,
-        form_data={},
+        form_data=form or {},
         enterprise_uscc=enterprise.uscc if enterprise else None,
+        effective=effective,
     )
-    form = applications.initial_form_data(applicant, case.item_version, enterprise=enterprise)
-    form.update(_item_form(merged, component.item_code, bundle_case.form_data or {}))
-    case.form_data = form
-    case.save(update_fields=["form_data"])
+    if form is None:
+        form = applications.initial_form_data(applicant, case.item_version, enterprise=enterprise)
+        form.update(given)
+        case.form_data = form
+        case.save(update_fields=["form_data"])
+    attached = []
     for m in merged.materials:
         if m.key not in files:
             continue
-        name, content = files[m.key]
+        name, content, stored_name = files[m.key]
         for item, key in m.parts:
             if item == component.item_code:
-                materials.check_attach_material(applicant, case.pk, key, name, content)
+                attached.append(
+                    materials.do_attach_shared(applicant, case, key, name, content, stored_name)
+                )
     try:
-        case = applications.check_submit_application(applicant, case.pk)
+        case = applications.check_submit_created(applicant, case, attached)
     except ValidationFailed as exc:
         raise ValidationFailed(
             f"“{component.item_name}”的申请不完整",
@@ -364,9 +381,10 @@ def _start_ready(
     spec: BundleSpec,
     merged: Merged,
     actor: Any,
-    files: Mapping[str, Upload],
+    files: Mapping[str, Handed],
     *,
     later: bool = False,
+    effective: Mapping[str, EffectiveItem] | None = None,
 ) -> None:
     """Start every waiting component whose inputs are all issued; hold or block the rest as the
     definition says. Repeats until nothing changes (a 秒办 result can release the next stage)."""
@@ -408,7 +426,8 @@ def _start_ready(
                 started = True
                 continue
             if all(_issued(n) for n in needs):
-                if not _try_start(bundle_case, c, merged, files, later=later):
+                resolved = (effective or {}).get(c.item_code)
+                if not _try_start(bundle_case, c, merged, files, later=later, effective=resolved):
                     started = True
                     continue
                 if c.stage > 1:
@@ -427,19 +446,21 @@ def _try_start(
     bundle_case: BundleCase,
     component: BundleComponent,
     merged: Merged,
-    files: Mapping[str, Upload],
+    files: Mapping[str, Handed],
     *,
     later: bool,
+    effective: EffectiveItem | None = None,
 ) -> bool:
     """Start one component. At submission a problem is the applicant's to fix (it propagates);
     for a later stage, started inside another department's decision, it must not undo that
     decision: the component is blocked and the reason recorded."""
+    applicant = bundle_case.submitted_by
     if not later:
-        _start_component(bundle_case, component, merged, bundle_case.submitted_by, files)
+        _start_component(bundle_case, component, merged, applicant, files, effective)
         return True
     try:
         with transaction.atomic():
-            _start_component(bundle_case, component, merged, bundle_case.submitted_by, files)
+            _start_component(bundle_case, component, merged, applicant, files, effective)
     except DomainError as exc:
         component.state = ComponentState.BLOCKED
         component.case = None
@@ -472,11 +493,11 @@ def _tell_if_complete(bundle_case: BundleCase) -> None:
     )
 
 
-def _stored_files(bundle_case: BundleCase) -> dict[str, Upload]:
-    out: dict[str, Upload] = {}
+def _stored_files(bundle_case: BundleCase) -> dict[str, Handed]:
+    out: dict[str, Handed] = {}
     for upload in bundle_case.uploads.all():
         with upload.file.open("rb") as handle:
-            out[upload.material_key] = (upload.original_name, handle.read())
+            out[upload.material_key] = (upload.original_name, handle.read(), upload.file.name)
     return out
 
 

@@ -310,14 +310,19 @@ def _guide(case: Case) -> tuple[GuideSpec, Any]:
 
 
 def application_of(
-    case: Case, *, history: Mapping[str, tuple[str, ...]] | None = None
+    case: Case,
+    *,
+    history: Mapping[str, tuple[str, ...]] | None = None,
+    attached: list[CaseMaterial] | None = None,
 ) -> Application:
     """The application as filed (or being filled in): answers, fields, materials and files.
 
     Costs four queries (data elements, files, commitment, shared data); the guide is compiled
-    once per item version."""
+    once per item version. ``attached`` is for a draft the caller created in its own open
+    transaction without a commitment: its files are those given, and nothing was shared for it
+    yet, so only the data elements are read."""
     spec, result = _guide(case)
-    shared = shared_data(case)
+    shared = shared_data(case) if attached is None else _NO_SHARED
     answered = {q.key: q for q in result.questions if q.state == "asked" and q.answer is not None}
     answers = tuple(
         AnswerLine(q.text, _answer_text(spec, q.key, q.answer)) for q in answered.values()
@@ -346,7 +351,8 @@ def application_of(
         for f in applying
     )
     files: dict[str, list[CaseMaterial]] = {}
-    for stored in sorted(case.materials.all(), key=lambda m: m.uploaded_at, reverse=True):
+    on_file = case.materials.all() if attached is None else attached
+    for stored in sorted(on_file, key=lambda m: m.uploaded_at, reverse=True):
         files.setdefault(stored.material_key, []).append(stored)
     materials = tuple(
         MaterialSlot(
@@ -367,7 +373,7 @@ def application_of(
         for m in result.materials
         if m.status == "applies"
     )
-    commitment = Commitment.objects.filter(case=case).first()
+    commitment = Commitment.objects.filter(case=case).first() if attached is None else None
     committed = set(commitment.materials) if commitment else set()
     materials = tuple(replace(m, committed=m.key in committed) for m in materials)
     other = tuple(f for group in files.values() for f in group)
@@ -552,7 +558,7 @@ def _check_text(element: DataElement, value: str) -> str:
 def _locked_draft(actor: Any, draft_id: int) -> Case:
     case = (
         Case.objects.select_for_update(of=("self",))
-        .select_related("item_version", "applicant_person", "applicant_enterprise")
+        .select_related("item_version", "applicant_person", "applicant_enterprise", "division")
         .filter(pk=draft_id)
         .first()
     )
@@ -627,8 +633,22 @@ def check_store_shared_values(
 def check_submit_application(actor: Any, draft_id: int) -> Case:
     """Submit a draft once every required field is filled and every required material that
     cannot be exempted has a file; otherwise say what is missing (422)."""
-    case = _locked_draft(actor, draft_id)
-    missing = application_of(case).missing
+    return _submit_complete(actor, _locked_draft(actor, draft_id))
+
+
+def check_submit_created(actor: Any, case: Case, attached: list[CaseMaterial]) -> Case:
+    """Submit a draft the caller created, without a commitment, in its own (still open)
+    transaction, with ``attached`` its files — a 一件事 files its item cases this way — with
+    the same completeness check as any submission."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_submit_created runs inside the transaction that made the draft")
+    if case.state != CaseState.DRAFT or not access.is_case_applicant(actor, case):
+        raise NotFound(_("没有找到该申请草稿"), code="draft_not_found")
+    return _submit_complete(actor, case, attached)
+
+
+def _submit_complete(actor: Any, case: Case, attached: list[CaseMaterial] | None = None) -> Case:
+    missing = application_of(case, attached=attached).missing
     if missing:
         raise ValidationFailed(_("申请还不完整"), code="incomplete", errors=missing)
-    return services.submit_draft(actor, draft_id)
+    return services.do_submit(actor, case)

@@ -8,7 +8,7 @@ import hashlib
 import io
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import filetype
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from tongban.cases import access, events
 from tongban.cases.models import Case, CaseMaterial, CaseState
+from tongban.catalog.guide import GuideMaterial, spec_for
 from tongban.core.errors import (
     Conflict,
     FieldError,
@@ -59,26 +60,19 @@ def sniff_format(content: bytes) -> str | None:
     return {"pdf": "pdf", "jpg": "jpg", "png": "png"}.get(kind.extension)
 
 
-def _accepts(formats: list[str], detected: str) -> bool:
+def _accepts(formats: Sequence[str], detected: str) -> bool:
     if detected == "ole2":
         return bool({"doc", "xls"} & set(formats))
     return detected in formats
 
 
-@transaction.atomic
-def check_attach_material(
-    actor: Any, case_id: int, material_key: str, file_name: str, content: bytes
-) -> CaseMaterial:
-    """The applicant adds (or replaces) the file for one material of their case."""
-    case = Case.objects.select_for_update().filter(pk=case_id).first()
-    if case is None or not access.can_see_case(actor, case):
-        raise NotFound("没有找到该办件", code="case_not_found")
-    if not access.is_case_applicant(actor, case):
-        raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
-    tolerated = case.tolerated.filter(material_key=material_key, supplied_at__isnull=True).first()
-    if case.state not in EDITABLE_STATES and tolerated is None:
-        raise Conflict(f"办件当前为“{case.get_state_display()}”，不能再上传材料", code="locked")
-    material = case.item_version.materials.filter(key=material_key).first()
+def _checked(case: Case, material_key: str, content: bytes) -> tuple[GuideMaterial, str | None]:
+    """The item's material ``material_key`` and the format read from ``content``; refuses an
+    unknown material, an empty or oversized file, a format the material does not accept and a
+    file a virus scanner rejects."""
+    material = next(
+        (m for m in spec_for(case.item_version).materials if m.key == material_key), None
+    )
     if material is None:
         raise ValidationFailed(
             "本事项没有这项材料",
@@ -106,10 +100,20 @@ def check_attach_material(
             raise ValidationFailed(
                 "文件未通过安全检查", code="infected", errors=[FieldError("file", verdict)]
             )
-    case.materials.filter(material_key=material_key, superseded=False).update(superseded=True)
-    stored = CaseMaterial(
+    return material, detected
+
+
+def _row(
+    actor: Any,
+    case: Case,
+    material: GuideMaterial,
+    file_name: str,
+    content: bytes,
+    detected: str | None,
+) -> CaseMaterial:
+    return CaseMaterial(
         case=case,
-        material_key=material_key,
+        material_key=material.key,
         material_name=material.name,
         original_name=file_name[:255],
         detected_format=detected or "",
@@ -117,6 +121,39 @@ def check_attach_material(
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_by=actor,
     )
+
+
+def do_attach_shared(
+    actor: Any, case: Case, material_key: str, file_name: str, content: bytes, stored_name: str
+) -> CaseMaterial:
+    """Attach a file already stored under ``stored_name`` to a draft the caller created in its
+    own transaction (a 一件事 hands one upload to every item case that needs it): the content
+    is checked against this item's material like any upload, but stored only once."""
+    if case.state != CaseState.DRAFT or not access.is_case_applicant(actor, case):
+        raise PermissionDenied("只有申请人可以为草稿上传申请材料", code="not_applicant")
+    material, detected = _checked(case, material_key, content)
+    stored = _row(actor, case, material, file_name, content, detected)
+    stored.file.name = stored_name
+    stored.save(force_insert=True)
+    return stored
+
+
+@transaction.atomic
+def check_attach_material(
+    actor: Any, case_id: int, material_key: str, file_name: str, content: bytes
+) -> CaseMaterial:
+    """The applicant adds (or replaces) the file for one material of their case."""
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None or not access.can_see_case(actor, case):
+        raise NotFound("没有找到该办件", code="case_not_found")
+    if not access.is_case_applicant(actor, case):
+        raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
+    tolerated = case.tolerated.filter(material_key=material_key, supplied_at__isnull=True).first()
+    if case.state not in EDITABLE_STATES and tolerated is None:
+        raise Conflict(f"办件当前为“{case.get_state_display()}”，不能再上传材料", code="locked")
+    material, detected = _checked(case, material_key, content)
+    case.materials.filter(material_key=material_key, superseded=False).update(superseded=True)
+    stored = _row(actor, case, material, file_name, content, detected)
     extension = {"ole2": "bin", "jpg": "jpg"}.get(detected or "", detected or "bin")
     stored.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
     try:

@@ -36,8 +36,7 @@ def _today() -> dt.date:
     return timezone.localdate()
 
 
-@transaction.atomic
-def check_create_draft(
+def check_create_draft_here(
     actor: Any,
     *,
     item_code: str,
@@ -46,15 +45,28 @@ def check_create_draft(
     form_data: dict[str, Any] | None = None,
     enterprise_uscc: str | None = None,
     commitment_materials: list[str] | None = None,
+    effective: selectors.EffectiveItem | None = None,
 ) -> Case:
     """An applicant starts an application (草稿) for an item as carried out in a division.
 
     ``commitment_materials`` chooses the 告知承诺 route: those materials are replaced by a signed
     commitment (the item must allow it, the materials must be replaceable, and the applicant must
-    not be barred for an earlier broken commitment)."""
+    not be barred for an earlier broken commitment). ``effective`` is the item as carried out
+    in the division when the caller resolved it already (``catalog.selectors.effective_items``).
+
+    Runs in the caller's transaction (a 一件事 files several drafts in one, without a savepoint
+    each); ``check_create_draft`` is the same in a transaction of its own."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_create_draft_here runs inside the caller's transaction")
     if not is_applicant(actor) or actor.person_id is None:
         raise PermissionDenied("请以实名认证的办事人身份登录后申请", code="applicant_required")
-    effective = selectors.effective_item(item_code, division_code)
+    if (
+        effective is None
+        or effective.version.item.code != item_code
+        or effective.division is None
+        or effective.division.code != division_code
+    ):
+        effective = selectors.effective_item(item_code, division_code)
     version = effective.version
     spec = guide.spec_for(version)
     guide.parse_answers(spec, answers or {})  # 422 with answers.<key> paths
@@ -108,6 +120,9 @@ def check_create_draft(
     return case
 
 
+# The same in a transaction of its own: what pages and the API call.
+check_create_draft = transaction.atomic(check_create_draft_here)
+
 COMMITMENT_STATEMENT = (
     "本人（本单位）申请办理“{item}”，承诺已符合法律法规规定的条件，所承诺的材料真实、有效，"
     "愿意接受核查；如有不实，愿意承担撤销决定及相应法律责任。"
@@ -156,6 +171,13 @@ def submit_draft(actor: Any, draft_id: int) -> Case:
         raise NotFound("没有找到该申请草稿", code="draft_not_found")
     if case.state != CaseState.DRAFT:
         raise Conflict(f"该申请已提交（{case.number}）", code="already_submitted")
+    return do_submit(actor, case)
+
+
+def do_submit(actor: Any, case: Case) -> Case:
+    """提交 of a draft the caller holds: locked by it, or created in its own transaction and
+    so not yet visible to anyone else. Numbers the case, records the event, and lets 智能秒办
+    decide when the item's rules can."""
     case.number = next_case_number(case.division.code, _today())
     case.state = CaseState.SUBMITTED
     case.submitted_at = timezone.now()

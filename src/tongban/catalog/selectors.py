@@ -71,30 +71,71 @@ def get_version(code: str, number: int) -> ItemVersion:
         raise NotFound(f"事项 {code} 没有第 {number} 版", code="version_not_found") from None
 
 
+def _division(division_code: str) -> Division:
+    try:
+        return Division.objects.select_related("parent__parent__parent").get(code=division_code)
+    except Division.DoesNotExist:
+        raise NotFound(
+            f"没有代码为 {division_code} 的行政区划", code="division_not_found"
+        ) from None
+
+
 def effective_item(code: str, division_code: str | None = None) -> EffectiveItem:
     """The current version of ``code`` as carried out in ``division_code`` (or its nearest
     ancestor with an implementation); without a division, the base item."""
     version = get_current_version(code)
-    division = None
-    implementation = None
-    if division_code:
-        try:
-            division = Division.objects.select_related("parent__parent__parent").get(
-                code=division_code
-            )
-        except Division.DoesNotExist:
-            raise NotFound(
-                f"没有代码为 {division_code} 的行政区划", code="division_not_found"
-            ) from None
-        chain = division_chain(division)
-        candidates = {
-            impl.division_id: impl
-            for impl in Implementation.objects.filter(
-                item=version.item, division_id__in=chain
-            ).select_related("handling_department", "service_centre")
-        }
-        implementation = next((candidates[d] for d in chain if d in candidates), None)
-    impl = implementation
+    if not division_code:
+        return _effective(version, None, None)
+    division = _division(division_code)
+    chain = division_chain(division)
+    candidates = {
+        impl.division_id: impl
+        for impl in Implementation.objects.filter(
+            item=version.item, division_id__in=chain
+        ).select_related("handling_department", "service_centre")
+    }
+    implementation = next((candidates[d] for d in chain if d in candidates), None)
+    return _effective(version, division, implementation)
+
+
+def effective_items(codes: list[str], division_code: str) -> dict[str, EffectiveItem]:
+    """``effective_item`` for several items in one division, in three queries (one application
+    that files many items — a 一件事 — resolves them together)."""
+    items = {
+        item.code: item
+        for item in Item.objects.filter(code__in=codes).select_related(
+            "current_version",
+            "current_version__department",
+            "current_version__department__division",
+        )
+    }
+    for code in codes:
+        item = items.get(code)
+        if item is None:
+            raise NotFound(f"没有编码为 {code} 的事项", code="item_not_found")
+        if item.current_version is None:
+            raise NotFound(f"事项 {code} 尚未发布", code="item_not_published")
+        item.current_version.item = item
+    division = _division(division_code)
+    chain = division_chain(division)
+    found: dict[tuple[int, int], Implementation] = {
+        (impl.item_id, impl.division_id): impl
+        for impl in Implementation.objects.filter(
+            item_id__in=[i.pk for i in items.values()], division_id__in=chain
+        ).select_related("handling_department", "service_centre")
+    }
+    result = {}
+    for code in codes:
+        item = items[code]
+        implementation = next((found[(item.pk, d)] for d in chain if (item.pk, d) in found), None)
+        assert item.current_version is not None
+        result[code] = _effective(item.current_version, division, implementation)
+    return result
+
+
+def _effective(
+    version: ItemVersion, division: Division | None, impl: Implementation | None
+) -> EffectiveItem:
     return EffectiveItem(
         version=version,
         division=division,
