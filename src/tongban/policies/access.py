@@ -6,7 +6,8 @@
 and **finance reviewers** ``finance_reviewer``, ``reviewer`` or ``department_head`` in its
 finance department (the generic roles are still read this way for deployments without the
 dedicated policy roles); **run approval** needs
-``department_head`` of the funding department. An applicant sees the profiles of the person
+``department_head`` of the funding department; **payments** (sent to the bank, reconciliation) are
+handled by authors and run approvers. An applicant sees the profiles of the person
 behind the account and of the enterprises it holds a valid 经办人授权 for. Refreshing profiles
 from the data sources is for authors in a department that funds a policy.
 """
@@ -65,6 +66,12 @@ def can_review(user: Any, version: PolicyVersion, step: str) -> bool:
 
 def can_approve_run(user: Any, policy: Policy) -> bool:
     return is_staff_member(user) and has_role(user, Role.DEPARTMENT_HEAD, policy.department_id)
+
+
+def can_manage_payments(user: Any, policy: Policy) -> bool:
+    """Marking a period sent to the bank and importing the bank's reconciliation file: staff
+    who author the policy or approve its runs in the funding department."""
+    return can_approve_run(user, policy) or can_author(user, policy)
 
 
 def can_see_policy_work(user: Any, policy: Policy, version: PolicyVersion | None = None) -> bool:

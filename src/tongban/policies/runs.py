@@ -547,7 +547,7 @@ class ReconciliationInvalid(ValidationFailed):
 
 
 def _can_manage_payments(actor: Any, policy: Policy) -> bool:
-    return access.can_approve_run(actor, policy) or access.can_author(actor, policy)
+    return access.can_manage_payments(actor, policy)
 
 
 def check_mark_sent(actor: Any, policy_code: str, period: str) -> int:
