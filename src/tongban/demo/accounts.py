@@ -116,6 +116,10 @@ DEMO_ACCOUNTS: Final = (
         "周敏（综合窗口）", department="330106-ZWB", roles=("window",),
     ),
     DemoAccount(
+        "window-city", "综合窗口人员（杭州市民中心）", "受理市级事项，如大学生创业补贴申领（申请制兑现）",
+        "钱芳（市民中心窗口）", department="330100-SJZY", roles=("window",),
+    ),
+    DemoAccount(
         "reviewer-scjg", "审查人员（西湖区市场监管局）", "审查食品经营许可、个体工商户登记",
         "吴磊（区市场监管局）", department="330106-SCJG", roles=("reviewer",),
     ),
