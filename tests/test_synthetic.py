@@ -146,7 +146,7 @@ def test_demo_data_loads_everything_once() -> None:
         20 + applicants,
         8 + len(DEMO_ENTERPRISES),
         len(DEMO_ACCOUNTS) + len(POLICY_STAFF),
-        7 + policy_roles,
+        sum(len(a.roles) for a in DEMO_ACCOUNTS) + policy_roles,
         2,
     )
 
