@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.sequences import take_next
 from tongban.identity.models import Department, Enterprise, Person, User
 from tongban.identity.permissions import can_administer_system
 from tongban.licences import access, events, notices, sealing, seals, statuslist
@@ -51,10 +52,7 @@ def _days_in_month(year: int, month: int) -> int:
 
 def _next_number(licence_type: LicenceType, year: int) -> str:
     prefix = f"{licence_type.department.division.code}{licence_type.number_prefix}{year}"
-    sequence, _ = LicenceNumberSequence.objects.select_for_update().get_or_create(prefix=prefix)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return f"{prefix}{sequence.last:06d}"
+    return f"{prefix}{take_next(LicenceNumberSequence, prefix):06d}"
 
 
 def _seal_version(licence: Licence, action: str, actor: Any, reason: str = "") -> LicenceVersion:
