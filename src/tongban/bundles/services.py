@@ -319,25 +319,19 @@ def _start_component(
     own = {q.spec.key for q in state.component.item.guide.questions}
     answers = {k: v for k, v in (bundle_case.answers or {}).items() if k in own}
     enterprise = bundle_case.applicant_enterprise
-    given = _item_form(merged, component.item_code, bundle_case.form_data or {})
-    form = None
-    if effective is not None:  # the form goes in with the draft
-        form = applications.initial_form_data(applicant, effective.version, enterprise=enterprise)
-        form.update(given)
+    division_code = bundle_case.division.code
+    effective = effective or catalog_selectors.effective_item(component.item_code, division_code)
+    form = applications.initial_form_data(applicant, effective.version, enterprise=enterprise)
+    form.update(_item_form(merged, component.item_code, bundle_case.form_data or {}))
     case = case_services.check_create_draft_here(
         applicant,
         item_code=component.item_code,
-        division_code=bundle_case.division.code,
+        division_code=division_code,
         answers=answers,
-        form_data=form or {},
+        form_data=form,
         enterprise_uscc=enterprise.uscc if enterprise else None,
         effective=effective,
     )
-    if form is None:
-        form = applications.initial_form_data(applicant, case.item_version, enterprise=enterprise)
-        form.update(given)
-        case.form_data = form
-        case.save(update_fields=["form_data"])
     attached = []
     for m in merged.materials:
         if m.key not in files:

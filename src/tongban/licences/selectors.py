@@ -52,6 +52,11 @@ class IssuedFilters:
     status: str = ""
     licence_type: str = ""
 
+    def as_query(self) -> dict[str, str]:
+        """The filters as GET parameters (empty ones left out)."""
+        found = {"q": self.query, "status": self.status, "type": self.licence_type}
+        return {key: value for key, value in found.items() if value}
+
 
 @dataclass(frozen=True)
 class IssuedRow:

@@ -39,7 +39,7 @@ from tongban.policies.models import (
     PolicyVersion,
     VersionStatus,
 )
-from tongban.policies.runs import committed_fen, yuan
+from tongban.policies.runs import NOTIFY_CHANNELS, committed_fen, yuan
 from tongban.policies.schema import Target
 from tongban.policies.selectors import (
     ItemInfo,
@@ -52,8 +52,6 @@ from tongban.policies.selectors import (
 if TYPE_CHECKING:
     from tongban.cases.models import Case
     from tongban.identity.models import User
-
-NOTIFY_CHANNELS = ("in_app", "sms")
 
 
 @dataclass
@@ -102,10 +100,12 @@ def _entity(case: Case, target: str) -> tuple[str, str] | None:
     return None
 
 
-def assess(case: Case, *, on: dt.date | None = None) -> Assessment | None:
+def assess(
+    case: Case, *, on: dt.date | None = None, payable: PayableItem | None = None
+) -> Assessment | None:
     """The verdict for paying ``case``'s applicant on ``on`` (today), or None when the case's
-    item pays no benefit."""
-    payable = linked_item(case.item_code)
+    item pays no benefit (``payable``: its ``linked_item`` when the caller has it already)."""
+    payable = payable or linked_item(case.item_code)
     if payable is None:
         return None
     version = payable.version
@@ -188,7 +188,8 @@ def instruction_for_case(number: str) -> PaymentInstruction | None:
 
 def benefit_panel(case: Case) -> dict[str, Any] | None:
     """兑现核定 beside a case: the instruction once 准予, otherwise the rules' verdict now."""
-    if linked_item(case.item_code) is None:
+    payable = linked_item(case.item_code)
+    if payable is None:
         return None
     instruction = instruction_for_case(case.number or "")
     if instruction is not None:
@@ -200,7 +201,7 @@ def benefit_panel(case: Case) -> dict[str, Any] | None:
         }
     if case.outcome:  # decided without a payment (不予, or before the item was linked)
         return None
-    verdict = assess(case)
+    verdict = assess(case, payable=payable)
     if verdict is None:
         return None
     leaves = verdict.explanation.leaves() if verdict.explanation is not None else []
@@ -221,7 +222,7 @@ class ApplicationOutcomes:
             return
         # one ledger writer per policy: runs, confirmations and decisions queue here
         Policy.objects.select_for_update().filter(pk=payable.version.policy_id).first()
-        verdict = assess(case)
+        verdict = assess(case, payable=payable)
         assert verdict is not None
         if not verdict.payable:
             raise Conflict(f"不能作出准予决定：{verdict.refusal}", code="benefit_not_payable")

@@ -14,9 +14,10 @@ from typing import Any
 from django.db.models import Count, Sum
 
 from tongban.core.masking import mask_id_number
-from tongban.policies.models import PayableItem, PaymentInstruction, PaymentStatus, Policy
+from tongban.policies.models import PaymentInstruction, PaymentStatus, Policy
 from tongban.policies.runs import yuan
 from tongban.policies.schema import Target
+from tongban.policies.selectors import item_names
 
 MAX_PERIODS = 120
 
@@ -78,25 +79,12 @@ def periods(policy: Policy) -> list[str]:
     return list(found[:MAX_PERIODS])
 
 
-def item_names(policy: Policy) -> dict[str, str]:
-    """Payable item code → name across the policy's versions (the newest version's name wins)."""
-    names: dict[str, str] = {}
-    for code, name in (
-        PayableItem.objects.filter(version__policy=policy)
-        .order_by("version__number")
-        .values_list("code", "name")
-    ):
-        names[code] = name
-    return names
-
-
 def ledger_page(
     policy: Policy,
     filters: LedgerFilters,
     *,
     cursor: int | None = None,
     size: int = 50,
-    names: dict[str, str] | None = None,
 ) -> LedgerPage:
     """One page of the policy's payment instructions, newest first (``id`` descending)."""
     instructions = PaymentInstruction.objects.filter(policy=policy)
@@ -109,7 +97,7 @@ def ledger_page(
     if cursor is not None:
         instructions = instructions.filter(id__lt=cursor)
     found = list(instructions.order_by("-id")[: size + 1])
-    names = item_names(policy) if names is None else names
+    names = item_names({p.item_code for p in found[:size]})
     person = policy.target == Target.PERSON
     rows = [
         LedgerRow(

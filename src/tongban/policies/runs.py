@@ -546,17 +546,13 @@ class ReconciliationInvalid(ValidationFailed):
         self.problems = problems
 
 
-def _can_manage_payments(actor: Any, policy: Policy) -> bool:
-    return access.can_manage_payments(actor, policy)
-
-
 def check_mark_sent(actor: Any, policy_code: str, period: str) -> int:
     """Hand the pending instructions of a period to the bank (status ``sent``)."""
     with transaction.atomic():
         policy = Policy.objects.select_for_update().filter(code=policy_code).first()
         if policy is None:
             raise NotFound("没有这项政策", code="policy_not_found")
-        if not _can_manage_payments(actor, policy):
+        if not access.can_manage_payments(actor, policy):
             raise PermissionDenied("无权处理该政策的支付", code="forbidden")
         count = PaymentInstruction.objects.filter(
             policy=policy, period=period, status=PaymentStatus.PENDING
@@ -575,7 +571,7 @@ def check_import_reconciliation(
     policy = Policy.objects.filter(code=policy_code).first()
     if policy is None:
         raise NotFound("没有这项政策", code="policy_not_found")
-    if not _can_manage_payments(actor, policy):
+    if not access.can_manage_payments(actor, policy):
         raise PermissionDenied("无权处理该政策的支付", code="forbidden")
     reader = csv.DictReader(io.StringIO(content))
     needed = ["item_code", "entity_key", "period", "status"]

@@ -270,9 +270,8 @@ def payments_for(keys: Iterable[str]) -> QuerySet[PaymentInstruction]:
 
 
 def item_names(codes: Iterable[str]) -> dict[str, str]:
+    """Payable item code → name, as the newest version that has the item calls it."""
     from tongban.policies.models import PayableItem
 
-    names: dict[str, str] = {}
-    for code, name in PayableItem.objects.filter(code__in=list(codes)).values_list("code", "name"):
-        names.setdefault(code, name)
-    return names
+    found = PayableItem.objects.filter(code__in=list(codes)).order_by("version__number")
+    return dict(found.values_list("code", "name"))

@@ -84,15 +84,7 @@ def licence_list(request: HttpRequest) -> HttpResponseBase:
     raw_cursor = request.GET.get("cursor", "")
     cursor = int(raw_cursor) if raw_cursor.isdigit() else None
     page = selectors.issued_page(request.user, filters, cursor=cursor, size=PAGE_SIZE)
-    query: dict[str, str] = {
-        key: value
-        for key, value in {
-            "q": filters.query,
-            "status": filters.status,
-            "type": filters.licence_type,
-        }.items()
-        if value
-    }
+    query = filters.as_query()
     next_url = (
         "?" + urlencode({**query, "cursor": str(page.next_cursor)}) if page.next_cursor else ""
     )
