@@ -184,12 +184,20 @@ def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) ->
         assert spiff["state_bytes_p50"] > 0
         assert figures["ratio_vs_spiffworkflow"] > 0
         assert figures["machine"]["db_vendor"] == database
+        floor = figures["sql_floor"]  # the same lifecycle in hand-written SQL, same run
+        assert floor["lifecycles"] == 6
+        assert floor["steps_per_lifecycle"] == 9
+        assert floor["queries_per_lifecycle"] > 9  # nine transactions, each several statements
+        assert floor["lifecycles_per_s"] > 0
+        assert figures["share_of_sql_floor"] > 0
     # SQLite has one writer at a time: one client; PostgreSQL: two processes at once, both engines
     assert result["sqlite"]["concurrent"] == {"clients": 1}
     concurrent = result["postgresql"]["concurrent"]
     assert (concurrent["clients"], concurrent["lifecycles_per_client"]) == (2, 3)
     assert concurrent["tongban_lifecycles_per_s"] > 0
     assert concurrent["spiffworkflow_lifecycles_per_s"] > 0
+    assert concurrent["sql_floor_lifecycles_per_s"] > 0
+    assert result["sql_floor"]["lifecycles_per_s"] == concurrent["sql_floor_lifecycles_per_s"]
     assert result["postgresql"]["lifecycles_per_s"] == concurrent["tongban_lifecycles_per_s"]
     assert result["postgresql"]["single_client_lifecycles_per_s"] > 0
     assert result["spiffworkflow"]["lifecycles_per_s"] > 0
@@ -199,6 +207,9 @@ def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) ->
     assert set(result["targets"]) >= {
         "postgresql_lifecycles_per_s_met",
         "ratio_vs_spiffworkflow_met",
+        "sql_floor_lifecycles_per_s",
+        "postgresql_lifecycles_per_s_reachable",
+        "ratio_vs_spiffworkflow_reachable",
     }
     assert result["machine"]["cores"] >= 1
 

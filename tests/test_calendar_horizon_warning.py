@@ -24,7 +24,8 @@ from tongban.identity.models import Department
 from tongban.notifications.models import Notification
 from tongban.workdays import alerts, tasks
 
-pytestmark = pytest.mark.django_db
+# these tests are about the shipped calendar's end: no test years after it
+pytestmark = [pytest.mark.django_db, pytest.mark.shipped_calendar]
 
 NEAR_THE_END = "2026-11-23 10:00:00+08:00"  # 38 days of known calendar left
 MID_YEAR = "2026-06-01 10:00:00+08:00"

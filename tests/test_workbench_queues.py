@@ -351,6 +351,7 @@ def test_queue_pages_cost_fixed_queries(
         queue_page(people.ga, "review", filters=QueueFilters(light="yellow"))
 
 
+@pytest.mark.shipped_calendar
 def test_an_intake_period_past_the_known_calendar_is_shown_not_guessed(people: People) -> None:
     """Filed on 28 December 2026: five working days reach into 2027, which nobody has entered
     yet — the row says so instead of guessing a date."""

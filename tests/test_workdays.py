@@ -27,6 +27,9 @@ from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.library import library_schedules
 from tongban.workdays.models import CalendarDay, CalendarSource, CalendarYear, DayKind
 
+# these tests are about the shipped calendar and its end: no test years after it
+pytestmark = pytest.mark.shipped_calendar
+
 D = dt.date
 
 SAMPLE_2027 = """\

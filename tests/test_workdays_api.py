@@ -14,7 +14,8 @@ from tongban.identity.models import DivisionLevel, Role, User
 from tongban.workdays import selectors, services
 from tongban.workdays.models import CalendarDay, CalendarSource, CalendarYear, DivisionCalendarDay
 
-pytestmark = pytest.mark.django_db
+# these tests are about the shipped calendar's end: no test years after it
+pytestmark = [pytest.mark.django_db, pytest.mark.shipped_calendar]
 
 D = dt.date
 

@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 from tongban.workdays import selectors, services
 from tongban.workdays.models import CalendarDay, CalendarSource, CalendarYear
 
-pytestmark = pytest.mark.django_db
+# these tests are about the shipped calendar's end: no test years after it
+pytestmark = [pytest.mark.django_db, pytest.mark.shipped_calendar]
 
 D = dt.date
 

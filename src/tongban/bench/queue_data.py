@@ -242,6 +242,7 @@ CASE_COLUMNS = (
     "closed_at",
     "current_stage",
     "event_count",
+    "received_at",
 )
 TASK_COLUMNS = (
     "case_id",
@@ -325,6 +326,7 @@ def generate_cases(
             closed,
             1 if accepted else 0,
             3 if accepted else 1,
+            submitted,  # 收件时间: fill() moves it to the 补正 answer where there is one
         )
         yield (
             CaseRow(case_id, state, division, department.pk, due, kind, second, days, submitted),
@@ -465,6 +467,7 @@ def fill(world: World, count: int, today: dt.date, log: Log, seed: int = 7) -> d
                 corrections.append(
                     (summary.id, "[]", world.submitter_id, summary.submitted_at, answered)
                 )
+                row = (*row[:-1], answered)
             elif summary.state == "correction" and summary.submitted_at:
                 corrections.append(
                     (summary.id, "[]", world.submitter_id, summary.submitted_at, None)

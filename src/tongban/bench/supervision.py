@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from tongban.bench.base import Benchmark, Log, Option, Stopwatch, benchmarks, percentiles
 from tongban.bench.base import seeded_random as _seeded
+from tongban.bench.calendar import enter_missing_years
 
 CITY = ("330100", "杭州市")
 DISTRICTS = (("330102", "上城区"), ("330106", "西湖区"), ("330108", "滨江区"))
@@ -142,6 +143,7 @@ def build(count: int, seed: int, log: Log) -> dict[str, Any]:
                 state=state,
                 promised_limit_days=10,
                 submitted_at=now,
+                received_at=now,
                 accepted_at=now,
                 due_date=due,
                 decided_at=decided_at,
@@ -219,6 +221,7 @@ class SupervisionBenchmark(Benchmark):
         from tongban.identity.models import User
         from tongban.identity.selectors import forget_staff_roles
 
+        enter_missing_years(log)  # lights of deadlines ahead must fall in a known year
         viewers = build(options["cases"], options["seed"], log)
         figures: dict[str, Any] = {
             "benchmark": "supervision",

@@ -38,6 +38,7 @@ from tongban.catalog import selectors as catalog_selectors
 from tongban.catalog.document import BundleDoc
 from tongban.catalog.models import DataElement, Item, ItemVersion
 from tongban.catalog.selectors import EffectiveItem
+from tongban.core.compiled import CompiledRead
 from tongban.core.errors import (
     Conflict,
     DomainError,
@@ -495,14 +496,24 @@ def _stored_files(bundle_case: BundleCase) -> dict[str, Handed]:
     return out
 
 
+_COMPONENT_OF_CASE = CompiledRead(
+    lambda case_id: (
+        BundleComponent.objects.select_related("bundle_case")
+        .filter(case_id=case_id)
+        .order_by("pk")[:1]
+    ),
+    (int,),
+    "bundle_component_of_case",
+)  # compiled once: every approved case asks
+
+
 class BundleOutcomes:
     """Registered with ``tongban.cases.outcomes``: a decision on an item case may release the
     next stage of its bundle. Runs inside the decision's transaction."""
 
     def case_approved(self, case: Case, actor: Any) -> None:
-        component = (
-            BundleComponent.objects.select_related("bundle_case").filter(case_id=case.pk).first()
-        )
+        found = _COMPONENT_OF_CASE(case.pk)
+        component = found[0] if found else None
         if component is None:
             return
         bundle_case = BundleCase.objects.select_for_update().get(pk=component.bundle_case_id)

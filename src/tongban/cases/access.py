@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tongban.cases.models import Case, CaseTask
+from tongban.core.compiled import CompiledRead
 from tongban.identity.models import Role
 from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
 from tongban.identity.selectors import division_chain, staff_departments, staff_role_grants
@@ -54,6 +55,17 @@ def is_head_for(actor: Any, case: Case) -> bool:
     return has_role(actor, Role.DEPARTMENT_HEAD, case.department_id)
 
 
+_CASE_TASKS = CompiledRead(
+    lambda case_id: (
+        CaseTask.objects.filter(case_id=case_id)
+        .select_related("department")
+        .order_by("stage", "id")
+    ),
+    (int,),
+    "case_tasks",
+)  # compiled once: every step of a case reads its tasks
+
+
 def case_tasks(case: Case) -> list[CaseTask]:
     """The case's review tasks (with their departments), read at most once per case object:
     the access checks and the transition share them. Code that changes tasks in bulk calls
@@ -63,7 +75,9 @@ def case_tasks(case: Case) -> list[CaseTask]:
         if "tasks" in getattr(case, "_prefetched_objects_cache", {}):  # a page prefetched them
             tasks = list(case.tasks.all())
         else:
-            tasks = list(case.tasks.select_related("department").order_by("stage", "id"))
+            tasks = _CASE_TASKS(case.pk)
+            for task in tasks:
+                task.case = case
         case.__dict__["_review_tasks"] = tasks
     return tasks
 

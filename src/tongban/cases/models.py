@@ -103,6 +103,9 @@ class Case(models.Model):
     extended_days = models.PositiveIntegerField(_("已延长（工作日）"), default=0)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    # 收件时间: when the materials the window examines arrived — the submission, or the answer
+    # to the latest 补正告知. The 预审 period runs from it (the intake queue sorts by it).
+    received_at = models.DateTimeField(_("收件时间"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     due_date = models.DateField(_("办结期限"), null=True, blank=True)
     outcome = models.CharField(_("决定"), max_length=16, choices=Outcome.choices, blank=True)
@@ -139,9 +142,9 @@ class Case(models.Model):
                 condition=models.Q(state__in=("in_review", "awaiting_decision")),
             ),
             models.Index(
-                fields=["submitted_at", "id"],
+                fields=["received_at", "id"],
                 include=["division"],
-                name="case_intake_idx",
+                name="case_intake_received_idx",
                 condition=models.Q(state="submitted"),
             ),
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tongban.cases.models import Case, CaseEvent
+from tongban.core.compiled import CompiledRead
 from tongban.identity.models import User
 from tongban.notifications.message_templates import register_template
 from tongban.notifications.services import queue_notification
@@ -110,6 +111,13 @@ def register_templates() -> None:
         register_template(f"case.{action}", subject=subject, body=body)
 
 
+_RECIPIENT = CompiledRead(
+    lambda user_id: User.objects.select_related("person").filter(pk=user_id).order_by(),
+    (int,),
+    "case_recipient",
+)
+
+
 def tell_applicant(case: Case, event: CaseEvent) -> None:
     """Queue the message for ``event`` if applicants hear about this kind of change."""
     if event.action not in TEMPLATES or not event.visible_to_applicant:
@@ -120,7 +128,7 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         detail = "；".join(f"{i['name']}（{i['problem']}）" for i in data.get("items", []))
     elif event.action == "approve_on_commitment":
         detail = data.get("verification_due", "")
-    recipient = User.objects.select_related("person").get(pk=case.submitted_by_id)
+    recipient = _RECIPIENT(case.submitted_by_id)[0]
     queue_notification(
         recipient,
         f"case.{event.action}",

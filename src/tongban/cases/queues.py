@@ -15,7 +15,7 @@ A light is red when the deadline is before today, yellow when the working days l
 ``TONGBAN_YELLOW_WORKDAYS`` (default 2) or at most 20 % of the row's limit, green otherwise;
 ``paused`` while the case's clock is stopped (中止) and ``unknown`` when the deadline falls in a
 year whose calendar nobody has entered yet. Lists page by keyset on ``(due date, id)`` (the
-intake queue on ``(materials received, id)``, which orders the same way because its deadline
+intake queue on ``(received_at, id)`` — when the materials arrived — which orders the same way because its deadline
 only grows with that time) and never count rows. A light filter is applied in SQL with the
 boundary dates of the national calendar, so a page costs a fixed number of queries; only when
 some division has its own calendar days are rows checked again in Python, scanning at most
@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tongban.cases.models import Case, CaseState, CaseTask, CorrectionNotice, TaskState
+from tongban.cases.models import Case, CaseState, CaseTask, TaskState
 from tongban.identity.models import Department, Division, Role
 from tongban.identity.selectors import staff_role_grants
 from tongban.workdays.arithmetic import WorkingCalendar
@@ -146,17 +145,16 @@ def case_signals(
     tasks: Sequence[CaseTask],
     *,
     stopped: bool,
-    received: dt.datetime | None = None,
     today: dt.date | None = None,
 ) -> CaseSignals:
-    """A submitted case is timed by its intake period (from ``received``, the day the latest
+    """A submitted case is timed by its intake period (from ``received_at``, when the latest
     materials arrived); an accepted one by its due date until the decision; open tasks by
     theirs. One calendar snapshot for the whole page."""
     calendar = working_calendar()
     signal: Signal | None = None
     if case.state == CaseState.SUBMITTED:
         signal = signal_for(
-            intake_due(received or case.submitted_at, case.division),
+            intake_due(case.received_at or case.submitted_at, case.division),
             INTAKE_LIMIT_WORKDAYS,
             case.division,
             today=today,
@@ -465,12 +463,7 @@ def _base(spec: QueueSpec) -> QuerySet[Any]:
         "department", "applicant_person", "applicant_enterprise", "item_version", _CHAIN
     )
     if spec.name == "intake":
-        answered = CorrectionNotice.objects.filter(
-            case_id=OuterRef("pk"), answered_at__isnull=False
-        ).order_by("-answered_at")
-        return cases.annotate(
-            received=Coalesce(Subquery(answered.values("answered_at")[:1]), F("submitted_at"))
-        )
+        return cases.annotate(received=F("received_at"))
     return cases.annotate(
         stopped=_stopped("pk"), limit=F("promised_limit_days") + F("extended_days")
     )
@@ -527,11 +520,9 @@ def queue_page(
         if wanted:
             rows, exact = _light_filter(rows, wanted, today, calendar)
     else:
-        # ``received`` is never null when the submission time is not; testing the column
-        # spares evaluating the latest-answer subquery once more for every row
-        rows = rows.filter(submitted_at__isnull=False)
+        rows = rows.filter(received_at__isnull=False)
         exact = not wanted
-    rows = rows.order_by(sort_field, "pk")
+    rows = rows.order_by("received_at" if intake else sort_field, "pk")
 
     def signal(obj: Any) -> Signal:
         case = _case_of(obj)
@@ -558,11 +549,8 @@ def queue_page(
         # what made a page slow whenever the planner misjudged how many would match (open rows
         # cluster around today, which whole-table statistics do not show), and a key subquery
         # inside the wide query is planned badly past join_collapse_limit.
-        if intake:
-            keys = _intake_keys(rows, last_scanned, chunk)
-        else:
-            after = _after(sort_field, last_scanned, intake)
-            keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
+        after = _after("received_at" if intake else sort_field, last_scanned, intake)
+        keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
         batch = list(_base(spec).filter(pk__in=keys).order_by(sort_field, "pk")) if keys else []
         for obj in batch:
             row_signal = signal(obj)
@@ -586,31 +574,6 @@ def queue_page(
     return QueuePage(
         name, found, encode_cursor(last_scanned) if last_scanned else None, partial=True
     )
-
-
-def _intake_keys(rows: QuerySet[Any], position: str | None, chunk: int) -> list[int]:
-    """The next ``chunk`` intake keys in ``(received, id)`` order after ``position``. Most
-    waiting cases never had a 补正 answered, so their ``received`` is their submission time and
-    they come in index order (``case_intake_idx``); the few answered ones are sorted by their
-    latest answer. The two runs are merged here, so the latest-answer subquery is evaluated for
-    the answered cases alone, not for every waiting case."""
-    answered = Exists(
-        CorrectionNotice.objects.filter(case_id=OuterRef("pk"), answered_at__isnull=False)
-    )
-    plain = (
-        rows.filter(~answered)
-        .filter(_after("submitted_at", position, True))
-        .order_by("submitted_at", "pk")
-        .values_list("submitted_at", "pk")[:chunk]
-    )
-    corrected = (
-        rows.filter(answered)
-        .filter(_after("received", position, True))
-        .order_by("received", "pk")
-        .values_list("received", "pk")[:chunk]
-    )
-    merged = sorted([*plain, *corrected])[:chunk]
-    return [pk for _received, pk in merged]
 
 
 def _intake_due(

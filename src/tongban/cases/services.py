@@ -26,6 +26,7 @@ from tongban.cases.models import (
 from tongban.cases.numbers import next_case_number
 from tongban.cases.transitions import TRANSITIONS, Context, Transition, clock_stopped
 from tongban.catalog import guide, selectors
+from tongban.core.compiled import CompiledRead
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
@@ -180,9 +181,9 @@ def do_submit(actor: Any, case: Case) -> Case:
     decide when the item's rules can."""
     case.number = next_case_number(case.division.code, _today())
     case.state = CaseState.SUBMITTED
-    case.submitted_at = timezone.now()
+    case.submitted_at = case.received_at = timezone.now()
     event = events.build(case, "submit", actor, from_state=CaseState.DRAFT)
-    case.save(update_fields=["number", "state", "submitted_at", "event_count"])
+    case.save(update_fields=["number", "state", "submitted_at", "received_at", "event_count"])
     event.save(force_insert=True)
     _decide_instantly(case)
     return case
@@ -238,8 +239,8 @@ def _decide_instantly(case: Case) -> None:
     notices.tell_applicant(case, event)
 
 
-def _locked_case(actor: Any, number: str) -> Case:
-    found = (
+_LOCKED_CASE = CompiledRead(
+    lambda number: (
         Case.objects.select_for_update(of=("self",))
         .select_related(
             "division__parent__parent__parent",  # the chain access checks walk
@@ -249,8 +250,15 @@ def _locked_case(actor: Any, number: str) -> Case:
         )
         .filter(number=number)
         .order_by()[:1]  # numbers are unique: no ORDER BY to build
-    )
-    case = next(iter(found), None)
+    ),
+    (str,),
+    "locked_case",
+)
+
+
+def _locked_case(actor: Any, number: str) -> Case:
+    found = _LOCKED_CASE(number)  # compiled once: it runs at every step of every case
+    case = found[0] if found else None
     if case is None or not access.can_see_case(actor, case):
         raise NotFound(f"没有找到办件 {number}", code="case_not_found")
     return case

@@ -341,14 +341,16 @@ def request_correction(ctx: Context) -> None:
     lambda ctx: access.is_case_applicant(ctx.actor, ctx.case),
 )
 def supplement(ctx: Context) -> None:
+    now = timezone.now()
     notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
     if notice is not None:
-        notice.answered_at = timezone.now()
+        notice.answered_at = now
         notice.save(update_fields=["answered_at"])
     note = ctx.payload.get("note") or ""
     ctx.event_data = {"note": note} if note else {}
     ctx.case.state = S.SUBMITTED
-    ctx.touch("state")
+    ctx.case.received_at = now  # the 预审 period starts again from the supplemented materials
+    ctx.touch("state", "received_at")
 
 
 @transition(

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from tongban.core.compiled import CompiledRead
 from tongban.identity.models import (
     AccountKind,
     Department,
@@ -30,6 +31,12 @@ from tongban.identity.models import (
 
 _ROLE_CACHE = "_tongban_staff_roles"
 
+_ROLE_GRANTS = CompiledRead(
+    lambda user_id: StaffRole.objects.filter(user_id=user_id).values_list("role", "department_id"),
+    (int,),
+    "staff_role_grants",
+)  # compiled once: every staff request reads it
+
 RoleGrant = tuple[str, int]
 """``(role, department id)`` of one ``StaffRole`` row."""
 
@@ -44,7 +51,7 @@ def staff_role_grants(user: Any) -> frozenset[RoleGrant]:
         return frozenset()
     cached = getattr(user, _ROLE_CACHE, None)
     if cached is None:
-        cached = frozenset(StaffRole.objects.filter(user=user).values_list("role", "department_id"))
+        cached = frozenset(_ROLE_GRANTS(user.pk))
         setattr(user, _ROLE_CACHE, cached)
     return cached
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from tongban.core.compiled import CompiledRead
 from tongban.core.errors import Conflict
 from tongban.notifications.services import queue_notification
 from tongban.policies import events
@@ -75,17 +76,25 @@ class Assessment:
         return not self.refusal
 
 
-def linked_item(item_code: str) -> PayableItem | None:
-    """The published 申请制 payable item applied for through catalog item ``item_code``."""
-    return (
+_LINKED_ITEM = CompiledRead(
+    lambda item_code: (
         PayableItem.objects.filter(
             catalog_item=item_code,
             mode=Mode.APPLICATION,
             version__status=VersionStatus.PUBLISHED,
         )
         .select_related("version__policy")
-        .first()
-    )
+        .order_by("pk")[:1]
+    ),
+    (str,),
+    "linked_payable_item",
+)  # compiled once: every approved case asks
+
+
+def linked_item(item_code: str) -> PayableItem | None:
+    """The published 申请制 payable item applied for through catalog item ``item_code``."""
+    found = _LINKED_ITEM(item_code)
+    return found[0] if found else None
 
 
 def _entity(case: Case, target: str) -> tuple[str, str] | None:

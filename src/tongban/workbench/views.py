@@ -213,10 +213,7 @@ def _case_context(
     clock_stops = list(case.clock_stops.all())
     corrections = list(case.corrections.all())
     tasks = list(case.tasks.all())
-    received = max((c.answered_at for c in corrections if c.answered_at), default=None)
-    signals = queues.case_signals(
-        case, tasks, stopped=any(s.ended_on is None for s in clock_stops), received=received
-    )
+    signals = queues.case_signals(case, tasks, stopped=any(s.ended_on is None for s in clock_stops))
     return {
         "case": case,
         "application": application,

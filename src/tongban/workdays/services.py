@@ -196,3 +196,25 @@ def do_remove_division_day(division: Division, date: dt.date) -> bool:
     """Drop a local override; the national schedule applies again. True if one existed."""
     deleted, _ = DivisionCalendarDay.objects.filter(division=division, date=date).delete()
     return deleted > 0
+
+
+@transaction.atomic
+def do_enter_weekday_years(until_year: int, *, notice: str, entered_by: str) -> list[int]:
+    """Enter every year after the last known one up to ``until_year`` as a plain calendar —
+    Monday to Friday worked, no holidays, no 调休 — and return the years entered.
+
+    Only for sample and throw-away data (``make demo``, benchmarks), where a case accepted
+    today must get a deadline after the shipped years end; ``notice`` says so in the admin and
+    the log. A real deployment enters the State Council's schedule (``check_import_year_file``),
+    which replaces such a year with ``--replace``."""
+    known = set(CalendarYear.objects.select_for_update().values_list("year", flat=True))
+    if not known:
+        return []
+    missing = [y for y in range(max(known) + 1, until_year + 1) if y not in known]
+    CalendarYear.objects.bulk_create(
+        CalendarYear(
+            year=y, source=CalendarSource.ADMINISTRATOR, notice=notice, entered_by=entered_by
+        )
+        for y in missing
+    )
+    return missing

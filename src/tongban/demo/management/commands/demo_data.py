@@ -50,6 +50,8 @@ from tongban.identity.synthetic import (
 from tongban.sharing import services as sharing_services
 from tongban.sharing.sources import SOURCES
 
+DEMO_CALENDAR_NOTICE = "示例数据：仅周末休息，非国务院公布的节假日安排"
+
 
 class Command(BaseCommand):
     help = "载入演示数据：示例事项目录、合成的自然人与法人登记信息、演示账户（可重复运行）"
@@ -69,6 +71,7 @@ class Command(BaseCommand):
         except CatalogInvalid as exc:
             raise CommandError(f"示例目录有误：\n{exc}") from exc
         self.stdout.write(f"示例目录：{report.summary()}")
+        self._load_calendar_years()
         with transaction.atomic():
             people = generate_persons(options["persons"], seed=options["seed"])
             self._load_persons(people, counts)
@@ -123,6 +126,24 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"示例目录中缺少区划：{', '.join(sorted(missing))}")
         return found
+
+    def _load_calendar_years(self) -> None:
+        """Near the end of the shipped calendar, a case accepted today in the demo would get a
+        deadline in a year nobody has entered; the demo enters next year as sample data (weekends
+        off, no holidays), marked so in the admin. A deployment enters the published schedule."""
+        from django.utils import timezone
+
+        from tongban.workdays.services import do_enter_weekday_years
+
+        entered = do_enter_weekday_years(
+            timezone.localdate().year + 1, notice=DEMO_CALENDAR_NOTICE, entered_by="demo_data"
+        )
+        if entered:
+            years = "、".join(str(y) for y in entered)
+            self.stdout.write(
+                f"工作日历：已录入 {years} 年示例日历（仅周末休息，非国务院公布的安排；"
+                f"正式部署请用 tongban workdays import 录入并 --replace）"
+            )
 
     def _load_persons(self, people: list[SyntheticPerson], counts: Counter[str]) -> None:
         divisions = self._divisions({p.household_division for p in people})
