@@ -12,6 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tongban.workdays import selectors, services
+from tongban.workdays.document import parse_year_file
+from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.models import CalendarDay, CalendarSource, CalendarYear
 
 # these tests are about the shipped calendar's end: no test years after it
@@ -203,3 +205,40 @@ def test_sync_years_add_and_horizon_commands(tmp_path: Path) -> None:
     assert out.strip() == "last known day 2026-12-31, 91 day(s) left"
     message, _ = fails("horizon", "--today", "2026-11-23")
     assert "enter 2027" in message
+
+
+def test_weekday_years_fill_the_gap_after_the_known_ones_and_only_that(tmp_path: Path) -> None:
+    """Sample and throw-away databases enter plain years after the shipped ones; a year an
+    administrator already entered is kept, and nothing before the last known year is added."""
+    selectors.forget_calendar()
+    with pytest.raises(CalendarUnknown):
+        selectors.add_workdays(D(2026, 12, 28), 5)
+    published = parse_year_file(write(tmp_path, GOOD))  # 2027, as the State Council would
+    services.do_save_year(published, entered_by="admin")
+    entered = services.do_enter_weekday_years(2029, notice="示例数据", entered_by="demo")
+    assert entered == [2028, 2029]
+    rows = {y.year: y for y in CalendarYear.objects.filter(year__gte=2027)}
+    assert (rows[2027].notice, rows[2027].entered_by) == ("国办发明电〔2026〕样例号", "admin")
+    assert (rows[2028].notice, rows[2028].source) == ("示例数据", CalendarSource.ADMINISTRATOR)
+    assert not CalendarDay.objects.filter(year__year__in=[2028, 2029]).exists()
+    # a plain year: weekends off, nothing else — 2028-01-01 is a Saturday
+    assert selectors.add_workdays(D(2027, 12, 31), 1) == D(2028, 1, 3)
+    assert services.do_enter_weekday_years(2029, notice="示例数据", entered_by="demo") == []
+    assert services.do_enter_weekday_years(2020, notice="示例数据", entered_by="demo") == []
+
+
+def test_the_demo_enters_next_year_as_sample_data() -> None:
+    from freezegun import freeze_time
+
+    from tongban.demo.management.commands.demo_data import DEMO_CALENDAR_NOTICE, Command
+
+    out = io.StringIO()
+    with freeze_time("2026-12-07 10:00:00+08:00"):
+        command = Command(stdout=out)
+        command._load_calendar_years()
+        command._load_calendar_years()  # a second run adds nothing
+    assert "已录入 2027 年示例日历" in out.getvalue()
+    assert out.getvalue().count("示例日历") == 1
+    year = CalendarYear.objects.get(year=2027)
+    assert year.notice == DEMO_CALENDAR_NOTICE
+    assert not CalendarYear.objects.filter(year=2028).exists()
