@@ -119,6 +119,16 @@ def test_a_transformed_argument_cannot_be_compiled(catalog: None) -> None:
         upper("330100")
     with pytest.raises(TypeError):
         CHAIN()
+    with pytest.raises(TypeError):
+        CHAIN(None)
+
+
+def test_arguments_are_prepared_as_the_fields_would(catalog: None) -> None:
+    assert [d.code for d in CHAIN(330100)] == ["330100"]  # an int for a text column
+    user = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
+    assert ROLES(str(user.pk), "window") == list(  # a str for an integer column
+        StaffRole.objects.filter(user=user, role="window").values_list("department_id", flat=True)
+    )
 
 
 def test_the_engine_reads_tasks_and_roles_through_compiled_reads(catalog: None) -> None:

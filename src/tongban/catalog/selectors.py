@@ -14,6 +14,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from tongban.catalog.models import Implementation, Item, ItemVersion
+from tongban.core.compiled import CompiledRead
 from tongban.core.errors import NotFound
 from tongban.identity.models import Department, Division
 from tongban.identity.selectors import division_chain
@@ -46,15 +47,33 @@ def published_versions() -> QuerySet[ItemVersion]:
     )
 
 
-def get_current_version(code: str) -> ItemVersion:
-    try:
-        item = Item.objects.select_related(
+_ITEM_BY_CODE = CompiledRead(
+    lambda code: (
+        Item.objects.select_related(
             "current_version",
             "current_version__department",
             "current_version__department__division",
-        ).get(code=code)
-    except Item.DoesNotExist:
-        raise NotFound(f"没有编码为 {code} 的事项", code="item_not_found") from None
+        )
+        .filter(code=code)
+        .order_by()
+    ),
+    (str,),
+    "item_by_code",
+)  # compiled once: every application and guide asks
+_DIVISION_BY_CODE = CompiledRead(
+    lambda code: (
+        Division.objects.select_related("parent__parent__parent").filter(code=code).order_by()
+    ),
+    (str,),
+    "division_by_code",
+)
+
+
+def get_current_version(code: str) -> ItemVersion:
+    found = _ITEM_BY_CODE(code)
+    if not found:
+        raise NotFound(f"没有编码为 {code} 的事项", code="item_not_found")
+    item = found[0]
     if item.current_version is None:
         raise NotFound(f"事项 {code} 尚未发布", code="item_not_published")
     version = item.current_version
@@ -72,12 +91,10 @@ def get_version(code: str, number: int) -> ItemVersion:
 
 
 def _division(division_code: str) -> Division:
-    try:
-        return Division.objects.select_related("parent__parent__parent").get(code=division_code)
-    except Division.DoesNotExist:
-        raise NotFound(
-            f"没有代码为 {division_code} 的行政区划", code="division_not_found"
-        ) from None
+    found = _DIVISION_BY_CODE(division_code)
+    if not found:
+        raise NotFound(f"没有代码为 {division_code} 的行政区划", code="division_not_found")
+    return found[0]
 
 
 def effective_item(code: str, division_code: str | None = None) -> EffectiveItem:

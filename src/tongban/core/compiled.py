@@ -50,6 +50,12 @@ def _sentinel(kind: type, index: int, name: str) -> Any:
     raise TypeError(f"{name}: arguments may be str or int, not {kind.__name__}")
 
 
+def _prepared(kind: type, value: Any, name: str) -> Any:
+    if value is None:  # the queryset would test IS NULL: a different statement
+        raise TypeError(f"{name}: an argument may not be None")
+    return value if type(value) is kind else kind(value)
+
+
 def _is(param: Any, sentinel: Any) -> bool:
     if isinstance(sentinel, Sentinel):
         return param is sentinel
@@ -90,7 +96,11 @@ class CompiledRead:
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
-        params = [args[i] if i is not None else constant for i, constant in statement.slots]
+        # as the fields would prepare them: ``str()`` for text, ``int()`` for integers
+        values = [
+            _prepared(kind, arg, self.name) for kind, arg in zip(self._kinds, args, strict=True)
+        ]
+        params = [values[i] if i is not None else constant for i, constant in statement.slots]
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)
             rows = cursor.fetchall()
