@@ -512,8 +512,7 @@ class BundleOutcomes:
     next stage of its bundle. Runs inside the decision's transaction."""
 
     def case_approved(self, case: Case, actor: Any) -> None:
-        found = _COMPONENT_OF_CASE(case.pk)
-        component = found[0] if found else None
+        component = _COMPONENT_OF_CASE.first(case.pk)
         if component is None:
             return
         bundle_case = BundleCase.objects.select_for_update().get(pk=component.bundle_case_id)

@@ -15,8 +15,8 @@ A light is red when the deadline is before today, yellow when the working days l
 ``TONGBAN_YELLOW_WORKDAYS`` (default 2) or at most 20 % of the row's limit, green otherwise;
 ``paused`` while the case's clock is stopped (中止) and ``unknown`` when the deadline falls in a
 year whose calendar nobody has entered yet. Lists page by keyset on ``(due date, id)`` (the
-intake queue on ``(received_at, id)`` — when the materials arrived — which orders the same way because its deadline
-only grows with that time) and never count rows. A light filter is applied in SQL with the
+intake queue on ``(received_at, id)``, when the materials arrived, which orders the same way
+because its deadline only grows with that time) and never count rows. A light filter is applied in SQL with the
 boundary dates of the national calendar, so a page costs a fixed number of queries; only when
 some division has its own calendar days are rows checked again in Python, scanning at most
 ``MAX_CHUNKS`` chunks per page (a page may then come back short, with a cursor to go on).
@@ -154,7 +154,7 @@ def case_signals(
     signal: Signal | None = None
     if case.state == CaseState.SUBMITTED:
         signal = signal_for(
-            intake_due(case.received_at or case.submitted_at, case.division),
+            intake_due(case.received_at, case.division),
             INTAKE_LIMIT_WORKDAYS,
             case.division,
             today=today,
@@ -463,7 +463,7 @@ def _base(spec: QueueSpec) -> QuerySet[Any]:
         "department", "applicant_person", "applicant_enterprise", "item_version", _CHAIN
     )
     if spec.name == "intake":
-        return cases.annotate(received=F("received_at"))
+        return cases
     return cases.annotate(
         stopped=_stopped("pk"), limit=F("promised_limit_days") + F("extended_days")
     )
@@ -513,7 +513,7 @@ def queue_page(
     calendar = working_calendar()
     wanted: tuple[str, ...] = (filters.light,) if filters.light else spec.default_lights
     intake = spec.name == "intake"
-    sort_field = "received" if intake else "due_date"
+    sort_field = "received_at" if intake else "due_date"
     exact = True
     if not intake:
         rows = rows.filter(due_date__isnull=False)
@@ -522,7 +522,7 @@ def queue_page(
     else:
         rows = rows.filter(received_at__isnull=False)
         exact = not wanted
-    rows = rows.order_by("received_at" if intake else sort_field, "pk")
+    rows = rows.order_by(sort_field, "pk")
 
     def signal(obj: Any) -> Signal:
         case = _case_of(obj)
@@ -532,12 +532,12 @@ def queue_page(
             return calendar.workdays_between(a, b, chain)
 
         if intake:
-            due = _intake_due(calendar, obj.received, chain)
+            due = _intake_due(calendar, obj.received_at, chain)
             return classify(due, INTAKE_LIMIT_WORKDAYS, today, left_of)
         return classify(obj.due_date, obj.limit, today, left_of, paused=obj.stopped)
 
     def key(obj: Any) -> str:
-        value = obj.received.isoformat() if intake else obj.due_date.isoformat()
+        value = obj.received_at.isoformat() if intake else obj.due_date.isoformat()
         return f"{value}|{obj.pk}"
 
     chunk = page_size + 1 if exact else max(3 * page_size, 60)
@@ -549,7 +549,7 @@ def queue_page(
         # what made a page slow whenever the planner misjudged how many would match (open rows
         # cluster around today, which whole-table statistics do not show), and a key subquery
         # inside the wide query is planned badly past join_collapse_limit.
-        after = _after("received_at" if intake else sort_field, last_scanned, intake)
+        after = _after(sort_field, last_scanned, intake)
         keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
         batch = list(_base(spec).filter(pk__in=keys).order_by(sort_field, "pk")) if keys else []
         for obj in batch:

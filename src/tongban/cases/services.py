@@ -257,8 +257,7 @@ _LOCKED_CASE = CompiledRead(
 
 
 def _locked_case(actor: Any, number: str) -> Case:
-    found = _LOCKED_CASE(number)  # compiled once: it runs at every step of every case
-    case = found[0] if found else None
+    case = _LOCKED_CASE.first(number)  # compiled once: it runs at every step of every case
     if case is None or not access.can_see_case(actor, case):
         raise NotFound(f"没有找到办件 {number}", code="case_not_found")
     return case

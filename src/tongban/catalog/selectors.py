@@ -70,10 +70,9 @@ _DIVISION_BY_CODE = CompiledRead(
 
 
 def get_current_version(code: str) -> ItemVersion:
-    found = _ITEM_BY_CODE(code)
-    if not found:
+    item = _ITEM_BY_CODE.first(code)
+    if item is None:
         raise NotFound(f"没有编码为 {code} 的事项", code="item_not_found")
-    item = found[0]
     if item.current_version is None:
         raise NotFound(f"事项 {code} 尚未发布", code="item_not_published")
     version = item.current_version
@@ -91,10 +90,10 @@ def get_version(code: str, number: int) -> ItemVersion:
 
 
 def _division(division_code: str) -> Division:
-    found = _DIVISION_BY_CODE(division_code)
-    if not found:
+    division: Division | None = _DIVISION_BY_CODE.first(division_code)
+    if division is None:
         raise NotFound(f"没有代码为 {division_code} 的行政区划", code="division_not_found")
-    return found[0]
+    return division
 
 
 def effective_item(code: str, division_code: str | None = None) -> EffectiveItem:

@@ -67,7 +67,7 @@ class _Statement:
     sql: str
     slots: tuple[tuple[int | None, Any], ...]  # (argument index, or None and the constant)
     for_update: bool
-    build: Callable[[Any, list[tuple[Any, ...]]], list[Any]]
+    build: Callable[[list[tuple[Any, ...]]], list[Any]]
 
 
 class CompiledRead:
@@ -81,12 +81,11 @@ class CompiledRead:
     ) -> None:
         self._build = build
         self._kinds = kinds
-        self._n_args = len(kinds)
         self.name = name
 
     def __call__(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[Any]:
-        if len(args) != self._n_args:
-            raise TypeError(f"{self.name} takes {self._n_args} arguments, got {len(args)}")
+        if len(args) != len(self._kinds):
+            raise TypeError(f"{self.name} takes {len(self._kinds)} arguments, got {len(args)}")
         connection = connections[using]
         cache: dict[int, _Statement] = connection.__dict__.setdefault(_ATTRIBUTE, {})
         statement = cache.get(id(self))
@@ -104,15 +103,19 @@ class CompiledRead:
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)
             rows = cursor.fetchall()
-        return statement.build(connection, rows)
+        return statement.build(rows)
+
+    def first(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> Any | None:
+        """The first row the read finds, or ``None`` (the queryset's ``.first()``)."""
+        found = self(*args, using=using)
+        return found[0] if found else None
 
     def _compile(self, connection: Any, using: str) -> _Statement:
         sentinels = [_sentinel(kind, i, self.name) for i, kind in enumerate(self._kinds)]
         queryset = self._build(*sentinels)
         compiler = queryset.query.get_compiler(using=using)
-        was_autocommit = connection.get_autocommit()
-        locks = queryset.query.select_for_update and connection.features.has_select_for_update
-        if locks and was_autocommit:
+        locks = bool(queryset.query.select_for_update) and connection.features.has_select_for_update
+        if locks and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
@@ -124,7 +127,7 @@ class CompiledRead:
             if index is not None:
                 seen.add(index)
             slots.append((index, None if index is not None else param))
-        if len(seen) != self._n_args:
+        if len(seen) != len(self._kinds):
             raise ValueError(
                 f"{self.name}: an argument does not reach the SQL unchanged (it was transformed "
                 "or dropped); such a query cannot be compiled once"
@@ -132,15 +135,14 @@ class CompiledRead:
         return _Statement(
             sql=sql,
             slots=tuple(slots),
-            for_update=bool(queryset.query.select_for_update)
-            and connection.features.has_select_for_update,
+            for_update=locks,
             build=_builder(queryset, compiler, using),
         )
 
 
 def _builder(
     queryset: QuerySet[Any], compiler: Any, using: str
-) -> Callable[[Any, list[tuple[Any, ...]]], list[Any]]:
+) -> Callable[[list[tuple[Any, ...]]], list[Any]]:
     fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
     converters = compiler.get_converters(fields)
 
@@ -151,9 +153,9 @@ def _builder(
 
     iterable = queryset._iterable_class
     if iterable is FlatValuesListIterable:
-        return lambda _connection, rows: [row[0] for row in converted(rows)]
+        return lambda rows: [row[0] for row in converted(rows)]
     if iterable is ValuesListIterable:
-        return lambda _connection, rows: [tuple(row) for row in converted(rows)]
+        return lambda rows: [tuple(row) for row in converted(rows)]
     if iterable is not ModelIterable or queryset.query.annotation_select:
         raise ValueError("CompiledRead supports model and values_list querysets only")
     klass_info, select = compiler.klass_info, compiler.select
@@ -163,7 +165,7 @@ def _builder(
     init_list = [f[0].target.attname for f in select[start:end]]
     populators = get_related_populators(klass_info, select, using)
 
-    def instances(_connection: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+    def instances(rows: list[tuple[Any, ...]]) -> list[Any]:
         found = []
         for row in converted(rows):
             obj = model_cls.from_db(using, init_list, row[start:end])

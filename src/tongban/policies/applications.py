@@ -93,8 +93,8 @@ _LINKED_ITEM = CompiledRead(
 
 def linked_item(item_code: str) -> PayableItem | None:
     """The published 申请制 payable item applied for through catalog item ``item_code``."""
-    found = _LINKED_ITEM(item_code)
-    return found[0] if found else None
+    item: PayableItem | None = _LINKED_ITEM.first(item_code)
+    return item
 
 
 def _entity(case: Case, target: str) -> tuple[str, str] | None:
