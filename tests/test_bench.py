@@ -197,6 +197,16 @@ def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) ->
     assert concurrent["tongban_lifecycles_per_s"] > 0
     assert concurrent["spiffworkflow_lifecycles_per_s"] > 0
     assert concurrent["sql_floor_lifecycles_per_s"] > 0
+    # where the CPU went: the clients and the database server, per lifecycle, per engine
+    assert set(concurrent["cpu"]) == {"tongban", "spiffworkflow", "sql_floor"}
+    for split in concurrent["cpu"].values():
+        assert split["client_cpu_ms_per_lifecycle"] > 0
+        assert split["database_cpu_ms_per_lifecycle"] >= 0
+    tongban_cpu = concurrent["cpu"]["tongban"]
+    assert (
+        result["targets"]["tongban_database_cpu_ceiling_lifecycles_per_s"]
+        == tongban_cpu["database_cpu_ceiling_lifecycles_per_s"]
+    )
     assert result["sql_floor"]["lifecycles_per_s"] == concurrent["sql_floor_lifecycles_per_s"]
     assert result["postgresql"]["lifecycles_per_s"] == concurrent["tongban_lifecycles_per_s"]
     assert result["postgresql"]["single_client_lifecycles_per_s"] > 0

@@ -336,8 +336,17 @@ def test_sweep_leaves_retries_until_they_are_due(recorder: Recorder) -> None:
 # --- queueing rules: dedupe, validation, addresses --------------------------------------------
 
 
+@pytest.fixture(params=["skip_duplicates", "savepoint"])
+def insert_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of writing outbox rows: one ``ON CONFLICT DO NOTHING`` statement per row (the
+    databases tongban runs on), and a savepoint around one bulk insert (databases without)."""
+    if request.param == "savepoint":
+        monkeypatch.setattr(services, "can_insert_unless_exists", lambda: False)
+    return str(request.param)
+
+
 @pytest.mark.django_db
-def test_the_same_dedupe_key_queues_nothing_more(recorder: Recorder) -> None:
+def test_the_same_dedupe_key_queues_nothing_more(recorder: Recorder, insert_path: str) -> None:
     user = applicant()
     rows = queue(user, channels=("sms", "in_app"))
     assert DBTaskResult.objects.count() == 1  # the SMS goes out; the inbox row is already there
@@ -348,6 +357,29 @@ def test_the_same_dedupe_key_queues_nothing_more(recorder: Recorder) -> None:
     with pytest.raises(Conflict) as error:
         queue(applicant(mobile="13900001111"), channels=("sms",))
     assert error.value.code == "dedupe_key_reused"
+
+
+@pytest.mark.django_db
+def test_a_key_queued_on_one_channel_keeps_that_row_and_adds_the_other(
+    recorder: Recorder, insert_path: str
+) -> None:
+    user = applicant()
+    (sms,) = queue(user, channels=("sms",))
+    rows = queue(user, channels=("sms", "in_app"))
+    assert rows[0].pk == sms.pk
+    assert rows[1].channel == "in_app"
+    assert rows[1].pk is not None
+    assert Notification.objects.filter(recipient=user).count() == 2
+    assert DBTaskResult.objects.count() == 1  # the SMS once; the inbox row needs no delivery
+
+
+@pytest.mark.django_db
+def test_a_duplicate_does_not_spoil_the_caller_s_transaction(recorder: Recorder) -> None:
+    user = applicant()
+    with transaction.atomic():
+        queue(user)
+        queue(user)  # skipped without an error that would abort the transaction
+        assert Notification.objects.filter(recipient=user).count() == 1
 
 
 @pytest.mark.django_db

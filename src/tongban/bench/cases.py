@@ -22,7 +22,10 @@ see the same machine noise. ``ratio_vs_spiffworkflow`` is tongban on PostgreSQL 
 SpiffWorkflow (``in_memory``) on PostgreSQL. Each engine is timed twice: one client alone
 (latency: every step waits for its commit) and ``--clients`` processes at once (throughput, the
 headline ``lifecycles_per_s``: a server serves many people at the same time, and a database
-overlaps their commits); SpiffWorkflow gets the same number of clients. A database that cannot
+overlaps their commits); SpiffWorkflow gets the same number of clients. Each concurrent run also
+splits its CPU between the client processes and the database server (``tongban.bench.cpu``):
+``cores × 1000 / database ms`` is the most lifecycles/s tongban's statements allow, however
+fast its Python. A database that cannot
 be measured is an error
 (named in the message, non-zero exit), never a silent skip. Targets: ≥ 200 lifecycles/s on
 PostgreSQL and ≥ 10× SpiffWorkflow.
@@ -53,6 +56,7 @@ from django.utils import timezone
 from tongban.bench import case_floor
 from tongban.bench.base import Benchmark, BenchmarkFailed, Log, Option, benchmarks, percentiles
 from tongban.bench.calendar import enter_missing_years
+from tongban.bench.cpu import CpuMeter, CpuSplit
 from tongban.bench.steps import StepTimes, timed_step
 
 DATABASES = ("sqlite", "postgresql")
@@ -439,14 +443,19 @@ def _client_process(
         connection.close()
 
 
-def throughput(make_engine: Callable[[], Engine], clients: int, lifecycles: int) -> float:
+def throughput(
+    make_engine: Callable[[], Engine], clients: int, lifecycles: int
+) -> tuple[float, CpuSplit | None]:
     """Lifecycles per second with ``clients`` processes working at once, each running
     ``lifecycles`` of them: the total over the time from the first start to the last finish.
-    This is what a server sees when many people act on their cases at the same time."""
+    This is what a server sees when many people act on their cases at the same time. Also
+    where the CPU went (``tongban.bench.cpu``), per lifecycle."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
     connection.close()  # every child opens its own connection
+    meter = CpuMeter()
+    meter.start()
     barrier = context.Barrier(clients)
     results = context.Queue()
     processes = [
@@ -461,9 +470,10 @@ def throughput(make_engine: Callable[[], Engine], clients: int, lifecycles: int)
     errors = [str(o[1]) for o in outcomes if o[0] != "ok"]
     if errors:
         raise RuntimeError(f"a concurrent client failed: {errors[0]}")
+    split = meter.stop(clients * lifecycles)
     first = min(float(o[1]) for o in outcomes)
     last = max(float(o[2]) for o in outcomes)
-    return round(clients * lifecycles / (last - first), 2)
+    return round(clients * lifecycles / (last - first), 2), split
 
 
 def measure_database(options: dict[str, Any], log: Log) -> dict[str, Any]:
@@ -520,15 +530,19 @@ def measure_database(options: dict[str, Any], log: Log) -> dict[str, Any]:
         log(f"{clients} concurrent clients × {per_client} lifecycles per engine …")
         actors = tongban.actors
         concurrent["lifecycles_per_client"] = per_client
-        concurrent["tongban_lifecycles_per_s"] = throughput(
-            lambda: TongbanLifecycle(actors), clients, per_client
-        )
-        concurrent["spiffworkflow_lifecycles_per_s"] = throughput(
-            lambda: SpiffLifecycle(reload=False), clients, per_client
-        )
-        concurrent["sql_floor_lifecycles_per_s"] = throughput(
-            case_floor.SqlFloorLifecycle, clients, per_client
-        )
+        runs: list[tuple[str, Callable[[], Engine]]] = [
+            ("tongban", lambda: TongbanLifecycle(actors)),
+            ("spiffworkflow", lambda: SpiffLifecycle(reload=False)),
+            ("sql_floor", case_floor.SqlFloorLifecycle),
+        ]
+        cpu: dict[str, Any] = {}
+        for name, make in runs:
+            rate, split = throughput(make, clients, per_client)
+            concurrent[f"{name}_lifecycles_per_s"] = rate
+            if split is not None:
+                cpu[name] = split.as_dict(os.cpu_count() or 1)
+        if cpu:
+            concurrent["cpu"] = cpu
         concurrent["ratio_vs_spiffworkflow"] = round(
             concurrent["tongban_lifecycles_per_s"] / concurrent["spiffworkflow_lifecycles_per_s"],
             2,
@@ -721,6 +735,14 @@ def compare(options: dict[str, Any], log: Log) -> dict[str, Any]:
             "ratio_vs_spiffworkflow_met": postgres["ratio_vs_spiffworkflow"]
             >= TARGET_RATIO_VS_SPIFFWORKFLOW,
         }
+        tongban_cpu = (postgres.get("concurrent") or {}).get("cpu", {}).get("tongban")
+        if tongban_cpu and tongban_cpu["database_cpu_ceiling_lifecycles_per_s"] is not None:
+            # what tongban's own statements cost the server: the most any Python could reach
+            ceiling = tongban_cpu["database_cpu_ceiling_lifecycles_per_s"]
+            result["targets"]["tongban_database_cpu_ceiling_lifecycles_per_s"] = ceiling
+            result["targets"]["postgresql_lifecycles_per_s_reachable_with_tongban_writes"] = (
+                ceiling >= TARGET_POSTGRESQL_LIFECYCLES_PER_S
+            )
     if errors:
         result["errors"] = errors
         raise BenchmarkFailed("; ".join(errors.values()), result)
@@ -815,6 +837,13 @@ class CasesBenchmark(Benchmark):
                 f"{concurrent['ratio_vs_spiffworkflow']}× (one client: "
                 f"{figures['single_client_lifecycles_per_s']:.1f}/s, "
                 f"{figures['single_client_ratio_vs_spiffworkflow']}×)",
+            )
+        for engine, split in (concurrent.get("cpu") or {}).items():
+            lines.append(
+                f"    CPU per lifecycle, {engine}: clients "
+                f"{split['client_cpu_ms_per_lifecycle']:.2f} ms, database "
+                f"{split['database_cpu_ms_per_lifecycle']:.2f} ms (the database work alone "
+                f"allows {split['database_cpu_ceiling_lifecycles_per_s']}/s)"
             )
         machine = figures.get("machine")
         if machine:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tongban.cases.models import Case, CaseEvent, CaseTask
+from tongban.core.compiled_writes import insert_row, update_row
 
 
 def record(
@@ -18,8 +19,8 @@ def record(
 ) -> CaseEvent:
     """Append the next event and save the case's event counter (two statements)."""
     event = build(case, action, actor, **details)
-    case.save(update_fields=["event_count"])
-    event.save(force_insert=True)
+    update_row(case, ["event_count"])
+    insert_row(event)
     return event
 
 

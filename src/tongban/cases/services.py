@@ -27,6 +27,7 @@ from tongban.cases.numbers import next_case_number
 from tongban.cases.transitions import TRANSITIONS, Context, Transition, clock_stopped
 from tongban.catalog import guide, selectors
 from tongban.core.compiled import CompiledRead
+from tongban.core.compiled_writes import insert_row, update_row
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
@@ -88,7 +89,7 @@ def check_create_draft_here(
     assert effective.division is not None
     if commitment_materials is not None:
         _check_commitment(actor, version, commitment_materials, enterprise)
-    case = Case.objects.create(
+    case = Case(
         item_version=version,
         item_code=item_code,
         item_name=version.name,
@@ -103,13 +104,14 @@ def check_create_draft_here(
         extension_max_days=version.extension_max_days,
         event_count=1,  # the create_draft event below
     )
+    insert_row(case)
     if commitment_materials is not None:
         Commitment.objects.create(
             case=case,
             materials=sorted(set(commitment_materials)),
             statement=COMMITMENT_STATEMENT.format(item=version.name),
         )
-    CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         sequence=1,
         action="create_draft",
@@ -118,6 +120,7 @@ def check_create_draft_here(
         to_state=CaseState.DRAFT,
         data={"commitment": sorted(set(commitment_materials))} if commitment_materials else {},
     )
+    insert_row(event)
     return case
 
 
@@ -183,8 +186,8 @@ def do_submit(actor: Any, case: Case) -> Case:
     case.state = CaseState.SUBMITTED
     case.submitted_at = case.received_at = timezone.now()
     event = events.build(case, "submit", actor, from_state=CaseState.DRAFT)
-    case.save(update_fields=["number", "state", "submitted_at", "received_at", "event_count"])
-    event.save(force_insert=True)
+    update_row(case, ["number", "state", "submitted_at", "received_at", "event_count"])
+    insert_row(event)
     _decide_instantly(case)
     return case
 
@@ -221,8 +224,9 @@ def _decide_instantly(case: Case) -> None:
         reason=result.rule["reason"],
         data={"rule": result.rule["name"], "explanation": result.explanation},
     )
-    case.save(
-        update_fields=[
+    update_row(
+        case,
+        [
             "accepted_at",
             "decided_at",
             "due_date",
@@ -231,9 +235,9 @@ def _decide_instantly(case: Case) -> None:
             "decision_basis",
             "state",
             "event_count",
-        ]
+        ],
     )
-    event.save(force_insert=True)
+    insert_row(event)
     if case.outcome == Outcome.APPROVED:
         outcomes.case_approved(case, None)
     notices.tell_applicant(case, event)
@@ -305,8 +309,8 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
             data=ctx.event_data,
             task=ctx.task,
         )
-        case.save(update_fields=sorted({*ctx.changed, "event_count"}))
-        event.save(force_insert=True)
+        update_row(case, {*ctx.changed, "event_count"})  # compiled: every step writes both
+        insert_row(event)
         for then in ctx.after:
             then()
         notices.tell_applicant(case, event)

@@ -32,6 +32,7 @@ from tongban.cases.models import (
     TaskState,
     ToleratedMaterial,
 )
+from tongban.core.compiled_writes import update_row
 from tongban.core.errors import Conflict, FieldError, ValidationFailed
 from tongban.identity.models import Department
 from tongban.workdays.selectors import add_workdays, extend_deadline, workdays_between
@@ -407,7 +408,7 @@ def approve_task(ctx: Context) -> None:
     task.opinion = ctx.event_data["opinion"]
     task.completed_by = ctx.actor
     task.completed_at = timezone.now()
-    task.save(update_fields=["state", "opinion", "completed_by", "completed_at"])
+    update_row(task, ["state", "opinion", "completed_by", "completed_at"])
     tasks = ctx.tasks()
     if any(t.stage == task.stage and t.state == TaskState.OPEN for t in tasks):
         return
@@ -441,7 +442,7 @@ def reject_task(ctx: Context) -> None:
     task.opinion = ctx.event_data["opinion"]
     task.completed_by = ctx.actor
     task.completed_at = timezone.now()
-    task.save(update_fields=["state", "opinion", "completed_by", "completed_at"])
+    update_row(task, ["state", "opinion", "completed_by", "completed_at"])
     _cancel_open_tasks(case)
     case.state = S.AWAITING_DECISION
     ctx.touch("state")

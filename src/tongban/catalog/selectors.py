@@ -69,6 +69,24 @@ _DIVISION_BY_CODE = CompiledRead(
 )
 
 
+_CHAIN_SLOTS = 8  # division_chain walks at most eight levels
+_IMPLEMENTATIONS_IN_CHAIN = CompiledRead(
+    lambda item_id, *chain: (
+        Implementation.objects.filter(item_id=item_id, division_id__in=chain)
+        .select_related("handling_department", "service_centre")
+        .order_by()
+    ),
+    (int,) * (1 + _CHAIN_SLOTS),
+    "implementations_in_chain",
+)  # compiled once: every application asks; the chain is padded to a fixed length
+
+
+def _implementations(item_id: int, chain: list[int]) -> list[Implementation]:
+    padded = (chain + chain[-1:] * _CHAIN_SLOTS)[:_CHAIN_SLOTS]  # repeats change no answer
+    found: list[Implementation] = _IMPLEMENTATIONS_IN_CHAIN(item_id, *padded)
+    return found
+
+
 def get_current_version(code: str) -> ItemVersion:
     item = _ITEM_BY_CODE.first(code)
     if item is None:
@@ -104,12 +122,7 @@ def effective_item(code: str, division_code: str | None = None) -> EffectiveItem
         return _effective(version, None, None)
     division = _division(division_code)
     chain = division_chain(division)
-    candidates = {
-        impl.division_id: impl
-        for impl in Implementation.objects.filter(
-            item=version.item, division_id__in=chain
-        ).select_related("handling_department", "service_centre")
-    }
+    candidates = {impl.division_id: impl for impl in _implementations(version.item_id, chain)}
     implementation = next((candidates[d] for d in chain if d in candidates), None)
     return _effective(version, division, implementation)
 

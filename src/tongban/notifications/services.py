@@ -40,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tongban.core.compiled_writes import can_insert_unless_exists, insert_row_unless_exists
 from tongban.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tongban.core.tasks import enqueue_on_commit, supports_run_after, write_transaction
 from tongban.notifications.channels import (
@@ -198,6 +199,8 @@ def queue_notification(
         elif not address:
             row.status, row.last_error = Status.DEAD, plugin.missing_address
         candidates.append(row)
+    if can_insert_unless_exists():
+        return [_queue_unless_queued(recipient, candidate) for candidate in candidates]
     try:
         with transaction.atomic():  # savepoint: a key queued before makes the insert fail
             rows = Notification.objects.bulk_create(candidates)
@@ -208,6 +211,25 @@ def queue_notification(
             if row.status == Status.PENDING:
                 enqueue_on_commit(deliver_notification, row.pk)
     return rows
+
+
+def _queue_unless_queued(recipient: Any, candidate: Notification) -> Notification:
+    """Write one outbox row, or keep the row already queued under its key: one statement that
+    skips the duplicate (no savepoint), and a read only when there was one."""
+    from tongban.notifications.tasks import deliver_notification
+
+    if insert_row_unless_exists(candidate, "dedupe_key"):
+        if candidate.status == Status.PENDING:
+            enqueue_on_commit(deliver_notification, candidate.pk)
+        return candidate
+    row = Notification.objects.get(dedupe_key=candidate.dedupe_key)
+    if row.recipient_id != recipient.pk:
+        raise Conflict(
+            "去重键已用于另一接收人的消息",
+            code="dedupe_key_reused",
+            errors=[FieldError(path="dedupe_key", message="used for another recipient")],
+        )
+    return row
 
 
 # --- delivery ----------------------------------------------------------------------------------

@@ -1,0 +1,77 @@
+"""Where the CPU of a concurrent benchmark run goes.
+
+``CpuMeter`` reads the machine's busy time (``/proc/stat``) and the CPU time of the client
+processes (``RUSAGE_CHILDREN``, counted once they are joined) before and after a run. The
+clients' part is the engine's own work: Python, Django and the database driver. The rest is
+what the run made the database server (and the kernel carrying its loopback traffic) do.
+On a machine with nothing else running, ``cores × 1000 / database_ms`` is the most lifecycles
+per second the database work alone allows, whatever the engine's Python costs; the benchmark
+reports it so that a target can be judged against what the schema and its writes cost.
+Machines without ``/proc/stat`` report no split rather than a guess.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC_STAT = Path("/proc/stat")
+
+
+def machine_busy_s() -> float | None:
+    """Seconds the machine's cores have spent not idle since boot, or None where unknown."""
+    try:
+        first = PROC_STAT.read_text(encoding="ascii").splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if not first or first[0] != "cpu":
+        return None
+    ticks = [int(v) for v in first[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """CPU milliseconds per lifecycle: the clients' and the rest of the machine's."""
+
+    client_ms: float
+    database_ms: float
+
+    def ceiling_per_s(self, cores: int) -> float | None:
+        """Lifecycles/s the database work alone would allow on ``cores`` cores."""
+        return round(cores * 1000 / self.database_ms, 1) if self.database_ms > 0 else None
+
+    def as_dict(self, cores: int) -> dict[str, float | None]:
+        return {
+            "client_cpu_ms_per_lifecycle": round(self.client_ms, 2),
+            "database_cpu_ms_per_lifecycle": round(self.database_ms, 2),
+            "database_cpu_ceiling_lifecycles_per_s": self.ceiling_per_s(cores),
+        }
+
+
+class CpuMeter:
+    """``start()`` before forking the clients, ``stop(lifecycles)`` after joining them."""
+
+    def __init__(self) -> None:
+        self._busy: float | None = None
+        self._children = 0.0
+
+    def start(self) -> None:
+        self._busy = machine_busy_s()
+        self._children = children_cpu_s()
+
+    def stop(self, lifecycles: int) -> CpuSplit | None:
+        busy = machine_busy_s()
+        if busy is None or self._busy is None or lifecycles < 1:
+            return None
+        client = children_cpu_s() - self._children
+        other = max(0.0, busy - self._busy - client)
+        return CpuSplit(client_ms=1000 * client / lifecycles, database_ms=1000 * other / lifecycles)
