@@ -161,16 +161,22 @@ def _check_commitment(
         )
 
 
-@transaction.atomic
-def submit_draft(actor: Any, draft_id: int) -> Case:
-    """提交: the draft gets its case number and waits for 预审 at the window."""
-    found = (
+_LOCKED_DRAFT = CompiledRead(
+    lambda draft_id: (
         Case.objects.select_for_update(of=("self",))
         .select_related("division", "item_version", "applicant_enterprise")
         .filter(pk=draft_id)
         .order_by()[:1]
-    )
-    case = next(iter(found), None)
+    ),
+    (int,),
+    "locked_draft",
+)  # compiled once: every application is submitted
+
+
+@transaction.atomic
+def submit_draft(actor: Any, draft_id: int) -> Case:
+    """提交: the draft gets its case number and waits for 预审 at the window."""
+    case = _LOCKED_DRAFT.first(draft_id)
     if case is None or not access.is_case_applicant(actor, case):
         raise NotFound("没有找到该申请草稿", code="draft_not_found")
     if case.state != CaseState.DRAFT:

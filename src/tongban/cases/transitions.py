@@ -32,6 +32,7 @@ from tongban.cases.models import (
     TaskState,
     ToleratedMaterial,
 )
+from tongban.core.compiled import CompiledRead
 from tongban.core.compiled_writes import update_row
 from tongban.core.errors import Conflict, FieldError, ValidationFailed
 from tongban.identity.models import Department
@@ -768,12 +769,19 @@ def decide(ctx: Context) -> None:
 DELIVERY_METHODS = ("electronic", "mail", "pickup")
 
 
-def _validate_deliver(ctx: Context) -> None:
-    missing = list(
-        ctx.case.tolerated.filter(supplied_at__isnull=True)
+_MISSING_TOLERATED = CompiledRead(
+    lambda case_id: (
+        ToleratedMaterial.objects.filter(case_id=case_id, supplied_at__isnull=True)
         .order_by("due_date")
         .values_list("material_name", flat=True)
-    )
+    ),
+    (int,),
+    "missing_tolerated_materials",
+)  # compiled once: every delivery asks
+
+
+def _validate_deliver(ctx: Context) -> None:
+    missing: list[str] = _MISSING_TOLERATED(ctx.case.pk)
     if missing and ctx.case.outcome == Outcome.APPROVED:
         raise Conflict(
             f"容缺材料尚未补齐，补齐后方可送达：{'、'.join(missing)}", code="tolerated_missing"
