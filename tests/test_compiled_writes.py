@@ -22,8 +22,9 @@ from tests.factories import ApplicantFactory, StaffUserFactory
 from tongban.cases.models import Case, CaseEvent, CaseTask
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
-from tongban.core.compiled_writes import insert_row, update_row
+from tongban.core.compiled_writes import insert_row, insert_rows_unless_exist, update_row
 from tongban.identity.models import Department
+from tongban.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +174,7 @@ def test_a_failed_statement_writes_nothing(case: Case) -> None:
     assert CaseEvent.objects.count() == count
 
 
-@pytest.mark.parametrize("model", [Case, CaseEvent, CaseTask])
+@pytest.mark.parametrize("model", [Case, CaseEvent, CaseTask, Notification])
 def test_the_models_written_this_way_rely_on_no_save_signals(model: type[Model]) -> None:
     for signal in (pre_save, post_save):
         assert not signal.has_listeners(model), f"{model.__name__} has {signal} receivers"
@@ -193,3 +194,50 @@ def test_a_whole_lifecycle_step_still_records_its_event(case: Case) -> None:
     stored = Case.objects.get(pk=accepted.pk)
     assert (stored.state, stored.event_count) == (accepted.state, 3)
     assert stored.accepted_at == accepted.accepted_at
+
+
+# --- several rows, skipping duplicates (the notification outbox) ------------------------------
+def _message(user: Any, key: str) -> Notification:
+    now = timezone.now()
+    return Notification(
+        recipient=user,
+        channel="in_app",
+        template="case.accepted",
+        language="zh-hans",
+        subject="受理通知",
+        body="您的申请已受理",
+        context={"number": key},
+        created_at=now,
+        next_attempt_at=now,
+        dedupe_key=key,
+    )
+
+
+def test_rows_whose_key_exists_are_skipped_and_the_others_written(case: Case) -> None:
+    user = case.submitted_by
+    first = _message(user, "k:1")
+    assert insert_rows_unless_exist([first], "dedupe_key") == [True]
+    assert first.pk is not None
+    again, second = _message(user, "k:1"), _message(user, "k:2")
+    assert insert_rows_unless_exist([again, second], "dedupe_key") == [False, True]
+    assert again.pk is None  # nothing written for it
+    assert second.pk is not None
+    stored = Notification.objects.get(pk=second.pk)
+    assert (stored.dedupe_key, stored.context, stored.recipient_id) == (
+        "k:2",
+        {"number": "k:2"},
+        user.pk,
+    )
+    assert Notification.objects.filter(dedupe_key__startswith="k:").count() == 2
+    assert insert_rows_unless_exist([], "dedupe_key") == []
+
+
+def test_several_rows_refusals(case: Case) -> None:
+    user = case.submitted_by
+    with pytest.raises(ValueError, match="repeat a value"):
+        insert_rows_unless_exist([_message(user, "d"), _message(user, "d")], "dedupe_key")
+    with pytest.raises(ValueError, match="not a unique column"):
+        insert_rows_unless_exist([_message(user, "e")], "channel")
+    with pytest.raises(TypeError, match="one model"):
+        insert_rows_unless_exist([_message(user, "f"), _event(case, 9)], "dedupe_key")
+    assert not Notification.objects.filter(dedupe_key__in=["d", "e", "f"]).exists()

@@ -128,7 +128,10 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         detail = "；".join(f"{i['name']}（{i['problem']}）" for i in data.get("items", []))
     elif event.action == "approve_on_commitment":
         detail = data.get("verification_due", "")
-    recipient = _RECIPIENT(case.submitted_by_id)[0]
+    if Case.submitted_by.is_cached(case):  # the locked case brings its applicant along
+        recipient = case.submitted_by
+    else:
+        recipient = _RECIPIENT(case.submitted_by_id)[0]
     queue_notification(
         recipient,
         f"case.{event.action}",

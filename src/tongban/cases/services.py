@@ -257,6 +257,7 @@ _LOCKED_CASE = CompiledRead(
             "department",
             "item_version",
             "applicant_enterprise",
+            "submitted_by__person",  # whom the step's notice goes to
         )
         .filter(number=number)
         .order_by()[:1]  # numbers are unique: no ORDER BY to build

@@ -256,7 +256,9 @@ def accept(ctx: Context) -> None:
             for k in tolerated
         )
         ctx.event_data["tolerance_due"] = due.isoformat()
-    if ctx.tasks():
+    # a case never reviewed (or sent back to intake, which deletes its tasks) is at stage 0
+    # and has no tasks to read
+    if case.current_stage and ctx.tasks():
         _open_stage(ctx, 1)
     else:
         _create_tasks(ctx)

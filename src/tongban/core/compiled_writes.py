@@ -14,7 +14,7 @@ hold the models that do). A value that is an expression (``F("n") + 1``) is refu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,78 +56,108 @@ def _value(field: Field[Any, Any], obj: Model, add: bool, connection: Any) -> An
 
 def insert_row(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     """Insert ``obj`` (not yet saved) with all its concrete fields; set its primary key."""
-    _insert(obj, None, using)
+    _insert(obj, using)
     return obj
 
 
-def insert_row_unless_exists(
-    obj: Model, unique_field: str, *, using: str = DEFAULT_DB_ALIAS
-) -> bool:
-    """Insert ``obj`` unless a row with the same ``unique_field`` value exists (or is being
-    written by a transaction that then commits): ``INSERT … ON CONFLICT DO NOTHING``, so the
-    caller's transaction is never aborted by the duplicate and needs no savepoint. True when
-    ``obj`` was written (and got its primary key), False when nothing was written."""
-    return _insert(obj, unique_field, using)
+def insert_rows_unless_exist(
+    objs: Sequence[Model], unique_field: str, *, using: str = DEFAULT_DB_ALIAS
+) -> list[bool]:
+    """Insert ``objs`` (new rows of one model, with distinct ``unique_field`` values) in one
+    statement, skipping each whose ``unique_field`` value exists already (or is being written by
+    a transaction that then commits): ``INSERT … ON CONFLICT DO NOTHING``, so the caller's
+    transaction is never aborted by a duplicate and needs no savepoint. Returns, per object,
+    whether it was written; the written ones get their primary keys."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    if any(type(obj) is not model for obj in objs):
+        raise TypeError("insert_rows_unless_exist writes rows of one model")
+    for obj in objs:
+        if obj.pk is not None:
+            raise ValueError(f"{model.__name__} {obj.pk} is already saved")
+    connection = connections[using]
+    meta = model._meta
+    key = ("insert", model, unique_field, len(objs))
+    statement = _statements(connection).get(key)
+    if statement is None:
+        statement = _statements(connection)[key] = _insert_statement(
+            connection, model, unique_field, len(objs)
+        )
+    rows = [[_value(f, obj, True, connection) for f in statement.fields] for obj in objs]
+    position = statement.fields.index(meta.get_field(unique_field))
+    wanted = [row[position] for row in rows]
+    if len(set(wanted)) != len(wanted):
+        raise ValueError(f"{model.__name__}.{unique_field}: the rows repeat a value")
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, [value for row in rows for value in row])
+        written = {value: pk for pk, value in cursor.fetchall()}
+    for obj, value in zip(objs, wanted, strict=True):
+        if value in written:
+            _saved(obj, meta.pk.to_python(written[value]), using)
+    return [value in written for value in wanted]
 
 
 def can_insert_unless_exists(using: str = DEFAULT_DB_ALIAS) -> bool:
-    """Whether the database can skip a duplicate and still return the new key in one statement."""
+    """Whether the database can skip duplicates and still return the new keys in one statement."""
     features = connections[using].features
     return bool(
         features.supports_update_conflicts_with_target and features.can_return_columns_from_insert
     )
 
 
-def _insert(obj: Model, unique_field: str | None, using: str) -> bool:
+def _saved(obj: Model, pk: Any, using: str) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using
+
+
+def _insert(obj: Model, using: str) -> None:
     if obj.pk is not None:
         raise ValueError(f"{type(obj).__name__} {obj.pk} is already saved")
     connection = connections[using]
     model = type(obj)
     meta = model._meta
-    key = ("insert", model, unique_field)
+    key = ("insert", model, None, 1)
     statement = _statements(connection).get(key)
     if statement is None:
-        statement = _statements(connection)[key] = _insert_statement(
-            connection, model, unique_field
-        )
+        statement = _statements(connection)[key] = _insert_statement(connection, model, None, 1)
     params = [_value(f, obj, True, connection) for f in statement.fields]
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
         if statement.returns_pk:
-            row = cursor.fetchone()
-            if row is None:  # ON CONFLICT DO NOTHING: the row exists
-                return False
-            pk = row[0]
+            pk = cursor.fetchone()[0]
         else:
             pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
-    obj.pk = meta.pk.to_python(pk)
-    obj._state.adding = False
-    obj._state.db = using
-    return True
+    _saved(obj, meta.pk.to_python(pk), using)
 
 
-def _insert_statement(connection: Any, model: type[Model], unique_field: str | None) -> _Statement:
+def _insert_statement(
+    connection: Any, model: type[Model], unique_field: str | None, rows: int
+) -> _Statement:
     meta = model._meta
     fields = _columns(
         model, (f for f in meta.local_concrete_fields if f is not meta.pk and not f.generated)
     )
     qn = connection.ops.quote_name
     returns = bool(connection.features.can_return_columns_from_insert)
-    conflict = ""
+    conflict, returned = "", [meta.pk]
     if unique_field is not None:
         target = meta.get_field(unique_field)
-        if not isinstance(target, Field) or not target.unique:
-            raise ValueError(f"{model.__name__}.{unique_field} is not unique")
+        if not isinstance(target, Field) or not target.unique or target not in fields:
+            raise ValueError(f"{model.__name__}.{unique_field} is not a unique column")
         if not (returns and connection.features.supports_update_conflicts_with_target):
             raise ValueError(f"{connection.vendor} cannot skip a duplicate in one statement")
         conflict = f"ON CONFLICT ({qn(target.column)}) DO NOTHING"
+        returned.append(target)
     returning = ""
     if returns:
-        returning, _ = connection.ops.return_insert_columns([meta.pk])
+        returning, _ = connection.ops.return_insert_columns(returned)
     columns = ", ".join(qn(f.column) for f in fields)
-    values = ", ".join("%s" for _ in fields)
+    one_row = "(" + ", ".join("%s" for _ in fields) + ")"
+    values = ", ".join(one_row for _ in range(rows))
     # quoted names from the model; every value is bound
-    insert = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
+    insert = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
     sql = " ".join(part for part in (insert, conflict, returning) if part)
     return _Statement(sql=sql, fields=fields, returns_pk=returns)
 

@@ -40,7 +40,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tongban.core.compiled_writes import can_insert_unless_exists, insert_row_unless_exists
+from tongban.core.compiled_writes import can_insert_unless_exists, insert_rows_unless_exist
 from tongban.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tongban.core.tasks import enqueue_on_commit, supports_run_after, write_transaction
 from tongban.notifications.channels import (
@@ -200,7 +200,7 @@ def queue_notification(
             row.status, row.last_error = Status.DEAD, plugin.missing_address
         candidates.append(row)
     if can_insert_unless_exists():
-        return [_queue_unless_queued(recipient, candidate) for candidate in candidates]
+        return _queue_unless_queued(recipient, candidates)
     try:
         with transaction.atomic():  # savepoint: a key queued before makes the insert fail
             rows = Notification.objects.bulk_create(candidates)
@@ -213,23 +213,32 @@ def queue_notification(
     return rows
 
 
-def _queue_unless_queued(recipient: Any, candidate: Notification) -> Notification:
-    """Write one outbox row, or keep the row already queued under its key: one statement that
-    skips the duplicate (no savepoint), and a read only when there was one."""
+def _queue_unless_queued(recipient: Any, candidates: list[Notification]) -> list[Notification]:
+    """Write the outbox rows, keeping any already queued under its key: one statement that
+    skips duplicates (no savepoint), and a read only when there was one."""
     from tongban.notifications.tasks import deliver_notification
 
-    if insert_row_unless_exists(candidate, "dedupe_key"):
-        if candidate.status == Status.PENDING:
-            enqueue_on_commit(deliver_notification, candidate.pk)
-        return candidate
-    row = Notification.objects.get(dedupe_key=candidate.dedupe_key)
-    if row.recipient_id != recipient.pk:
-        raise Conflict(
-            "去重键已用于另一接收人的消息",
-            code="dedupe_key_reused",
-            errors=[FieldError(path="dedupe_key", message="used for another recipient")],
+    written = insert_rows_unless_exist(candidates, "dedupe_key")
+    if all(written):
+        rows = candidates
+    else:
+        kept = Notification.objects.in_bulk(
+            [c.dedupe_key for c, new in zip(candidates, written, strict=True) if not new],
+            field_name="dedupe_key",
         )
-    return row
+        if any(row.recipient_id != recipient.pk for row in kept.values()):
+            raise Conflict(
+                "去重键已用于另一接收人的消息",
+                code="dedupe_key_reused",
+                errors=[FieldError(path="dedupe_key", message="used for another recipient")],
+            )
+        rows = [
+            c if new else kept[c.dedupe_key] for c, new in zip(candidates, written, strict=True)
+        ]
+    for row, new in zip(rows, written, strict=True):
+        if new and row.status == Status.PENDING:
+            enqueue_on_commit(deliver_notification, row.pk)
+    return rows
 
 
 # --- delivery ----------------------------------------------------------------------------------
