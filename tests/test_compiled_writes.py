@@ -22,7 +22,12 @@ from tests.factories import ApplicantFactory, StaffUserFactory
 from tongban.cases.models import Case, CaseEvent, CaseTask
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
-from tongban.core.compiled_writes import insert_row, insert_rows_unless_exist, update_row
+from tongban.core.compiled_writes import (
+    insert_row,
+    insert_rows,
+    insert_rows_unless_exist,
+    update_row,
+)
 from tongban.identity.models import Department
 from tongban.notifications.models import Notification
 
@@ -241,3 +246,35 @@ def test_several_rows_refusals(case: Case) -> None:
     with pytest.raises(TypeError, match="one model"):
         insert_rows_unless_exist([_message(user, "f"), _event(case, 9)], "dedupe_key")
     assert not Notification.objects.filter(dedupe_key__in=["d", "e", "f"]).exists()
+
+
+def test_several_new_rows_in_one_statement_get_their_keys_in_order(case: Case) -> None:
+    tasks = [
+        CaseTask(
+            case=case,
+            stage=n,
+            stage_name=f"第{n}环节",
+            name=f"审查{n}",
+            department=case.department,
+            limit_days=n,
+            opened_at=timezone.now() if n == 1 else None,
+            due_date=dt.date(2025, 10, 9) if n == 1 else None,
+        )
+        for n in (1, 2, 3)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        written = insert_rows(tasks)
+    assert written == tasks
+    inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == (1 if connection.features.can_return_columns_from_insert else 3)
+    for task in tasks:
+        stored = CaseTask.objects.get(pk=task.pk)
+        assert (stored.stage, stored.name, stored.limit_days) == (
+            task.stage,
+            task.name,
+            task.limit_days,
+        )
+        assert (stored.opened_at, stored.due_date) == (task.opened_at, task.due_date)
+    assert insert_rows([]) == []
+    with pytest.raises(ValueError, match="already saved"):
+        insert_rows(tasks)

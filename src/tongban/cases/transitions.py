@@ -33,7 +33,7 @@ from tongban.cases.models import (
     ToleratedMaterial,
 )
 from tongban.core.compiled import CompiledRead
-from tongban.core.compiled_writes import update_row
+from tongban.core.compiled_writes import insert_rows, update_row
 from tongban.core.errors import Conflict, FieldError, ValidationFailed
 from tongban.identity.models import Department
 from tongban.workdays.selectors import add_workdays, extend_deadline, workdays_between
@@ -160,21 +160,25 @@ def _create_tasks(ctx: Context) -> None:
     stages = _stage_plan(case)
     codes = {t["department"] for s in stages for t in s["tasks"]}
     departments = {d.code: d for d in Department.objects.filter(code__in=codes).order_by()}
-    created = CaseTask.objects.bulk_create(
-        CaseTask(
-            case=case,
-            stage=n,
-            stage_name=stage["name"],
-            name=t.get("name", ""),
-            department=departments[t["department"]],
-            limit_days=t["limit_days"],
-            on_timeout=t.get("on_timeout", "none"),
-            state=TaskState.OPEN if n == 1 else TaskState.WAITING,
-            opened_at=now if n == 1 else None,
-            due_date=add_workdays(ctx.today, t["limit_days"], case.division) if n == 1 else None,
-        )
-        for n, stage in enumerate(stages, start=1)
-        for t in stage["tasks"]
+    created = insert_rows(  # compiled: every acceptance creates the tasks
+        [
+            CaseTask(
+                case=case,
+                stage=n,
+                stage_name=stage["name"],
+                name=t.get("name", ""),
+                department=departments[t["department"]],
+                limit_days=t["limit_days"],
+                on_timeout=t.get("on_timeout", "none"),
+                state=TaskState.OPEN if n == 1 else TaskState.WAITING,
+                opened_at=now if n == 1 else None,
+                due_date=add_workdays(ctx.today, t["limit_days"], case.division)
+                if n == 1
+                else None,
+            )
+            for n, stage in enumerate(stages, start=1)
+            for t in stage["tasks"]
+        ]
     )
     access.remember_tasks(case, created)
     case.current_stage = 1

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Field, Model
 
 _ATTRIBUTE = "_tongban_compiled_writes"
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,47 @@ def _value(field: Field[Any, Any], obj: Model, add: bool, connection: Any) -> An
     return field.get_db_prep_save(value, connection)
 
 
-def insert_row(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
+def insert_row(obj: M, *, using: str = DEFAULT_DB_ALIAS) -> M:
     """Insert ``obj`` (not yet saved) with all its concrete fields; set its primary key."""
     _insert(obj, using)
     return obj
+
+
+def insert_rows(objs: Sequence[M], *, using: str = DEFAULT_DB_ALIAS) -> list[M]:
+    """Insert ``objs`` (new rows of one model) in one statement and set their primary keys, in
+    the order given (``RETURNING`` gives them in ``VALUES`` order, as ``bulk_create`` relies on
+    too); one statement per row where the database cannot return them."""
+    model = _one_model(objs)
+    connection = connections[using]
+    if model is None or not connection.features.can_return_columns_from_insert:
+        return [insert_row(obj, using=using) for obj in objs]
+    key = ("insert", model, None, len(objs))
+    statement = _statements(connection).get(key)
+    if statement is None:
+        statement = _statements(connection)[key] = _insert_statement(
+            connection, model, None, len(objs)
+        )
+    params = [_value(f, obj, True, connection) for obj in objs for f in statement.fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        keys = [row[0] for row in cursor.fetchall()]
+    if len(keys) != len(objs):
+        raise DatabaseError(f"{model.__name__}: {len(objs)} rows sent, {len(keys)} written")
+    for obj, pk in zip(objs, keys, strict=True):
+        _saved(obj, model._meta.pk.to_python(pk), using)
+    return list(objs)
+
+
+def _one_model(objs: Sequence[Model]) -> type[Model] | None:
+    if not objs:
+        return None
+    model = type(objs[0])
+    if any(type(obj) is not model for obj in objs):
+        raise TypeError("a compiled insert writes rows of one model")
+    for obj in objs:
+        if obj.pk is not None:
+            raise ValueError(f"{model.__name__} {obj.pk} is already saved")
+    return model
 
 
 def insert_rows_unless_exist(
@@ -68,14 +107,9 @@ def insert_rows_unless_exist(
     a transaction that then commits): ``INSERT … ON CONFLICT DO NOTHING``, so the caller's
     transaction is never aborted by a duplicate and needs no savepoint. Returns, per object,
     whether it was written; the written ones get their primary keys."""
-    if not objs:
+    model = _one_model(objs)
+    if model is None:
         return []
-    model = type(objs[0])
-    if any(type(obj) is not model for obj in objs):
-        raise TypeError("insert_rows_unless_exist writes rows of one model")
-    for obj in objs:
-        if obj.pk is not None:
-            raise ValueError(f"{model.__name__} {obj.pk} is already saved")
     connection = connections[using]
     meta = model._meta
     key = ("insert", model, unique_field, len(objs))
