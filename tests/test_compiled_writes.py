@@ -278,3 +278,10 @@ def test_several_new_rows_in_one_statement_get_their_keys_in_order(case: Case) -
     assert insert_rows([]) == []
     with pytest.raises(ValueError, match="already saved"):
         insert_rows(tasks)
+
+
+def test_a_model_whose_key_is_made_in_python_is_refused() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    with pytest.raises(ValueError, match="key the database assigns"):
+        insert_row(DBTaskResult(task_path="x.y", args_kwargs={}, backend_name="default"))

@@ -1,15 +1,17 @@
-"""Compiled writes: the INSERT of a new row and the UPDATE of chosen fields of a saved row, each
-turned into SQL by Django once per connection and then run with the instance's values.
+"""Compiled writes: INSERTs of new rows and the UPDATE of chosen fields of a saved row, built
+once per connection and then run with each instance's values.
 
-``Model.save`` builds and compiles its statement every time; for the rows a case step always
-writes (the event, the case's changed fields, a task) that costs more client CPU than the
-database spends on the statement. ``insert_row`` and ``update_row`` keep the statement Django
-compiled for the first instance and, at each call, prepare the values exactly as the save would
-(``pre_save`` — so ``auto_now`` fields are set on the instance — then ``get_db_prep_save``) and
-run it through the connection's own cursor, so execute wrappers, query counting and prepared
-statements still apply. Like ``bulk_create``, they send no ``pre_save``/``post_save`` signals
-and do not call the model's ``save``: use them only for models that rely on neither (the tests
-hold the models that do). A value that is an expression (``F("n") + 1``) is refused.
+``Model.save`` and ``bulk_create`` build and compile their statement every time; for the rows a
+case step always writes (the event, the case's changed fields, a task decision, the tasks of an
+acceptance, the outbox rows) that costs more client CPU than the database spends on the
+statement. ``insert_row``, ``insert_rows``, ``insert_rows_unless_exist`` and ``update_row``
+keep the statement per connection and, at each call, prepare the values exactly as the save
+would (``pre_save`` — so ``auto_now`` fields are set on the instance — then
+``get_db_prep_save``) and run it through the connection's own cursor, so execute wrappers,
+query counting and prepared statements still apply. Like ``bulk_create``, they send no
+``pre_save``/``post_save`` signals and do not call the model's ``save``: use them only for
+models that rely on neither (the tests hold the models that do). Inserts need a key the
+database assigns; a value that is an expression (``F("n") + 1``) is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Field, Model
+from django.db.models.fields import AutoFieldMixin
 
 _ATTRIBUTE = "_tongban_compiled_writes"
 
@@ -94,9 +97,17 @@ def _one_model(objs: Sequence[Model]) -> type[Model] | None:
     if any(type(obj) is not model for obj in objs):
         raise TypeError("a compiled insert writes rows of one model")
     for obj in objs:
-        if obj.pk is not None:
-            raise ValueError(f"{model.__name__} {obj.pk} is already saved")
+        _check_new(obj)
     return model
+
+
+def _check_new(obj: Model) -> None:
+    meta = obj._meta
+    if not isinstance(meta.pk, AutoFieldMixin) or meta.parents:
+        # a key made in Python (UUID) or an inherited table: written by save()
+        raise ValueError(f"{type(obj).__name__}: compiled inserts need a key the database assigns")
+    if obj.pk is not None:
+        raise ValueError(f"{type(obj).__name__} {obj.pk} is already saved")
 
 
 def insert_rows_unless_exist(
@@ -147,8 +158,7 @@ def _saved(obj: Model, pk: Any, using: str) -> None:
 
 
 def _insert(obj: Model, using: str) -> None:
-    if obj.pk is not None:
-        raise ValueError(f"{type(obj).__name__} {obj.pk} is already saved")
+    _check_new(obj)
     connection = connections[using]
     model = type(obj)
     meta = model._meta
