@@ -73,12 +73,7 @@ def insert_rows(objs: Sequence[M], *, using: str = DEFAULT_DB_ALIAS) -> list[M]:
     connection = connections[using]
     if model is None or not connection.features.can_return_columns_from_insert:
         return [insert_row(obj, using=using) for obj in objs]
-    key = ("insert", model, None, len(objs))
-    statement = _statements(connection).get(key)
-    if statement is None:
-        statement = _statements(connection)[key] = _insert_statement(
-            connection, model, None, len(objs)
-        )
+    statement = _insert_statement(connection, model, None, len(objs))
     params = [_value(f, obj, True, connection) for obj in objs for f in statement.fields]
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
@@ -123,12 +118,7 @@ def insert_rows_unless_exist(
         return []
     connection = connections[using]
     meta = model._meta
-    key = ("insert", model, unique_field, len(objs))
-    statement = _statements(connection).get(key)
-    if statement is None:
-        statement = _statements(connection)[key] = _insert_statement(
-            connection, model, unique_field, len(objs)
-        )
+    statement = _insert_statement(connection, model, unique_field, len(objs))
     rows = [[_value(f, obj, True, connection) for f in statement.fields] for obj in objs]
     position = statement.fields.index(meta.get_field(unique_field))
     wanted = [row[position] for row in rows]
@@ -162,10 +152,7 @@ def _insert(obj: Model, using: str) -> None:
     connection = connections[using]
     model = type(obj)
     meta = model._meta
-    key = ("insert", model, None, 1)
-    statement = _statements(connection).get(key)
-    if statement is None:
-        statement = _statements(connection)[key] = _insert_statement(connection, model, None, 1)
+    statement = _insert_statement(connection, model, None, 1)
     params = [_value(f, obj, True, connection) for f in statement.fields]
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
@@ -177,6 +164,19 @@ def _insert(obj: Model, using: str) -> None:
 
 
 def _insert_statement(
+    connection: Any, model: type[Model], unique_field: str | None, rows: int
+) -> _Statement:
+    """The INSERT of ``rows`` new rows, built on the connection's first use of it."""
+    key = ("insert", model, unique_field, rows)
+    statement = _statements(connection).get(key)
+    if statement is None:
+        statement = _statements(connection)[key] = _build_insert(
+            connection, model, unique_field, rows
+        )
+    return statement
+
+
+def _build_insert(
     connection: Any, model: type[Model], unique_field: str | None, rows: int
 ) -> _Statement:
     meta = model._meta

@@ -111,6 +111,14 @@ def _check_channels(names: Iterable[str]) -> list[str]:
     return wanted
 
 
+def _key_reused() -> Conflict:
+    return Conflict(
+        "去重键已用于另一接收人的消息",
+        code="dedupe_key_reused",
+        errors=[FieldError(path="dedupe_key", message="used for another recipient")],
+    )
+
+
 def _queue_each(recipient: Any, candidates: list[Notification]) -> list[Notification]:
     """Write the rows one by one, keeping any row already queued under the same key."""
     from tongban.notifications.tasks import deliver_notification
@@ -126,11 +134,7 @@ def _queue_each(recipient: Any, candidates: list[Notification]) -> list[Notifica
             dedupe_key=candidate.dedupe_key, defaults=fields
         )
         if not created and row.recipient_id != recipient.pk:
-            raise Conflict(
-                "去重键已用于另一接收人的消息",
-                code="dedupe_key_reused",
-                errors=[FieldError(path="dedupe_key", message="used for another recipient")],
-            )
+            raise _key_reused()
         if created and row.status == Status.PENDING:
             enqueue_on_commit(deliver_notification, row.pk)
         rows.append(row)
@@ -227,11 +231,7 @@ def _queue_unless_queued(recipient: Any, candidates: list[Notification]) -> list
             field_name="dedupe_key",
         )
         if any(row.recipient_id != recipient.pk for row in kept.values()):
-            raise Conflict(
-                "去重键已用于另一接收人的消息",
-                code="dedupe_key_reused",
-                errors=[FieldError(path="dedupe_key", message="used for another recipient")],
-            )
+            raise _key_reused()
         rows = [
             c if new else kept[c.dedupe_key] for c, new in zip(candidates, written, strict=True)
         ]
