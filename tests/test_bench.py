@@ -207,6 +207,14 @@ def test_cases_json_measures_both_databases_and_spiffworkflow(tmp_path: Path) ->
         result["targets"]["tongban_database_cpu_ceiling_lifecycles_per_s"]
         == tongban_cpu["database_cpu_ceiling_lifecycles_per_s"]
     )
+    # sending tongban's statements at the floor's client cost each: a bound below the other
+    bound = tongban_cpu["statements_ceiling_lifecycles_per_s"]
+    assert bound is not None
+    assert bound < tongban_cpu["database_cpu_ceiling_lifecycles_per_s"]
+    assert result["targets"]["tongban_statements_ceiling_lifecycles_per_s"] == bound
+    assert result["targets"]["postgresql_lifecycles_per_s_reachable_with_tongban_statements"] is (
+        bound >= 200
+    )
     assert result["sql_floor"]["lifecycles_per_s"] == concurrent["sql_floor_lifecycles_per_s"]
     assert result["postgresql"]["lifecycles_per_s"] == concurrent["tongban_lifecycles_per_s"]
     assert result["postgresql"]["single_client_lifecycles_per_s"] > 0

@@ -42,6 +42,18 @@ def test_the_ceiling_is_the_cores_over_the_database_share() -> None:
     assert CpuSplit(client_ms=1.0, database_ms=0.0).ceiling_per_s(2) is None
 
 
+def test_the_statements_ceiling_adds_the_floor_s_client_cost_per_statement() -> None:
+    engine = CpuSplit(client_ms=20.0, database_ms=6.0)
+    floor = CpuSplit(client_ms=5.0, database_ms=4.0)  # 50 statements: 0.1 ms of client each
+    # 6 ms of database + 40 statements × 0.1 ms = 10 ms per lifecycle: 200/s on two cores
+    assert cpu.statements_ceiling_per_s(engine, 40, floor, 50, 2) == 200.0
+    assert cpu.statements_ceiling_per_s(engine, 80, floor, 50, 2) == round(2000 / 14, 1)
+    # the bound is tighter than the database share alone, never looser
+    assert cpu.statements_ceiling_per_s(engine, 40, floor, 50, 2) < engine.ceiling_per_s(2)
+    assert cpu.statements_ceiling_per_s(engine, 0, floor, 50, 2) is None
+    assert cpu.statements_ceiling_per_s(engine, 40, floor, 0, 2) is None
+
+
 def test_no_proc_stat_means_no_split(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(cpu, "PROC_STAT", tmp_path / "missing")
     meter = CpuMeter()

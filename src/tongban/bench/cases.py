@@ -25,7 +25,8 @@ headline ``lifecycles_per_s``: a server serves many people at the same time, and
 overlaps their commits); SpiffWorkflow gets the same number of clients. Each concurrent run also
 splits its CPU between the client processes and the database server (``tongban.bench.cpu``):
 ``cores × 1000 / database ms`` is the most lifecycles/s tongban's statements allow, however
-fast its Python. A database that cannot
+fast its Python; adding what the SQL floor's client spends per statement to each of tongban's
+gives the tighter ``statements_ceiling_lifecycles_per_s``. A database that cannot
 be measured is an error
 (named in the message, non-zero exit), never a silent skip. Targets: ≥ 200 lifecycles/s on
 PostgreSQL and ≥ 10× SpiffWorkflow.
@@ -56,7 +57,7 @@ from django.utils import timezone
 from tongban.bench import case_floor
 from tongban.bench.base import Benchmark, BenchmarkFailed, Log, Option, benchmarks, percentiles
 from tongban.bench.calendar import enter_missing_years
-from tongban.bench.cpu import CpuMeter, CpuSplit
+from tongban.bench.cpu import CpuMeter, CpuSplit, statements_ceiling_per_s
 from tongban.bench.steps import StepTimes, timed_step
 
 DATABASES = ("sqlite", "postgresql")
@@ -536,11 +537,18 @@ def measure_database(options: dict[str, Any], log: Log) -> dict[str, Any]:
             ("sql_floor", case_floor.SqlFloorLifecycle),
         ]
         cpu: dict[str, Any] = {}
+        splits: dict[str, CpuSplit] = {}
+        cores = os.cpu_count() or 1
         for name, make in runs:
             rate, split = throughput(make, clients, per_client)
             concurrent[f"{name}_lifecycles_per_s"] = rate
             if split is not None:
-                cpu[name] = split.as_dict(os.cpu_count() or 1)
+                splits[name] = split
+                cpu[name] = split.as_dict(cores)
+        if "tongban" in splits and "sql_floor" in splits:
+            cpu["tongban"]["statements_ceiling_lifecycles_per_s"] = statements_ceiling_per_s(
+                splits["tongban"], queries(tongban), splits["sql_floor"], queries(floor), cores
+            )
         if cpu:
             concurrent["cpu"] = cpu
         concurrent["ratio_vs_spiffworkflow"] = round(
@@ -745,6 +753,13 @@ def compare(options: dict[str, Any], log: Log) -> dict[str, Any]:
             result["targets"]["postgresql_lifecycles_per_s_reachable_with_tongban_writes"] = (
                 ceiling >= TARGET_POSTGRESQL_LIFECYCLES_PER_S
             )
+            # and what sending them costs the client at the least (the floor's cost per statement)
+            bound = tongban_cpu.get("statements_ceiling_lifecycles_per_s")
+            if bound is not None:
+                result["targets"]["tongban_statements_ceiling_lifecycles_per_s"] = bound
+                result["targets"][
+                    "postgresql_lifecycles_per_s_reachable_with_tongban_statements"
+                ] = bound >= TARGET_POSTGRESQL_LIFECYCLES_PER_S
     if errors:
         result["errors"] = errors
         raise BenchmarkFailed("; ".join(errors.values()), result)
@@ -849,6 +864,11 @@ class CasesBenchmark(Benchmark):
                 f"{split['database_cpu_ms_per_lifecycle']:.2f} ms (the database work alone "
                 f"allows {split['database_cpu_ceiling_lifecycles_per_s']}/s)"
             )
+            if split.get("statements_ceiling_lifecycles_per_s") is not None:
+                lines.append(
+                    f"    {engine}'s statements, sent at the SQL floor's client cost each and "
+                    f"with no other Python, allow {split['statements_ceiling_lifecycles_per_s']}/s"
+                )
         machine = figures.get("machine")
         if machine:
             lines.append(

@@ -7,6 +7,10 @@ what the run made the database server (and the kernel carrying its loopback traf
 On a machine with nothing else running, ``cores × 1000 / database_ms`` is the most lifecycles
 per second the database work alone allows, whatever the engine's Python costs; the benchmark
 reports it so that a target can be judged against what the schema and its writes cost.
+``statements_ceiling_per_s`` tightens that bound: sending a statement costs the client too, at
+least what it costs the SQL floor (the driver and Django's cursor, with almost no Python
+around them), so an engine's own statements allow no more than ``cores × 1000 /
+(database_ms + statements × floor client ms per statement)`` lifecycles per second.
 Machines without ``/proc/stat`` report no split rather than a guess.
 """
 
@@ -55,6 +59,18 @@ class CpuSplit:
             "database_cpu_ms_per_lifecycle": round(self.database_ms, 2),
             "database_cpu_ceiling_lifecycles_per_s": self.ceiling_per_s(cores),
         }
+
+
+def statements_ceiling_per_s(
+    engine: CpuSplit, engine_statements: int, floor: CpuSplit, floor_statements: int, cores: int
+) -> float | None:
+    """Lifecycles/s that ``engine``'s statements allow on ``cores`` cores if its Python cost
+    nothing beyond sending them: its database CPU plus, per statement, the client CPU the SQL
+    floor spends on one of its own (None where either count is unknown)."""
+    if engine_statements < 1 or floor_statements < 1:
+        return None
+    cost = engine.database_ms + engine_statements * floor.client_ms / floor_statements
+    return round(cores * 1000 / cost, 1) if cost > 0 else None
 
 
 class CpuMeter:
