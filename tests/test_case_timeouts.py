@@ -142,3 +142,22 @@ def test_yellow_warns_reviewers_and_red_escalates_once(tmp_path: Path) -> None:
     warn_and_escalate(dt.date(2025, 3, 7))
     assert Notification.objects.filter(recipient=supervisor).count() == 2
     assert case.number in Notification.objects.filter(recipient=supervisor).first().body
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_deemed_approval_that_completes_the_stage_opens_the_next_one(tmp_path: Path) -> None:
+    case = accepted_case(tmp_path)
+    reviewer = StaffUserFactory(
+        department=Department.objects.get(code="3301-SCJG"), roles=["reviewer"]
+    )
+    scjg = case.tasks.get(department__code="3301-SCJG", stage=1)
+    perform(reviewer, case.number, "approve_task", {"task": scjg.pk, "opinion": "同意"})
+    assert apply_timeouts(dt.date(2025, 3, 6)) == {"deemed_approved": 1}  # the 消防 task
+    case.refresh_from_db()
+    # the case moved on with the task: stage 2 is current, and its task is open
+    assert (case.state, case.current_stage) == (CaseState.IN_REVIEW, 2)
+    assert list(case.tasks.filter(stage=2).values_list("state", flat=True)) == [TaskState.OPEN]
+    event = case.events.get(action="deemed_approval")
+    assert event.sequence == case.event_count
+    assert event.task.state == TaskState.APPROVED

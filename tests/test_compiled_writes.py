@@ -27,6 +27,7 @@ from tongban.core.compiled_writes import (
     insert_rows,
     insert_rows_unless_exist,
     update_row,
+    update_then_insert,
 )
 from tongban.identity.models import Department
 from tongban.notifications.models import Notification
@@ -199,6 +200,70 @@ def test_a_whole_lifecycle_step_still_records_its_event(case: Case) -> None:
     stored = Case.objects.get(pk=accepted.pk)
     assert (stored.state, stored.event_count) == (accepted.state, 3)
     assert stored.accepted_at == accepted.accepted_at
+
+
+# --- a step's updates and its event together ---------------------------------------------------
+def _open_task(case: Case) -> CaseTask:
+    return CaseTask.objects.create(
+        case=case,
+        stage=1,
+        stage_name="审查",
+        name="现场核查",
+        department=case.department,
+        limit_days=3,
+        opened_at=timezone.now(),
+        due_date=dt.date(2025, 10, 9),
+    )
+
+
+def test_updates_and_an_insert_store_what_the_separate_writes_store(case: Case) -> None:
+    task = _open_task(case)
+    before = _stored(Case, case.pk)
+    case.event_count, case.due_date = 2, dt.date(2025, 10, 20)
+    task.state, task.opinion, task.completed_at = "approved", "同意", timezone.now()
+    with CaptureQueriesContext(connection) as captured:
+        event = update_then_insert(
+            [(task, ["state", "opinion", "completed_at"]), (case, ["event_count", "due_date"])],
+            _event(case, 2, task=task),
+        )
+    # one statement where writes run inside WITH (PostgreSQL); one each elsewhere
+    assert len(captured.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert event.pk is not None
+    assert not event._state.adding
+    stored = _stored(CaseEvent, event.pk)
+    assert stored == {f.attname: getattr(event, f.attname) for f in CaseEvent._meta.concrete_fields}
+    after = _stored(Case, case.pk)
+    assert {k for k in after if after[k] != before[k]} == {"event_count", "due_date"}
+    assert (after["event_count"], after["due_date"]) == (2, dt.date(2025, 10, 20))
+    task.refresh_from_db()
+    assert (task.state, task.opinion) == ("approved", "同意")
+
+
+def test_an_update_that_finds_no_row_undoes_the_insert(case: Case) -> None:
+    task = _open_task(case)
+    gone = CaseTask.objects.get(pk=task.pk)
+    gone.pk = task.pk + 10_000
+    gone.state = "approved"
+    case.event_count = 2
+    events = CaseEvent.objects.count()
+    refused = pytest.raises(DatabaseError, match=f"CaseTask {gone.pk}: the update did not")
+    with refused, transaction.atomic():
+        update_then_insert([(case, ["event_count"]), (gone, ["state"])], _event(case, 2))
+    assert CaseEvent.objects.count() == events
+    assert Case.objects.get(pk=case.pk).event_count == 1
+
+
+def test_no_updates_is_a_plain_insert_and_refusals_hold(case: Case) -> None:
+    event = update_then_insert([(case, [])], _event(case, 2))
+    assert CaseEvent.objects.filter(pk=event.pk).exists()
+    with pytest.raises(ValueError, match="already saved"):
+        update_then_insert([(case, ["event_count"])], event)
+    with pytest.raises(ValueError, match="cannot be updated"):
+        update_then_insert([(case, ["id"])], _event(case, 3))
+    case.event_count = F("event_count") + 1  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="expression"):
+        update_then_insert([(case, ["event_count"])], _event(case, 3))
+    assert not CaseEvent.objects.filter(sequence=3).exists()
 
 
 # --- several rows, skipping duplicates (the notification outbox) ------------------------------

@@ -20,6 +20,7 @@ from tongban.cases import events
 from tongban.cases.models import Case, CaseTask, ClockStop, TaskState
 from tongban.cases.queues import signal_for
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
+from tongban.core.compiled_writes import update_then_insert
 from tongban.identity.models import Role
 from tongban.identity.selectors import division_chain, staff_holding
 from tongban.notifications.services import queue_notification
@@ -72,7 +73,7 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
             event_data={"opinion": DEEMED_OPINION},
         )
         TRANSITIONS["approve_task"].execute(ctx)
-        events.record(
+        event = events.build(
             case,
             "deemed_approval",
             None,
@@ -82,6 +83,8 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
             reason=DEEMED_OPINION,
             data={"due_date": task.due_date.isoformat()},
         )
+        # the task's decision and what it moved on (the next stage, or the decision) with it
+        update_then_insert([*ctx.rows_changed, (case, {*ctx.changed, "event_count"})], event)
         return "deemed_approved"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tongban.cases.models import Case, CaseEvent, CaseTask
-from tongban.core.compiled_writes import insert_row, update_row
+from tongban.core.compiled_writes import update_then_insert
 
 
 def record(
@@ -17,11 +17,9 @@ def record(
     actor: Any,
     **details: Any,
 ) -> CaseEvent:
-    """Append the next event and save the case's event counter (two statements)."""
+    """Append the next event and save the case's event counter (one statement on PostgreSQL)."""
     event = build(case, action, actor, **details)
-    update_row(case, ["event_count"])
-    insert_row(event)
-    return event
+    return update_then_insert([(case, ["event_count"])], event)
 
 
 def build(

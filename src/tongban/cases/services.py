@@ -27,7 +27,7 @@ from tongban.cases.numbers import next_case_number
 from tongban.cases.transitions import TRANSITIONS, Context, Transition, clock_stopped
 from tongban.catalog import guide, selectors
 from tongban.core.compiled import CompiledRead
-from tongban.core.compiled_writes import insert_row, update_row
+from tongban.core.compiled_writes import insert_row, update_then_insert
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
@@ -192,8 +192,9 @@ def do_submit(actor: Any, case: Case) -> Case:
     case.state = CaseState.SUBMITTED
     case.submitted_at = case.received_at = timezone.now()
     event = events.build(case, "submit", actor, from_state=CaseState.DRAFT)
-    update_row(case, ["number", "state", "submitted_at", "received_at", "event_count"])
-    insert_row(event)
+    update_then_insert(
+        [(case, ["number", "state", "submitted_at", "received_at", "event_count"])], event
+    )
     _decide_instantly(case)
     return case
 
@@ -230,20 +231,17 @@ def _decide_instantly(case: Case) -> None:
         reason=result.rule["reason"],
         data={"rule": result.rule["name"], "explanation": result.explanation},
     )
-    update_row(
-        case,
-        [
-            "accepted_at",
-            "decided_at",
-            "due_date",
-            "outcome",
-            "decision_reason",
-            "decision_basis",
-            "state",
-            "event_count",
-        ],
-    )
-    insert_row(event)
+    fields = [
+        "accepted_at",
+        "decided_at",
+        "due_date",
+        "outcome",
+        "decision_reason",
+        "decision_basis",
+        "state",
+        "event_count",
+    ]
+    update_then_insert([(case, fields)], event)
     if case.outcome == Outcome.APPROVED:
         outcomes.case_approved(case, None)
     notices.tell_applicant(case, event)
@@ -316,8 +314,8 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
             data=ctx.event_data,
             task=ctx.task,
         )
-        update_row(case, {*ctx.changed, "event_count"})  # compiled: every step writes both
-        insert_row(event)
+        # compiled, and one statement on PostgreSQL: every step writes the case and its event
+        update_then_insert([*ctx.rows_changed, (case, {*ctx.changed, "event_count"})], event)
         for then in ctx.after:
             then()
         notices.tell_applicant(case, event)
