@@ -121,9 +121,8 @@ def test_an_update_writes_only_the_chosen_columns(case: Case) -> None:
     assert changed == {"due_date", "submitted_at", "answers"}
 
 
-def test_a_foreign_key_is_updated_by_its_field_name(case: Case) -> None:
-    staff = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
-    task = CaseTask.objects.create(
+def _open_task(case: Case) -> CaseTask:
+    return CaseTask.objects.create(
         case=case,
         stage=1,
         stage_name="审查",
@@ -133,6 +132,11 @@ def test_a_foreign_key_is_updated_by_its_field_name(case: Case) -> None:
         opened_at=timezone.now(),
         due_date=dt.date(2025, 10, 9),
     )
+
+
+def test_a_foreign_key_is_updated_by_its_field_name(case: Case) -> None:
+    staff = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
+    task = _open_task(case)
     task.state, task.completed_by, task.completed_at = "approved", staff, timezone.now()
     update_row(task, ["state", "completed_by", "completed_at"])
     task.refresh_from_db()
@@ -203,19 +207,6 @@ def test_a_whole_lifecycle_step_still_records_its_event(case: Case) -> None:
 
 
 # --- a step's updates and its event together ---------------------------------------------------
-def _open_task(case: Case) -> CaseTask:
-    return CaseTask.objects.create(
-        case=case,
-        stage=1,
-        stage_name="审查",
-        name="现场核查",
-        department=case.department,
-        limit_days=3,
-        opened_at=timezone.now(),
-        due_date=dt.date(2025, 10, 9),
-    )
-
-
 def test_updates_and_an_insert_store_what_the_separate_writes_store(case: Case) -> None:
     task = _open_task(case)
     before = _stored(Case, case.pk)
