@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db.models import RestrictedError
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
@@ -309,6 +310,46 @@ def test_send_back_and_withdraw(people: People) -> None:
     case = perform(people.applicant, case.number, "withdraw")
     assert case.state == CaseState.WITHDRAWN
     assert not case.tasks.filter(state=TaskState.OPEN).exists()
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_send_back_to_intake_keeps_the_trail_and_a_new_acceptance_reviews_afresh(
+    people: People,
+) -> None:
+    case = to_decision(people)
+    reviewed = list(case.events.filter(action="approve_task").values_list("pk", "task_id"))
+    assert len(reviewed) == 3
+    case = perform(people.window, case.number, "send_back", {"reason": "申请人须重新核对材料"})
+    assert (case.state, case.current_stage, case.due_date) == (CaseState.SUBMITTED, 0, None)
+    # the reviews stay on record: their events and the tasks they name, with the opinions
+    assert list(case.events.filter(action="approve_task").values_list("pk", "task_id")) == (
+        reviewed
+    )
+    old = CaseTask.objects.filter(case=case)
+    assert old.count() == 3
+    assert all(t.superseded_at is not None for t in old)
+    assert {t.opinion for t in old} == {"符合要求"}
+    assert not case.tasks.current().exists()
+    # a new acceptance opens new tasks; the old ones are not reopened or counted
+    case = perform(people.window, case.number, "accept")
+    current = list(case.tasks.current().order_by("stage", "id"))
+    assert [(t.stage, t.state) for t in current] == [
+        (1, TaskState.OPEN),
+        (1, TaskState.OPEN),
+        (2, TaskState.WAITING),
+    ]
+    assert not {t.pk for t in current} & {pk for _, pk in reviewed}
+    case = approve(case, people.ga, "3301-GA")
+    case = approve(case, people.scjg, "3301-SCJG")
+    assert case.current_stage == 2
+    case = approve(case, people.scjg, "3301-SCJG")
+    assert case.state == CaseState.AWAITING_DECISION
+    assert list(case.events.values_list("sequence", flat=True)) == list(
+        range(1, case.event_count + 1)
+    )
+    # a task that events name cannot be deleted on its own
+    with pytest.raises(RestrictedError):
+        CaseTask.objects.get(pk=reviewed[0][1]).delete()
 
 
 def test_applicant_sees_only_public_events(people: People) -> None:

@@ -133,7 +133,7 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
                 "due_date": _iso(t.due_date),
                 "opinion": t.opinion,
             }
-            for t in case.tasks.select_related("department").order_by("stage", "id")
+            for t in case.tasks.current().select_related("department").order_by("stage", "id")
         ],
         "actions": services.available_actions(actor, case) if case.number else ["submit"],
     }

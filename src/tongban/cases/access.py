@@ -57,7 +57,7 @@ def is_head_for(actor: Any, case: Case) -> bool:
 
 _CASE_TASKS = CompiledRead(
     lambda case_id: (
-        CaseTask.objects.filter(case_id=case_id)
+        CaseTask.objects.filter(case_id=case_id, superseded_at__isnull=True)
         .select_related("department")
         .order_by("stage", "id")
     ),
@@ -67,7 +67,8 @@ _CASE_TASKS = CompiledRead(
 
 
 def case_tasks(case: Case) -> list[CaseTask]:
-    """The case's review tasks (with their departments), read at most once per case object:
+    """The case's current review tasks (with their departments; not those superseded by a
+    退回 to intake), read at most once per case object:
     the access checks and the transition share them. Code that changes tasks in bulk calls
     ``forget_tasks``; changes made to these objects themselves keep them current."""
     tasks: list[CaseTask] | None = case.__dict__.get("_review_tasks")

@@ -163,8 +163,18 @@ class TaskState(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
+class CaseTaskQuerySet(models.QuerySet["CaseTask"]):
+    def current(self) -> CaseTaskQuerySet:
+        """The tasks of the case's current acceptance: not those of an acceptance undone by
+        退回 to intake, which stay on record for the events that name them."""
+        return self.filter(superseded_at__isnull=True)
+
+
 class CaseTask(models.Model):
-    """One department's review (审查) of a case in a stage; tasks of a stage run in parallel."""
+    """One department's review (审查) of a case in a stage; tasks of a stage run in parallel.
+
+    A 退回 to intake does not delete the tasks: they keep their opinions and the events that
+    name them, and are marked ``superseded_at``; acceptance then creates new ones."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     stage = models.PositiveSmallIntegerField(_("环节"))
@@ -199,6 +209,9 @@ class CaseTask(models.Model):
         related_name="countersigns",
         verbose_name=_("会签发起任务"),
     )
+    superseded_at = models.DateTimeField(_("退回重新受理时间"), null=True, blank=True)
+
+    objects = CaseTaskQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar = ["case", "stage", "id"]
@@ -286,8 +299,9 @@ class CaseEvent(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     sequence = models.PositiveIntegerField(_("序号"))
+    # the trail outlives nothing it names: a task with events is never deleted on its own
     task = models.ForeignKey(
-        CaseTask, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        CaseTask, on_delete=models.RESTRICT, null=True, blank=True, related_name="events"
     )
     action = models.CharField(_("动作"), max_length=32)
     actor = models.ForeignKey(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from tongban.cases import access
-from tongban.cases.models import Case, CaseEvent
+from tongban.cases.models import Case, CaseEvent, CaseTask
 from tongban.core.errors import NotFound
 from tongban.identity.models import Department
 from tongban.identity.selectors import division_chain
@@ -19,7 +19,9 @@ def case_for(actor: Any, number: str) -> Case:
         Case.objects.select_related(
             "division", "department", "applicant_person", "applicant_enterprise", "item_version"
         )
-        .prefetch_related("tasks__department")
+        .prefetch_related(
+            Prefetch("tasks", queryset=CaseTask.objects.current().select_related("department"))
+        )
         .filter(number=number)
         .first()
     )

@@ -625,7 +625,8 @@ def send_back(ctx: Context) -> None:
     case, target = ctx.case, ctx.event_data["to"]
     if target == "intake":
         _cancel_open_tasks(case)
-        case.tasks.all().delete()
+        # the undone acceptance's tasks stay on record (their events name them)
+        case.tasks.current().update(superseded_at=timezone.now())
         access.forget_tasks(case)
         case.state = S.SUBMITTED
         case.current_stage = 0
@@ -634,7 +635,7 @@ def send_back(ctx: Context) -> None:
         ctx.touch("state", "current_stage", "accepted_at", "due_date")
         return
     stage = int(target.split(":")[1])
-    case.tasks.filter(stage__gt=stage).update(
+    case.tasks.current().filter(stage__gt=stage).update(
         state=TaskState.WAITING, opinion="", completed_by=None, completed_at=None, due_date=None
     )
     access.forget_tasks(case)

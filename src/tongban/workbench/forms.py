@@ -138,7 +138,7 @@ def _correction_rows(case: Case, application: Application) -> tuple[CorrectionRo
 
 
 def _send_back_choices(case: Case) -> tuple[Choice, ...]:
-    tasks = list(case.tasks.all())
+    tasks = access.case_tasks(case)
     last = max((t.stage for t in tasks), default=0)
     upto = case.current_stage - 1 if case.state == "in_review" else last
     names = {t.stage: t.stage_name for t in tasks}
@@ -263,7 +263,7 @@ def _task_forms(actor: Any, case: Case, actions: Sequence[str]) -> list[ActionFo
     if not wanted:
         return []
     forms = []
-    for task in case.tasks.all():
+    for task in access.case_tasks(case):
         if task.state != TaskState.OPEN or not access.is_reviewer_for(actor, task):
             continue
         title = _("审查：%(stage)s · %(department)s") % {

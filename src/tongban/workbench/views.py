@@ -212,7 +212,7 @@ def _case_context(
             banner = banner or failed.error
     clock_stops = list(case.clock_stops.all())
     corrections = list(case.corrections.all())
-    tasks = list(case.tasks.all())
+    tasks = access.case_tasks(case)
     signals = queues.case_signals(case, tasks, stopped=any(s.ended_on is None for s in clock_stops))
     return {
         "case": case,
