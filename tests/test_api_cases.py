@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
@@ -19,6 +20,8 @@ from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict
 from tongban.identity.models import Department
 from tongban.workdays.services import do_sync_chinese_calendar
+
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 
 class World:
@@ -190,10 +193,72 @@ def test_apply_through_the_api(world: World) -> None:
     assert draft["number"] is None
     other = post(as_user(world.other_applicant), f"/api/v1/cases/drafts/{draft['id']}/submit")
     assert other.status_code == 404
+    # an incomplete application is not submitted: every missing field and material is named
+    response = post(client, f"/api/v1/cases/drafts/{draft['id']}/submit")
+    assert response.status_code == 422
+    assert {e["path"] for e in response.json()["errors"]} == {
+        "form.site_area",
+        "materials.application",
+    }  # the operator's name and ID number came from the verified identity, the ID card from
+    # shared data (免提交)
+    assert Case.objects.get(pk=draft["id"]).number is None
+    form = f"/api/v1/cases/drafts/{draft['id']}/form"
+    bad = client.put(form, {"form": {"site_area": "很大"}}, content_type="application/json")
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == "form.site_area"
+    response = client.put(form, {"form": {"site_area": 80}}, content_type="application/json")
+    assert response.status_code == 200
+    assert Case.objects.get(pk=draft["id"]).form_data["site_area"] == "80"
+    materials = f"/api/v1/cases/drafts/{draft['id']}/materials"
+    lying = SimpleUploadedFile("申请书.pdf", b"MZ\x90\x00 not a pdf")
+    response = client.post(f"{materials}/application", {"file": lying})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "file"
+    upload = SimpleUploadedFile("申请书.pdf", PDF)
+    denied = as_user(world.other_applicant).post(f"{materials}/application", {"file": upload})
+    assert denied.status_code == 404
+    response = client.post(f"{materials}/application", {"file": SimpleUploadedFile("a.pdf", PDF)})
+    assert response.status_code == 201, response.content
+    assert (response.json()["material"], response.json()["format"]) == ("application", "pdf")
     response = post(client, f"/api/v1/cases/drafts/{draft['id']}/submit")
     assert response.status_code == 200
     assert response.json()["number"].startswith("330100-")
     assert response.json()["actions"] == ["withdraw"]
+    again = post(client, f"/api/v1/cases/drafts/{draft['id']}/submit")
+    assert again.status_code == 409
+    # a submitted case's form can no longer be changed
+    locked = client.put(form, {"form": {"site_area": 90}}, content_type="application/json")
+    assert locked.status_code == 409
+
+
+def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:
+    client = as_user(world.applicant)
+    drafts = Case.objects.filter(state="draft").count()
+    response = post(
+        client,
+        "/api/v1/cases",
+        {
+            "item": "SC-FOOD-001",
+            "division": "330100",
+            "answers": {"area": 80},
+            "form": {"site_area": "not a number", "shop": {"nested": 1}},
+        },
+    )
+    assert response.status_code == 422
+    assert {e["path"] for e in response.json()["errors"]} == {"form.shop"}
+    response = post(
+        client,
+        "/api/v1/cases",
+        {
+            "item": "SC-FOOD-001",
+            "division": "330100",
+            "answers": {"area": 80},
+            "form": {"site_area": "not a number"},
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "form.site_area"
+    assert Case.objects.filter(state="draft").count() == drafts  # nothing half-written
     assert (
         post(
             as_user(None), "/api/v1/cases", {"item": "SC-FOOD-001", "division": "330100"}
@@ -258,3 +323,38 @@ def test_two_reviewers_on_one_task_exactly_one_wins(tmp_path: Path) -> None:
     assert task.state == TaskState.APPROVED
     case = Case.objects.get(pk=world.case.pk)
     assert case.events.filter(action="approve_task").count() == 1
+
+
+def test_a_correction_is_answered_through_the_api(world: World) -> None:
+    window = as_user(world.window)
+    response = post(
+        window,
+        f"/api/v1/cases/{world.number}/request_correction",
+        {"items": [{"material": "application", "problem": "申请书未签字"}]},
+    )
+    assert response.status_code == 200, response.content
+    upload = f"/api/v1/cases/{world.number}/materials/application"
+    refused = {
+        "anonymous": as_user(None).post(upload, {"file": SimpleUploadedFile("a.pdf", PDF)}),
+        "other_applicant": as_user(world.other_applicant).post(
+            upload, {"file": SimpleUploadedFile("a.pdf", PDF)}
+        ),
+        "other_staff": as_user(world.other_staff).post(
+            upload, {"file": SimpleUploadedFile("a.pdf", PDF)}
+        ),
+        "window": window.post(upload, {"file": SimpleUploadedFile("a.pdf", PDF)}),
+    }
+    assert {who: r.status_code for who, r in refused.items()} == {
+        "anonymous": 401,
+        "other_applicant": 404,
+        "other_staff": 404,
+        "window": 403,  # staff see the case but only the applicant files its materials
+    }
+    applicant = as_user(world.applicant)
+    response = applicant.post(upload, {"file": SimpleUploadedFile("申请书（已签字）.pdf", PDF)})
+    assert response.status_code == 201, response.content
+    response = post(applicant, f"/api/v1/cases/{world.number}/supplement")
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "submitted"
+    events = applicant.get(f"/api/v1/cases/{world.number}/events").json()
+    assert [e["action"] for e in events][-2:] == ["attach_material", "supplement"]

@@ -499,8 +499,13 @@ def test_api_draft_is_filled_and_reports_what_was_obtained(world: World) -> None
     assert bad.json()["errors"][0]["path"] == "source"
     assert client.post(f"/api/v1/sharing/drafts/{draft.pk}/fill").json()["lookups"] == 0
 
+    # what shared data could not supply is uploaded; then the application is complete
+    for key in ("permit", "plan"):
+        upload = SimpleUploadedFile(f"{key}.pdf", PDF)
+        stored = client.post(f"/api/v1/cases/drafts/{draft.pk}/materials/{key}", {"file": upload})
+        assert stored.status_code == 201, stored.content
     submitted = client.post(f"/api/v1/cases/drafts/{draft.pk}/submit")
-    assert submitted.status_code == 200
+    assert submitted.status_code == 200, submitted.json()
     number = submitted.json()["number"]
     assert client.post(f"/api/v1/sharing/drafts/{draft.pk}/fill").status_code == 409
     lookups = as_user(world.window).get(f"/api/v1/sharing/cases/{number}/lookups").json()

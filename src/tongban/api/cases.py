@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.security import django_auth
 from pydantic import Field
 
 from tongban.api.catalog_schemas import ErrorOut
-from tongban.cases import selectors, services
+from tongban.cases import applications, selectors, services
+from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case
 from tongban.cases.transitions import TRANSITIONS
+from tongban.core.errors import FieldError, ValidationFailed
 from tongban.sharing.services import check_fill_draft
 
 router = Router(tags=["cases"], auth=django_auth)
@@ -31,6 +35,19 @@ class DraftIn(Schema):
     answers: dict[str, Any] = Field(default_factory=dict)
     form: dict[str, Any] = Field(default_factory=dict)
     enterprise_uscc: str | None = None
+
+
+class FormIn(Schema):
+    form: dict[str, Any] = Field(description="field key → value (text, number or yes/no)")
+
+
+class MaterialOut(Schema):
+    material: str
+    name: str
+    file_name: str
+    format: str = Field(description="the format read from the content")
+    size: int
+    sha256: str
 
 
 class TaskOut(Schema):
@@ -139,27 +156,103 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
     }
 
 
+def _form_values(form: dict[str, Any]) -> dict[str, str]:
+    """The form as the applicant's typed values: text, numbers and yes/no; anything else is a
+    422 at ``form.<key>``. Each value is then checked against its data element."""
+    values: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for key, value in form.items():
+        if isinstance(value, bool):
+            values[key] = "yes" if value else "no"
+        elif isinstance(value, str | int | float):
+            values[key] = str(value)
+        else:
+            errors.append(FieldError(f"form.{key}", "应为文字、数字或是/否"))
+    if errors:
+        raise ValidationFailed("表单有内容需要修改", code="invalid_form", errors=errors)
+    return values
+
+
 @router.post("/cases", response={201: CaseOut, **ERRORS}, summary="Start an application (草稿)")
 def create_draft(request: HttpRequest, payload: DraftIn) -> Status[dict[str, Any]]:
-    case = services.check_create_draft(
-        request.user,
-        item_code=payload.item,
-        division_code=payload.division,
-        answers=payload.answers,
-        form_data=payload.form,
-        enterprise_uscc=payload.enterprise_uscc,
-    )
-    check_fill_draft(request.user, case.pk)  # 系统填 and 免提交 (GET /sharing/drafts/{id})
+    """The draft, 系统填 from shared data, and ``form`` checked field by field as on the
+    draft page (422 ``form.<key>``): all of it or, on any error, nothing."""
+    values = _form_values(payload.form)
+    with transaction.atomic():
+        case = services.check_create_draft(
+            request.user,
+            item_code=payload.item,
+            division_code=payload.division,
+            answers=payload.answers,
+            enterprise_uscc=payload.enterprise_uscc,
+        )
+        check_fill_draft(request.user, case.pk)  # 系统填 and 免提交 (GET /sharing/drafts/{id})
+        # 自动填 from the verified identity, then what was sent
+        case = applications.check_save_draft_form(request.user, case.pk, values)
     return Status(201, _case(request.user, case))
+
+
+@router.put(
+    "/cases/drafts/{draft_id}/form",
+    response={200: CaseOut, **ERRORS},
+    summary="Save the draft's form (every field checked; 422 names form.<key>)",
+)
+def save_form(request: HttpRequest, draft_id: int, payload: FormIn) -> dict[str, Any]:
+    values = _form_values(payload.form)
+    return _case(request.user, applications.check_save_draft_form(request.user, draft_id, values))
+
+
+def _material(
+    request: HttpRequest, case_id: int, material_key: str, file: UploadedFile
+) -> Status[dict[str, Any]]:
+    content = b"".join(file.chunks())
+    stored = check_attach_material(
+        request.user, case_id, material_key, file.name or material_key, content
+    )
+    return Status(
+        201,
+        {
+            "material": stored.material_key,
+            "name": stored.material_name,
+            "file_name": stored.original_name,
+            "format": stored.detected_format,
+            "size": stored.size,
+            "sha256": stored.sha256,
+        },
+    )
+
+
+@router.post(
+    "/cases/drafts/{draft_id}/materials/{material_key}",
+    response={201: MaterialOut, **ERRORS},
+    summary="Upload a material of a draft (its format is read from the content)",
+)
+def attach_to_draft(
+    request: HttpRequest, draft_id: int, material_key: str, file: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    return _material(request, draft_id, material_key, file)
+
+
+@router.post(
+    "/cases/{number}/materials/{material_key}",
+    response={201: MaterialOut, **ERRORS},
+    summary="Upload a material of a submitted case (补正, or a 容缺 material that was due)",
+)
+def attach_to_case(
+    request: HttpRequest, number: str, material_key: str, file: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    case = selectors.case_for(request.user, number)
+    return _material(request, case.pk, material_key, file)
 
 
 @router.post(
     "/cases/drafts/{draft_id}/submit",
     response={200: CaseOut, **ERRORS},
-    summary="Submit a draft: it gets its case number",
+    summary="Submit a complete draft: it gets its case number (422 lists what is missing)",
 )
 def submit(request: HttpRequest, draft_id: int) -> dict[str, Any]:
-    return _case(request.user, services.submit_draft(request.user, draft_id))
+    check_fill_draft(request.user, draft_id, only_new=True)
+    return _case(request.user, applications.check_submit_application(request.user, draft_id))
 
 
 @router.get("/cases/{number}", response={200: CaseOut, **ERRORS}, summary="One case")
