@@ -4,6 +4,8 @@ other-department staff / right staff), 409 and 422 answers, and two staff acting
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.catalog_fixtures import sample
+from tests.catalog_fixtures import sample, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.test_case_routes import DRAINAGE
 from tongban.cases.models import Case, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
+from tongban.cases.transitions import TRANSITIONS
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict
 from tongban.identity.models import Department
@@ -50,10 +54,60 @@ class World:
         assert self.case.number is not None
         return self.case.number
 
+    def task(self, department: str, stage: int = 1) -> int:
+        """The review task of ``department`` in ``stage``, whatever its state."""
+        return CaseTask.objects.get(case=self.case, department__code=department, stage=stage).pk
+
+    # States a case is brought to through the services, each from a newly submitted case.
+    def submitted(self) -> None:
+        pass
+
+    def in_correction(self) -> None:
+        items = [{"material": "application", "problem": "缺少签字"}]
+        perform(self.window, self.number, "request_correction", {"items": items})
+
+    def in_review(self) -> None:
+        perform(self.window, self.number, "accept")
+
+    def at_stage_two(self) -> None:
+        self.in_review()
+        perform(self.ga, self.number, "approve_task", {"task": self.task("3301-GA")})
+        perform(self.reviewer, self.number, "approve_task", {"task": self.task("3301-SCJG")})
+
+    def awaiting_decision(self) -> None:
+        self.at_stage_two()
+        perform(self.reviewer, self.number, "approve_task", {"task": self.task("3301-SCJG", 2)})
+
+    def suspended(self) -> None:
+        self.in_review()
+        perform(self.reviewer, self.number, "suspend", {"kind": "hearing", "reason": "听证"})
+
+    def decided(self) -> None:
+        self.awaiting_decision()
+        perform(self.head, self.number, "decide", {"outcome": "approved"})
+
+    def delivered(self) -> None:
+        self.decided()
+        perform(self.window, self.number, "deliver", {"method": "pickup"})
+
+    def on_commitment(self) -> None:
+        """Replace the case by a submitted 告知承诺 application (市场监管 handles it alone)."""
+        draft = check_create_draft(
+            self.applicant,
+            item_code="SW-DRAIN-001",
+            division_code="330100",
+            commitment_materials=["drainage_plan"],
+        )
+        self.case = submit_draft(self.applicant, draft.pk)
+
+    def approved_on_commitment(self) -> None:
+        self.on_commitment()
+        perform(self.window, self.number, "approve_on_commitment")
+
 
 @pytest.fixture
 def world(tmp_path: Path, db: None) -> World:
-    import_catalog(sample(tmp_path))
+    import_catalog([*sample(tmp_path), *write_catalog(tmp_path, drainage=DRAINAGE)])
     return World()
 
 
@@ -98,6 +152,198 @@ def test_reading_a_case(world: World, who: str, status: int) -> None:
     client = as_user(user)
     for url in (f"/api/v1/cases/{world.number}", f"/api/v1/cases/{world.number}/events"):
         assert client.get(url).status_code == status, url
+
+
+@dataclass(frozen=True)
+class Action:
+    """How to take one action: from which state (a ``World`` method), by whom, with what body;
+    who can see the case then but may not take it (403); the state it leads to; and a state
+    that does not allow it."""
+
+    start: str
+    actor: str
+    refused: tuple[str, ...]
+    after: str
+    wrong_state: str
+    body: Callable[[World], dict[str, Any]] = lambda world: {}
+
+
+REASON = {"reason": "依法办理"}
+ACTIONS: dict[str, Action] = {
+    "accept": Action("submitted", "window", ("applicant", "reviewer"), "in_review", "in_review"),
+    "refuse": Action(
+        "submitted",
+        "window",
+        ("applicant", "reviewer"),
+        "refused",
+        "in_review",
+        lambda world: {**REASON, "legal_basis": "《行政许可法》第三十二条"},
+    ),
+    "request_correction": Action(
+        "submitted",
+        "window",
+        ("applicant", "head"),
+        "correction",
+        "in_review",
+        lambda world: {"items": [{"material": "application", "problem": "缺少签字"}]},
+    ),
+    "supplement": Action("in_correction", "applicant", ("window",), "submitted", "submitted"),
+    "withdraw": Action("submitted", "applicant", ("window", "head"), "withdrawn", "decided"),
+    "approve_task": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "head"),
+        "in_review",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "opinion": "符合"},
+    ),
+    "reject_task": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "window"),
+        "awaiting_decision",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "opinion": "消防通道不符合要求"},
+    ),
+    "countersign": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "window"),
+        "in_review",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "department": "330106-SCJG", **REASON},
+    ),
+    "transfer_task": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "window"),
+        "in_review",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "department": "330106-SCJG", **REASON},
+    ),
+    "send_back": Action(
+        "at_stage_two",
+        "head",
+        ("applicant", "reviewer", "ga"),
+        "in_review",
+        "submitted",
+        lambda world: {"to": "stage:1", **REASON},
+    ),
+    "suspend": Action(
+        "in_review",
+        "reviewer",
+        ("applicant", "window"),
+        "in_review",
+        "decided",
+        lambda world: {"kind": "expert_review", **REASON},
+    ),
+    "resume": Action("suspended", "reviewer", ("applicant", "window"), "in_review", "in_review"),
+    "extend": Action(
+        "in_review",
+        "head",
+        ("applicant", "reviewer", "window", "ga"),
+        "in_review",
+        "decided",
+        lambda world: {"days": 5, **REASON},
+    ),
+    "decide": Action(
+        "awaiting_decision",
+        "head",
+        ("applicant", "reviewer", "window", "ga"),
+        "decided",
+        "in_review",
+        lambda world: {"outcome": "approved"},
+    ),
+    "deliver": Action(
+        "decided", "window", ("applicant", "reviewer", "ga"), "delivered", "awaiting_decision"
+    ),
+    "close": Action("delivered", "window", ("applicant", "reviewer", "ga"), "closed", "decided"),
+    "approve_on_commitment": Action(
+        "on_commitment",
+        "window",
+        ("applicant", "reviewer"),
+        "decided",
+        "approved_on_commitment",
+    ),
+    "verify_commitment": Action(
+        "approved_on_commitment",
+        "reviewer",
+        ("applicant", "window"),
+        "decided",
+        "on_commitment",
+        lambda world: {"finding": "现场核查属实"},
+    ),
+    "revoke_for_broken_commitment": Action(
+        "approved_on_commitment",
+        "head",
+        ("applicant", "reviewer", "window"),
+        "closed",
+        "on_commitment",
+        lambda world: {"reason": "排水管网未建成"},
+    ),
+}
+# Every action: who must not reach it (401, 404), who sees the case but may not act (403) and
+# who may (200).
+MATRIX = [
+    pytest.param(name, who, status, id=f"{name}-{who}")
+    for name, action in ACTIONS.items()
+    for who, status in [
+        ("anonymous", 401),
+        ("other_applicant", 404),
+        ("other_staff", 404),  # staff of a district department: the city case is not theirs
+        *((refused, 403) for refused in action.refused),
+        (action.actor, 200),
+    ]
+]
+
+
+def test_the_matrix_covers_every_action() -> None:
+    assert set(ACTIONS) == set(TRANSITIONS)
+
+
+@pytest.mark.parametrize(("name", "who", "status"), MATRIX)
+def test_action_permission_matrix(world: World, name: str, who: str, status: int) -> None:
+    action = ACTIONS[name]
+    getattr(world, action.start)()
+    before = Case.objects.get(pk=world.case.pk)
+    user = None if who == "anonymous" else getattr(world, who)
+    response = post(as_user(user), f"/api/v1/cases/{world.number}/{name}", action.body(world))
+    assert response.status_code == status, response.content
+    case = Case.objects.get(pk=world.case.pk)
+    last = case.events.order_by("-sequence").first()
+    assert last is not None
+    if status == 200:
+        assert response.json()["state"] == case.state == action.after
+        assert (last.action, last.actor_id, last.sequence) == (
+            name,
+            user.pk,
+            before.event_count + 1,
+        )
+    else:
+        if status != 401:
+            assert response.json()["code"] == {403: "not_allowed", 404: "case_not_found"}[status]
+        assert (case.state, case.event_count) == (before.state, before.event_count)
+        assert last.sequence == before.event_count
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_an_action_in_the_wrong_state_names_the_state_and_what_is_allowed(
+    world: World, name: str
+) -> None:
+    action = ACTIONS[name]
+    getattr(world, action.wrong_state)()
+    client = as_user(getattr(world, action.actor))
+    response = post(client, f"/api/v1/cases/{world.number}/{name}", action.body(world))
+    assert response.status_code == 409, response.content
+    body = response.json()
+    case = Case.objects.get(pk=world.case.pk)
+    assert body["code"] == "invalid_transition"
+    assert case.get_state_display() in body["message"]
+    assert [e["message"] for e in body["errors"] if e["path"] == "state"] == [case.state]
+    allowed = [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+    assert name not in allowed
+    assert allowed == client.get(f"/api/v1/cases/{world.number}").json()["actions"]
+    assert f"当前可执行：{', '.join(allowed) or '无'}" in body["message"]
 
 
 def test_each_review_action_needs_the_right_department(world: World) -> None:
