@@ -448,25 +448,41 @@ def test_apply_through_the_api(world: World) -> None:
     )
 
 
+ACTION_NAMES = (
+    "accept",
+    "refuse",
+    "request_correction",
+    "supplement",
+    "withdraw",
+    "approve_task",
+    "reject_task",
+    "countersign",
+    "transfer_task",
+    "send_back",
+    "suspend",
+    "resume",
+    "extend",
+    "decide",
+    "deliver",
+    "close",
+    "approve_on_commitment",
+    "verify_commitment",
+    "revoke_for_broken_commitment",
+)
+
+
 def test_openapi_lists_every_action(client: Client) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for action in (
-        "accept",
-        "refuse",
-        "request_correction",
-        "supplement",
-        "approve_task",
-        "reject_task",
-        "send_back",
-        "suspend",
-        "resume",
-        "extend",
-        "decide",
-        "deliver",
-        "close",
-        "withdraw",
-    ):
-        assert f"/api/v1/cases/{{number}}/{action}" in paths
+    prefix = "/api/v1/cases/{number}/"
+    listed = {
+        p.removeprefix(prefix) for p, ops in paths.items() if p.startswith(prefix) and "post" in ops
+    }
+    assert listed == set(ACTION_NAMES) == set(TRANSITIONS)
+    for action in ACTION_NAMES:
+        operation = paths[f"{prefix}{action}"]["post"]
+        assert operation["operationId"] == f"case_{action}"
+        assert f"({action})" in operation["summary"]
+        assert {"200", "401", "403", "404", "409", "422"} <= set(operation["responses"])
 
 
 @pytest.mark.django_db(transaction=True)
