@@ -3,6 +3,7 @@ other-department staff / right staff), 409 and 422 answers, and two staff acting
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,9 +13,16 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
+from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample, write_catalog
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.factories import (
+    ApplicantFactory,
+    EnterpriseAgentFactory,
+    EnterpriseFactory,
+    StaffUserFactory,
+)
 from tests.test_case_routes import DRAINAGE
 from tongban.cases.models import Case, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
@@ -446,6 +454,208 @@ def test_apply_through_the_api(world: World) -> None:
         ).status_code
         == 401
     )
+
+
+def action(world: World, user: Any, name: str, body: dict[str, Any] | None = None) -> Any:
+    return post(as_user(user), f"/api/v1/cases/{world.number}/{name}", body)
+
+
+def test_send_back_from_awaiting_decision_reopens_the_chosen_stage(world: World) -> None:
+    world.awaiting_decision()
+    response = action(world, world.head, "send_back", {"to": "stage:3", "reason": "重新核查"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"path": "to", "message": "可退回到：intake, stage:1, stage:2"}
+    ]
+    response = action(world, world.head, "send_back", {"to": "stage:2", "reason": "重新核查"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["state"] == "in_review"
+    assert [(t["stage"], t["state"]) for t in body["tasks"]] == [
+        (1, "approved"),
+        (1, "approved"),
+        (2, "open"),
+    ]
+    event = Case.objects.get(pk=world.case.pk).events.order_by("-sequence").first()
+    assert event is not None
+    assert (event.action, event.from_state, event.data) == (
+        "send_back",
+        "awaiting_decision",
+        {"to": "stage:2"},
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="send_back to intake deletes task events; fixed on main")
+def test_send_back_to_intake_keeps_the_events(world: World) -> None:
+    world.at_stage_two()
+    before = list(Case.objects.get(pk=world.case.pk).events.values_list("sequence", "action"))
+    response = action(world, world.window, "send_back", {"to": "intake", "reason": "材料不全"})
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "submitted"
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.current_stage, case.accepted_at, case.due_date) == (0, None, None)
+    after = list(case.events.values_list("sequence", "action"))
+    assert after == [*before, (len(before) + 1, "send_back")]
+    timeline = as_user(world.window).get(f"/api/v1/cases/{world.number}/events").json()
+    assert [e["action"] for e in timeline].count("approve_task") == 2
+
+
+def test_withdraw_is_refused_once_decided(world: World) -> None:
+    world.decided()
+    response = action(world, world.applicant, "withdraw")
+    assert response.status_code == 409
+    body = response.json()
+    assert {"path": "state", "message": "decided"} in body["errors"]
+    assert [e for e in body["errors"] if e["path"] == "allowed"] == []
+    assert Case.objects.get(pk=world.case.pk).state == "decided"
+
+
+def test_withdraw_during_a_clock_stop_ends_the_stop(world: World) -> None:
+    """Withdrawal does not need the clock to run (the applicant may give up during a hearing):
+    it cancels the tasks and ends the open clock stop on the day."""
+    world.suspended()
+    today = timezone.localdate()
+    with freeze_time(timezone.now() + dt.timedelta(days=2)):
+        detail = as_user(world.applicant).get(f"/api/v1/cases/{world.number}").json()
+        assert detail["actions"] == ["withdraw"]
+        response = action(world, world.applicant, "withdraw")
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.state, case.clock_stopped) == ("withdrawn", False)
+    stop = case.clock_stops.get()
+    assert (stop.started_on, stop.ended_on) == (today, today + dt.timedelta(days=2))
+    assert not case.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"kind": "hearing"}, "reason"),
+        ({"kind": "hearing", "reason": "  "}, "reason"),
+        ({"reason": "听证"}, "kind"),
+        ({"kind": "lunch", "reason": "听证"}, "kind"),
+        ({"kind": 5, "reason": "听证"}, "kind"),  # refused by the schema already
+    ],
+)
+def test_suspend_names_the_missing_or_wrong_field(
+    world: World, body: dict[str, Any], path: str
+) -> None:
+    world.in_review()
+    response = action(world, world.reviewer, "suspend", body)
+    assert response.status_code == 422, response.content
+    assert [e["path"] for e in response.json()["errors"]] == [path]
+    case = Case.objects.get(pk=world.case.pk)
+    assert not case.clock_stopped
+    assert not case.clock_stops.exists()
+
+
+def test_suspending_twice_is_a_conflict(world: World) -> None:
+    world.suspended()
+    response = action(world, world.reviewer, "suspend", {"kind": "testing", "reason": "检测"})
+    assert response.status_code == 409
+    body = response.json()
+    assert "中止中" in body["message"]
+    assert [e["message"] for e in body["errors"] if e["path"] == "allowed"] == ["resume"]
+    assert Case.objects.get(pk=world.case.pk).clock_stops.count() == 1
+
+
+def test_resume_while_the_clock_runs_is_a_conflict(world: World) -> None:
+    world.in_review()
+    response = action(world, world.reviewer, "resume")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "invalid_transition"
+    assert "resume" not in [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+    assert "suspend" in [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+
+
+def test_only_the_handling_department_head_extends(world: World) -> None:
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    world.in_review()
+    due = Case.objects.get(pk=world.case.pk).due_date
+    body = {"days": 3, "reason": "情况复杂"}
+    for user, status in [
+        (ga_head, 403),  # the head of a reviewing department sees the case
+        (world.reviewer, 403),
+        (world.window, 403),
+        (world.other_staff, 404),  # a district head: not their case
+    ]:
+        response = action(world, user, "extend", body)
+        assert response.status_code == status, (user, response.content)
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.extended_days, case.due_date) == (0, due)
+    assert action(world, world.head, "extend", body).status_code == 200
+    assert Case.objects.get(pk=world.case.pk).extended_days == 3
+
+
+@pytest.mark.parametrize(("start", "name"), [("decided", "deliver"), ("delivered", "close")])
+def test_delivery_and_closing_need_the_window_or_the_head(
+    world: World, start: str, name: str
+) -> None:
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    district_window = StaffUserFactory(
+        department=Department.objects.get(code="330106-SCJG"), roles=["window"]
+    )
+    getattr(world, start)()
+    state = Case.objects.get(pk=world.case.pk).state
+    for user, status in [
+        (world.reviewer, 403),
+        (world.ga, 403),
+        (ga_head, 403),
+        (world.applicant, 403),
+        (district_window, 404),  # a window below the case's division
+    ]:
+        response = action(world, user, name, {"method": "mail"})
+        assert response.status_code == status, (user, response.content)
+        assert Case.objects.get(pk=world.case.pk).state == state
+    assert action(world, world.head, name, {"method": "mail"}).status_code == 200
+
+
+def test_an_agent_files_only_for_the_enterprise_they_act_for(world: World) -> None:
+    agency = EnterpriseAgentFactory(person=world.applicant.person)
+    other = EnterpriseFactory()
+    lapsed = EnterpriseAgentFactory(
+        person=world.applicant.person, valid_until=dt.date.today() - dt.timedelta(days=1)
+    )
+    revoked = EnterpriseAgentFactory(person=world.applicant.person, revoked_at=timezone.now())
+    client = as_user(world.applicant)
+
+    def file_for(uscc: str) -> Any:
+        body = {
+            "item": "SC-FOOD-001",
+            "division": "330100",
+            "answers": {"entity": "company"},
+            "enterprise_uscc": uscc,
+        }
+        return post(client, "/api/v1/cases", body)
+
+    for uscc in (
+        other.uscc,
+        lapsed.enterprise.uscc,
+        revoked.enterprise.uscc,
+        "91330106MA2XXXXXX0",  # no such enterprise
+    ):
+        response = file_for(uscc)
+        assert response.status_code == 403, uscc
+        assert response.json()["code"] == "not_an_agent"
+    assert not Case.objects.filter(applicant_enterprise__isnull=False).exists()
+    response = file_for(agency.enterprise.uscc)
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(pk=response.json()["id"])
+    assert case.applicant_enterprise == agency.enterprise
+    number = post(client, f"/api/v1/cases/drafts/{case.pk}/submit").json()["number"]
+    outsider = ApplicantFactory()  # an agent, but of another enterprise
+    EnterpriseAgentFactory(person=outsider.person, enterprise=other)
+    colleague = ApplicantFactory()  # another agent of the same enterprise
+    EnterpriseAgentFactory(person=colleague.person, enterprise=agency.enterprise)
+    assert post(as_user(outsider), f"/api/v1/cases/{number}/withdraw").status_code == 404
+    response = post(as_user(colleague), f"/api/v1/cases/{number}/withdraw")
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "withdrawn"
 
 
 ACTION_NAMES = (
