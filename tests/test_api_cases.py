@@ -3,7 +3,10 @@ other-department staff / right staff), 409 and 422 answers, and two staff acting
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +14,20 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
+from freezegun import freeze_time
 
-from tests.catalog_fixtures import sample
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.catalog_fixtures import sample, write_catalog
+from tests.factories import (
+    ApplicantFactory,
+    EnterpriseAgentFactory,
+    EnterpriseFactory,
+    StaffUserFactory,
+)
+from tests.test_case_routes import DRAINAGE
 from tongban.cases.models import Case, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
+from tongban.cases.transitions import TRANSITIONS
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict
 from tongban.identity.models import Department
@@ -53,10 +65,60 @@ class World:
         assert self.case.number is not None
         return self.case.number
 
+    def task(self, department: str, stage: int = 1) -> int:
+        """The review task of ``department`` in ``stage``, whatever its state."""
+        return CaseTask.objects.get(case=self.case, department__code=department, stage=stage).pk
+
+    # States a case is brought to through the services, each from a newly submitted case.
+    def submitted(self) -> None:
+        pass
+
+    def in_correction(self) -> None:
+        items = [{"material": "application", "problem": "缺少签字"}]
+        perform(self.window, self.number, "request_correction", {"items": items})
+
+    def in_review(self) -> None:
+        perform(self.window, self.number, "accept")
+
+    def at_stage_two(self) -> None:
+        self.in_review()
+        perform(self.ga, self.number, "approve_task", {"task": self.task("3301-GA")})
+        perform(self.reviewer, self.number, "approve_task", {"task": self.task("3301-SCJG")})
+
+    def awaiting_decision(self) -> None:
+        self.at_stage_two()
+        perform(self.reviewer, self.number, "approve_task", {"task": self.task("3301-SCJG", 2)})
+
+    def suspended(self) -> None:
+        self.in_review()
+        perform(self.reviewer, self.number, "suspend", {"kind": "hearing", "reason": "听证"})
+
+    def decided(self) -> None:
+        self.awaiting_decision()
+        perform(self.head, self.number, "decide", {"outcome": "approved"})
+
+    def delivered(self) -> None:
+        self.decided()
+        perform(self.window, self.number, "deliver", {"method": "pickup"})
+
+    def on_commitment(self) -> None:
+        """Replace the case by a submitted 告知承诺 application (市场监管 handles it alone)."""
+        draft = check_create_draft(
+            self.applicant,
+            item_code="SW-DRAIN-001",
+            division_code="330100",
+            commitment_materials=["drainage_plan"],
+        )
+        self.case = submit_draft(self.applicant, draft.pk)
+
+    def approved_on_commitment(self) -> None:
+        self.on_commitment()
+        perform(self.window, self.number, "approve_on_commitment")
+
 
 @pytest.fixture
 def world(tmp_path: Path, db: None) -> World:
-    import_catalog(sample(tmp_path))
+    import_catalog([*sample(tmp_path), *write_catalog(tmp_path, drainage=DRAINAGE)])
     return World()
 
 
@@ -101,6 +163,198 @@ def test_reading_a_case(world: World, who: str, status: int) -> None:
     client = as_user(user)
     for url in (f"/api/v1/cases/{world.number}", f"/api/v1/cases/{world.number}/events"):
         assert client.get(url).status_code == status, url
+
+
+@dataclass(frozen=True)
+class Action:
+    """How to take one action: from which state (a ``World`` method), by whom, with what body;
+    who can see the case then but may not take it (403); the state it leads to; and a state
+    that does not allow it."""
+
+    start: str
+    actor: str
+    refused: tuple[str, ...]
+    after: str
+    wrong_state: str
+    body: Callable[[World], dict[str, Any]] = lambda world: {}
+
+
+REASON = {"reason": "依法办理"}
+ACTIONS: dict[str, Action] = {
+    "accept": Action("submitted", "window", ("applicant", "reviewer"), "in_review", "in_review"),
+    "refuse": Action(
+        "submitted",
+        "window",
+        ("applicant", "reviewer"),
+        "refused",
+        "in_review",
+        lambda world: {**REASON, "legal_basis": "《行政许可法》第三十二条"},
+    ),
+    "request_correction": Action(
+        "submitted",
+        "window",
+        ("applicant", "head"),
+        "correction",
+        "in_review",
+        lambda world: {"items": [{"material": "application", "problem": "缺少签字"}]},
+    ),
+    "supplement": Action("in_correction", "applicant", ("window",), "submitted", "submitted"),
+    "withdraw": Action("submitted", "applicant", ("window", "head"), "withdrawn", "decided"),
+    "approve_task": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "head"),
+        "in_review",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "opinion": "符合"},
+    ),
+    "reject_task": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "window"),
+        "awaiting_decision",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "opinion": "消防通道不符合要求"},
+    ),
+    "countersign": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "window"),
+        "in_review",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "department": "330106-SCJG", **REASON},
+    ),
+    "transfer_task": Action(
+        "in_review",
+        "ga",
+        ("applicant", "reviewer", "window"),
+        "in_review",
+        "awaiting_decision",
+        lambda world: {"task": world.task("3301-GA"), "department": "330106-SCJG", **REASON},
+    ),
+    "send_back": Action(
+        "at_stage_two",
+        "head",
+        ("applicant", "reviewer", "ga"),
+        "in_review",
+        "submitted",
+        lambda world: {"to": "stage:1", **REASON},
+    ),
+    "suspend": Action(
+        "in_review",
+        "reviewer",
+        ("applicant", "window"),
+        "in_review",
+        "decided",
+        lambda world: {"kind": "expert_review", **REASON},
+    ),
+    "resume": Action("suspended", "reviewer", ("applicant", "window"), "in_review", "in_review"),
+    "extend": Action(
+        "in_review",
+        "head",
+        ("applicant", "reviewer", "window", "ga"),
+        "in_review",
+        "decided",
+        lambda world: {"days": 5, **REASON},
+    ),
+    "decide": Action(
+        "awaiting_decision",
+        "head",
+        ("applicant", "reviewer", "window", "ga"),
+        "decided",
+        "in_review",
+        lambda world: {"outcome": "approved"},
+    ),
+    "deliver": Action(
+        "decided", "window", ("applicant", "reviewer", "ga"), "delivered", "awaiting_decision"
+    ),
+    "close": Action("delivered", "window", ("applicant", "reviewer", "ga"), "closed", "decided"),
+    "approve_on_commitment": Action(
+        "on_commitment",
+        "window",
+        ("applicant", "reviewer"),
+        "decided",
+        "approved_on_commitment",
+    ),
+    "verify_commitment": Action(
+        "approved_on_commitment",
+        "reviewer",
+        ("applicant", "window"),
+        "decided",
+        "on_commitment",
+        lambda world: {"finding": "现场核查属实"},
+    ),
+    "revoke_for_broken_commitment": Action(
+        "approved_on_commitment",
+        "head",
+        ("applicant", "reviewer", "window"),
+        "closed",
+        "on_commitment",
+        lambda world: {"reason": "排水管网未建成"},
+    ),
+}
+# Every action: who must not reach it (401, 404), who sees the case but may not act (403) and
+# who may (200).
+MATRIX = [
+    pytest.param(name, who, status, id=f"{name}-{who}")
+    for name, action in ACTIONS.items()
+    for who, status in [
+        ("anonymous", 401),
+        ("other_applicant", 404),
+        ("other_staff", 404),  # staff of a district department: the city case is not theirs
+        *((refused, 403) for refused in action.refused),
+        (action.actor, 200),
+    ]
+]
+
+
+def test_the_matrix_covers_every_action() -> None:
+    assert set(ACTIONS) == set(TRANSITIONS)
+
+
+@pytest.mark.parametrize(("name", "who", "status"), MATRIX)
+def test_action_permission_matrix(world: World, name: str, who: str, status: int) -> None:
+    action = ACTIONS[name]
+    getattr(world, action.start)()
+    before = Case.objects.get(pk=world.case.pk)
+    user = None if who == "anonymous" else getattr(world, who)
+    response = post(as_user(user), f"/api/v1/cases/{world.number}/{name}", action.body(world))
+    assert response.status_code == status, response.content
+    case = Case.objects.get(pk=world.case.pk)
+    last = case.events.order_by("-sequence").first()
+    assert last is not None
+    if status == 200:
+        assert response.json()["state"] == case.state == action.after
+        assert (last.action, last.actor_id, last.sequence) == (
+            name,
+            user.pk,
+            before.event_count + 1,
+        )
+    else:
+        if status != 401:
+            assert response.json()["code"] == {403: "not_allowed", 404: "case_not_found"}[status]
+        assert (case.state, case.event_count) == (before.state, before.event_count)
+        assert last.sequence == before.event_count
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_an_action_in_the_wrong_state_names_the_state_and_what_is_allowed(
+    world: World, name: str
+) -> None:
+    action = ACTIONS[name]
+    getattr(world, action.wrong_state)()
+    client = as_user(getattr(world, action.actor))
+    response = post(client, f"/api/v1/cases/{world.number}/{name}", action.body(world))
+    assert response.status_code == 409, response.content
+    body = response.json()
+    case = Case.objects.get(pk=world.case.pk)
+    assert body["code"] == "invalid_transition"
+    assert case.get_state_display() in body["message"]
+    assert [e["message"] for e in body["errors"] if e["path"] == "state"] == [case.state]
+    allowed = [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+    assert name not in allowed
+    assert allowed == client.get(f"/api/v1/cases/{world.number}").json()["actions"]
+    assert f"当前可执行：{', '.join(allowed) or '无'}" in body["message"]
 
 
 def test_each_review_action_needs_the_right_department(world: World) -> None:
@@ -267,25 +521,250 @@ def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:
     )
 
 
+def action(world: World, user: Any, name: str, body: dict[str, Any] | None = None) -> Any:
+    return post(as_user(user), f"/api/v1/cases/{world.number}/{name}", body)
+
+
+def test_send_back_from_awaiting_decision_reopens_the_chosen_stage(world: World) -> None:
+    world.awaiting_decision()
+    response = action(world, world.head, "send_back", {"to": "stage:3", "reason": "重新核查"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"path": "to", "message": "可退回到：intake, stage:1, stage:2"}
+    ]
+    response = action(world, world.head, "send_back", {"to": "stage:2", "reason": "重新核查"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["state"] == "in_review"
+    assert [(t["stage"], t["state"]) for t in body["tasks"]] == [
+        (1, "approved"),
+        (1, "approved"),
+        (2, "open"),
+    ]
+    event = Case.objects.get(pk=world.case.pk).events.order_by("-sequence").first()
+    assert event is not None
+    assert (event.action, event.from_state, event.data) == (
+        "send_back",
+        "awaiting_decision",
+        {"to": "stage:2"},
+    )
+
+
+def test_send_back_to_intake_keeps_the_events(world: World) -> None:
+    world.at_stage_two()
+    before = list(Case.objects.get(pk=world.case.pk).events.values_list("sequence", "action"))
+    response = action(world, world.window, "send_back", {"to": "intake", "reason": "材料不全"})
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "submitted"
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.current_stage, case.accepted_at, case.due_date) == (0, None, None)
+    after = list(case.events.values_list("sequence", "action"))
+    assert after == [*before, (len(before) + 1, "send_back")]
+    timeline = as_user(world.window).get(f"/api/v1/cases/{world.number}/events").json()
+    assert [e["action"] for e in timeline].count("approve_task") == 2
+
+
+def test_withdraw_is_refused_once_decided(world: World) -> None:
+    world.decided()
+    response = action(world, world.applicant, "withdraw")
+    assert response.status_code == 409
+    body = response.json()
+    assert {"path": "state", "message": "decided"} in body["errors"]
+    assert [e for e in body["errors"] if e["path"] == "allowed"] == []
+    assert Case.objects.get(pk=world.case.pk).state == "decided"
+
+
+def test_withdraw_during_a_clock_stop_ends_the_stop(world: World) -> None:
+    """Withdrawal does not need the clock to run (the applicant may give up during a hearing):
+    it cancels the tasks and ends the open clock stop on the day."""
+    world.suspended()
+    today = timezone.localdate()
+    with freeze_time(timezone.now() + dt.timedelta(days=2)):
+        detail = as_user(world.applicant).get(f"/api/v1/cases/{world.number}").json()
+        assert detail["actions"] == ["withdraw"]
+        response = action(world, world.applicant, "withdraw")
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.state, case.clock_stopped) == ("withdrawn", False)
+    stop = case.clock_stops.get()
+    assert (stop.started_on, stop.ended_on) == (today, today + dt.timedelta(days=2))
+    assert not case.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"kind": "hearing"}, "reason"),
+        ({"kind": "hearing", "reason": "  "}, "reason"),
+        ({"reason": "听证"}, "kind"),
+        ({"kind": "lunch", "reason": "听证"}, "kind"),
+        ({"kind": 5, "reason": "听证"}, "kind"),  # refused by the schema already
+    ],
+)
+def test_suspend_names_the_missing_or_wrong_field(
+    world: World, body: dict[str, Any], path: str
+) -> None:
+    world.in_review()
+    response = action(world, world.reviewer, "suspend", body)
+    assert response.status_code == 422, response.content
+    assert [e["path"] for e in response.json()["errors"]] == [path]
+    case = Case.objects.get(pk=world.case.pk)
+    assert not case.clock_stopped
+    assert not case.clock_stops.exists()
+
+
+def test_suspending_twice_is_a_conflict(world: World) -> None:
+    world.suspended()
+    response = action(world, world.reviewer, "suspend", {"kind": "testing", "reason": "检测"})
+    assert response.status_code == 409
+    body = response.json()
+    assert "中止中" in body["message"]
+    assert [e["message"] for e in body["errors"] if e["path"] == "allowed"] == ["resume"]
+    assert Case.objects.get(pk=world.case.pk).clock_stops.count() == 1
+
+
+def test_resume_while_the_clock_runs_is_a_conflict(world: World) -> None:
+    world.in_review()
+    response = action(world, world.reviewer, "resume")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "invalid_transition"
+    assert "resume" not in [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+    assert "suspend" in [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+
+
+def test_only_the_handling_department_head_extends(world: World) -> None:
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    world.in_review()
+    due = Case.objects.get(pk=world.case.pk).due_date
+    body = {"days": 3, "reason": "情况复杂"}
+    for user, status in [
+        (ga_head, 403),  # the head of a reviewing department sees the case
+        (world.reviewer, 403),
+        (world.window, 403),
+        (world.other_staff, 404),  # a district head: not their case
+    ]:
+        response = action(world, user, "extend", body)
+        assert response.status_code == status, (user, response.content)
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.extended_days, case.due_date) == (0, due)
+    assert action(world, world.head, "extend", body).status_code == 200
+    assert Case.objects.get(pk=world.case.pk).extended_days == 3
+
+
+@pytest.mark.parametrize(("start", "name"), [("decided", "deliver"), ("delivered", "close")])
+def test_delivery_and_closing_need_the_window_or_the_head(
+    world: World, start: str, name: str
+) -> None:
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    district_window = StaffUserFactory(
+        department=Department.objects.get(code="330106-SCJG"), roles=["window"]
+    )
+    getattr(world, start)()
+    state = Case.objects.get(pk=world.case.pk).state
+    for user, status in [
+        (world.reviewer, 403),
+        (world.ga, 403),
+        (ga_head, 403),
+        (world.applicant, 403),
+        (district_window, 404),  # a window below the case's division
+    ]:
+        response = action(world, user, name, {"method": "mail"})
+        assert response.status_code == status, (user, response.content)
+        assert Case.objects.get(pk=world.case.pk).state == state
+    assert action(world, world.head, name, {"method": "mail"}).status_code == 200
+
+
+def test_an_agent_files_only_for_the_enterprise_they_act_for(world: World) -> None:
+    agency = EnterpriseAgentFactory(person=world.applicant.person)
+    other = EnterpriseFactory()
+    lapsed = EnterpriseAgentFactory(
+        person=world.applicant.person, valid_until=dt.date.today() - dt.timedelta(days=1)
+    )
+    revoked = EnterpriseAgentFactory(person=world.applicant.person, revoked_at=timezone.now())
+    client = as_user(world.applicant)
+
+    def file_for(uscc: str) -> Any:
+        body = {
+            "item": "SC-FOOD-001",
+            "division": "330100",
+            "answers": {"entity": "company"},
+            "enterprise_uscc": uscc,
+        }
+        return post(client, "/api/v1/cases", body)
+
+    for uscc in (
+        other.uscc,
+        lapsed.enterprise.uscc,
+        revoked.enterprise.uscc,
+        "91330106MA2XXXXXX0",  # no such enterprise
+    ):
+        response = file_for(uscc)
+        assert response.status_code == 403, uscc
+        assert response.json()["code"] == "not_an_agent"
+    assert not Case.objects.filter(applicant_enterprise__isnull=False).exists()
+    response = file_for(agency.enterprise.uscc)
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(pk=response.json()["id"])
+    assert case.applicant_enterprise == agency.enterprise
+    number = submit_draft(world.applicant, case.pk).number  # (completeness: another test)
+    outsider = ApplicantFactory()  # an agent, but of another enterprise
+    EnterpriseAgentFactory(person=outsider.person, enterprise=other)
+    colleague = ApplicantFactory()  # another agent of the same enterprise
+    EnterpriseAgentFactory(person=colleague.person, enterprise=agency.enterprise)
+    assert post(as_user(outsider), f"/api/v1/cases/{number}/withdraw").status_code == 404
+    response = post(as_user(colleague), f"/api/v1/cases/{number}/withdraw")
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "withdrawn"
+
+
+ACTION_NAMES = (
+    "accept",
+    "refuse",
+    "request_correction",
+    "supplement",
+    "withdraw",
+    "approve_task",
+    "reject_task",
+    "countersign",
+    "transfer_task",
+    "send_back",
+    "suspend",
+    "resume",
+    "extend",
+    "decide",
+    "deliver",
+    "close",
+    "approve_on_commitment",
+    "verify_commitment",
+    "revoke_for_broken_commitment",
+)
+
+
 def test_openapi_lists_every_action(client: Client) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for action in (
-        "accept",
-        "refuse",
-        "request_correction",
-        "supplement",
-        "approve_task",
-        "reject_task",
-        "send_back",
-        "suspend",
-        "resume",
-        "extend",
-        "decide",
-        "deliver",
-        "close",
-        "withdraw",
+    prefix = "/api/v1/cases/{number}/"
+    listed = {
+        p.removeprefix(prefix) for p, ops in paths.items() if p.startswith(prefix) and "post" in ops
+    }
+    # every action, and the upload of a material to a submitted case (补正, 容缺)
+    assert listed == {*ACTION_NAMES, "materials/{material_key}"}
+    assert set(ACTION_NAMES) == set(TRANSITIONS)
+    for path, method in (
+        ("/api/v1/cases/drafts/{draft_id}/form", "put"),
+        ("/api/v1/cases/drafts/{draft_id}/materials/{material_key}", "post"),
+        ("/api/v1/cases/drafts/{draft_id}/submit", "post"),
     ):
-        assert f"/api/v1/cases/{{number}}/{action}" in paths
+        assert {"401", "404", "409", "422"} <= set(paths[path][method]["responses"]), path
+    for action in ACTION_NAMES:
+        operation = paths[f"{prefix}{action}"]["post"]
+        assert operation["operationId"] == f"case_{action}"
+        assert f"({action})" in operation["summary"]
+        assert {"200", "401", "403", "404", "409", "422"} <= set(operation["responses"])
 
 
 @pytest.mark.django_db(transaction=True)

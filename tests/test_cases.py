@@ -4,14 +4,17 @@ case numbers, the event trail and who may do what."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db.models import RestrictedError
+from django.utils import timezone
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
+from tests.concurrency import at_once
 from tests.factories import ApplicantFactory, StaffUserFactory
 from tongban.cases import selectors
 from tongban.cases.models import Case, CaseEvent, CaseState, CaseTask, TaskState
@@ -19,6 +22,7 @@ from tongban.cases.services import available_actions, check_create_draft, perfor
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department
+from tongban.workdays.services import do_sync_chinese_calendar
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +126,31 @@ def test_full_lifecycle_with_parallel_then_serial_review(people: People) -> None
 def test_case_numbers_run_per_division_and_day(people: People) -> None:
     numbers = [new_case(people).number for _ in range(3)]
     assert numbers == [f"330100-20250303-{n:05d}" for n in (1, 2, 3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_case_numbers_stay_unique_when_submitted_at_once(tmp_path: Path) -> None:
+    """Real concurrent connections, one per submission: the counter row queues them (a row
+    lock on PostgreSQL, the write lock of SQLite's immediate transactions), so the numbers
+    are unique and gap-free; then one more, submitted alone, takes the next."""
+    do_sync_chinese_calendar()  # a transactional test starts from an emptied database
+    import_catalog(sample(tmp_path))
+    people = People()
+    drafts = [
+        check_create_draft(
+            people.applicant, item_code="SC-FOOD-001", division_code="330100", answers=ANSWERS
+        )
+        for _ in range(7)
+    ]
+    submitted = at_once(
+        [partial(submit_draft, people.applicant, d.pk) for d in drafts[:6]], expected=Exception
+    )
+    assert all(isinstance(case, Case) for case in submitted), submitted
+    prefix = f"330100-{timezone.localdate():%Y%m%d}"
+    numbers = sorted(case.number for case in submitted)
+    assert numbers == [f"{prefix}-{n:05d}" for n in range(1, 7)]
+    assert sorted(Case.objects.exclude(number=None).values_list("number", flat=True)) == numbers
+    assert submit_draft(people.applicant, drafts[6].pk).number == f"{prefix}-00007"
 
 
 def test_correction_lists_everything_once(people: People) -> None:
