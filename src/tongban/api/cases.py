@@ -7,6 +7,7 @@ field paths (``tongban.api.router``); a 409 names the current state and the allo
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.db import transaction
@@ -64,6 +65,43 @@ class TaskOut(Schema):
     opinion: str
 
 
+class InstantConditionOut(Schema):
+    depth: int = Field(description="0 for a rule's own conditions, deeper inside any/not groups")
+    label: str = Field(description="what was tested: the question, form field or fact")
+    requirement: str = Field(description="what the rule asks of it, e.g. 大于 3; empty for a group")
+    seen: str = Field(
+        description="the value the rule saw, in words; personal data masked for staff"
+    )
+    met: str = Field(description="yes | no | unknown")
+    group: bool = Field(description="a heading for the conditions below it (all / any / not)")
+    key: str | None = Field(None, description="staff only: the data key, e.g. form.days")
+    raw: Any = Field(None, description="staff only: the value as stored, personal data masked")
+
+
+class InstantRuleOut(Schema):
+    number: int = Field(description="position in the item's rules; tried in this order")
+    outcome: str = Field(description="what the rule decides when it holds: approve | deny")
+    result: str = Field(description="true | false | unknown")
+    fired: bool = Field(description="this rule decided the case")
+    reason: str
+    conditions: list[InstantConditionOut]
+    missing: list[str] = Field(description="data the rule could not see (keys for staff)")
+    name: str | None = Field(None, description="staff only: the rule's name")
+
+
+class InstantDecisionOut(Schema):
+    """智能秒办 决定依据: which rules were tried, which one decided, and the data each saw."""
+
+    audience: str = Field(description="staff | applicant: staff also get names, keys, raw values")
+    outcome: str = Field(description="approve | deny")
+    reason: str
+    legal_basis: str
+    decided_at: str | None
+    rule_version: int = Field(description="the item version whose rules decided")
+    rules: list[InstantRuleOut]
+    rule: str | None = Field(None, description="staff only: the name of the rule that decided")
+
+
 class CaseOut(Schema):
     id: int
     number: str | None
@@ -81,6 +119,9 @@ class CaseOut(Schema):
     decision_reason: str
     tasks: list[TaskOut]
     actions: list[str] = Field(description="what the caller may do now")
+    instant_decision: InstantDecisionOut | None = Field(
+        None, description="智能秒办: why the rules decided the case; null when they did not"
+    )
 
 
 class EventOut(Schema):
@@ -120,6 +161,34 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
+def _instant(actor: Any, case: Case) -> dict[str, Any] | None:
+    decision = selectors.instant_decision(actor, case) if case.number else None
+    if decision is None:
+        return None
+    return {
+        "audience": decision.audience,
+        "outcome": decision.outcome,
+        "reason": decision.reason,
+        "legal_basis": decision.legal_basis,
+        "decided_at": _iso(decision.decided_at),
+        "rule_version": decision.rule_version,
+        "rule": decision.rule,
+        "rules": [
+            {
+                "number": r.number,
+                "outcome": r.outcome,
+                "result": r.result,
+                "fired": r.fired,
+                "reason": r.reason,
+                "missing": list(r.missing),
+                "name": r.name,
+                "conditions": [dataclasses.asdict(c) for c in r.conditions],
+            }
+            for r in decision.rules
+        ],
+    }
+
+
 def _case(actor: Any, case: Case) -> dict[str, Any]:
     return {
         "id": case.pk,
@@ -153,6 +222,7 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
             for t in case.tasks.current().select_related("department").order_by("stage", "id")
         ],
         "actions": services.available_actions(actor, case) if case.number else ["submit"],
+        "instant_decision": _instant(actor, case),
     }
 
 

@@ -62,6 +62,17 @@ HISTORY_OPTIONS = 5
 _HISTORY_CASES = 20
 
 
+def is_personal(element_code: str) -> bool:
+    """Whether values of the data element are personal data staff first see masked."""
+    return element_code in _MASKS
+
+
+def mask_personal(element_code: str, text: str) -> str:
+    """``text`` as staff first see it: masked when the data element holds personal data."""
+    mask = _MASKS.get(element_code)
+    return mask(text) if mask and text else text
+
+
 @dataclass(frozen=True)
 class AnswerLine:
     question: str
@@ -101,13 +112,11 @@ class FieldSlot:
 
     @property
     def personal(self) -> bool:
-        return self.element_code in _MASKS
+        return is_personal(self.element_code)
 
     @property
     def masked(self) -> str:
-        mask = _MASKS.get(self.element_code)
-        text = self.display
-        return mask(text) if mask and text else text
+        return mask_personal(self.element_code, self.display)
 
     @property
     def input_value(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tongban.cases.models import Case
 from tongban.catalog import guide
+from tongban.catalog.models import Field, ItemVersion
 from tongban.catalog.rules import QuestionSpec, Truth, compile_rule
 from tongban.catalog.services import instant_rule_specs
 from tongban.core.errors import ValidationFailed
@@ -54,16 +55,21 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def rule_specs(version: ItemVersion, fields: list[Field]) -> dict[str, QuestionSpec]:
+    """What the version's 秒办 rules may refer to (``fields``: its fields with their elements)."""
+    elements = {f.element.code: (f.element.value_type, tuple(f.element.choices)) for f in fields}
+    return instant_rule_specs(
+        guide.spec_for(version).question_specs, [(f.key, f.element.code) for f in fields], elements
+    )
+
+
 def evaluate(case: Case) -> InstantResult:
     version = case.item_version
     if not version.instant_rules:
         return InstantResult(None, None, [])
     spec = guide.spec_for(version)
     fields = list(version.fields.select_related("element"))
-    elements = {f.element.code: (f.element.value_type, tuple(f.element.choices)) for f in fields}
-    specs = instant_rule_specs(
-        spec.question_specs, [(f.key, f.element.code) for f in fields], elements
-    )
+    specs = rule_specs(version, fields)
     values: dict[str, Any] = {}
     try:
         answers = guide.parse_answers(spec, case.answers)

@@ -1,5 +1,5 @@
-"""Case reads: one case as an actor may see it, its event timeline, an applicant's cases, the
-departments a task may be countersigned with or transferred to."""
+"""Case reads: one case as an actor may see it, its event timeline, the 智能秒办 决定依据, an
+applicant's cases, the departments a task may be countersigned with or transferred to."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from tongban.cases import access
+from tongban.cases import access, instant_explanation
 from tongban.cases.models import Case, CaseEvent, CaseTask
 from tongban.core.errors import NotFound
 from tongban.identity.models import Department
@@ -36,6 +36,17 @@ def timeline(actor: Any, case: Case) -> QuerySet[CaseEvent]:
     if access.is_case_applicant(actor, case) and not access.is_case_staff(actor, case):
         events = events.filter(visible_to_applicant=True)
     return events
+
+
+def instant_decision(actor: Any, case: Case) -> instant_explanation.InstantDecision | None:
+    """智能秒办 决定依据 of ``case`` as ``actor`` may read it: the applicant reads which
+    conditions their application met, in words; staff also read the rule names and the raw
+    values, personal data masked. ``None`` when rules did not decide the case, or when the
+    actor may not see it (``case_for`` is what answers 404)."""
+    if not instant_explanation.decided_by_rules(case) or not access.can_see_case(actor, case):
+        return None
+    for_staff = access.is_case_staff(actor, case) or not access.is_case_applicant(actor, case)
+    return instant_explanation.explain(case, for_staff=for_staff)
 
 
 def cases_of_applicant(actor: Any) -> QuerySet[Case]:

@@ -237,8 +237,11 @@ def update_then_insert(
         for row, fields in updates:
             update_row(row, fields, using=using)
         return insert_row(obj, using=using)
-    pairs = [(row, _update_statement(connection, type(row), fields)) for row, fields in updates]
-    pairs = [(row, statement) for row, statement in pairs if statement is not None]
+    pairs: list[tuple[Model, _Statement]] = []
+    for row, fields in updates:
+        update = _update_statement(connection, type(row), fields)
+        if update is not None:
+            pairs.append((row, update))
     if not pairs:
         return insert_row(obj, using=using)
     model = type(obj)

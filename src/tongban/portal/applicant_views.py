@@ -332,6 +332,7 @@ def _case_context(
         "case": case,
         "steps": progress_steps(case),
         "events": event_lines(selectors.timeline(request.user, case), application.material_names),
+        "instant_decision": selectors.instant_decision(request.user, case),
         "application": application,
         "notice": open_notice if "supplement" in actions else None,
         "tolerated": tolerated,

@@ -10,8 +10,8 @@ class SharingConfig(AppConfig):
 
     def ready(self) -> None:
         from tongban.cases import applications
-        from tongban.sharing import checks, connectors, exemptions, selectors
+        from tongban.sharing import checks, connectors, exemptions, facts, selectors
 
-        del checks, connectors  # imported for their registrations
+        del checks, connectors, facts  # imported for their registrations
         exemptions.register_default_resolvers()
         applications.register_shared_data(selectors.shared_data_for)

@@ -6,8 +6,9 @@ append-only log of every lookup — who asked, for which application, which sour
 (masked, plus a digest to find a subject's lookups; no application for an administrative
 lookup, no account for a scheduled job), on what ground, why, and what came back.
 ``Consent`` is an applicant's consent to one source for one application. ``SharedItem`` is what
-the sharing layer obtained for an application: a 系统填 form value or the evidence that stands in
-for a 免提交 material — or why it could not be obtained.
+the sharing layer obtained for an application: a 系统填 form value, the evidence that stands in
+for a 免提交 material or a fact a 秒办 rule reads (``tongban.sharing.facts``) — or why it could
+not be obtained.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class DataLookup(models.Model):
 class SharedTarget(models.TextChoices):
     FIELD = "field", _("表单字段（系统填）")
     MATERIAL = "material", _("申请材料（免提交）")
+    FACT = "fact", _("秒办规则数据")
 
 
 class SharedStatus(models.TextChoices):
@@ -157,7 +159,7 @@ class SharedStatus(models.TextChoices):
 
 
 class SharedItem(models.Model):
-    """What the sharing layer obtained for one field or material of an application."""
+    """What the sharing layer obtained for one field, material or 秒办 fact of an application."""
 
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="+", verbose_name=_("申请/办件")

@@ -29,7 +29,7 @@ def shared_data_for(case: Case) -> SharedData:
     field_notes: dict[str, str] = {}
     material_notes: dict[str, str] = {}
     consents: dict[str, str] = {}
-    for item in SharedItem.objects.filter(case_id=case.pk):
+    for item in SharedItem.objects.filter(case_id=case.pk).exclude(target=SharedTarget.FACT):
         if item.target == SharedTarget.FIELD:
             if item.status == SharedStatus.OBTAINED:
                 values[item.key] = SharedValue(item.value, item.source_label, item.at)

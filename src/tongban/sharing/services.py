@@ -10,8 +10,9 @@ the caller's later work fails: the lookup happened. ``lookup_subject`` is the ca
 variant for administrative use (profile refreshes): it names its subject, purpose and legal
 basis itself, and is logged the same way (``case`` empty; ``requester`` empty for a job).
 
-``check_fill_draft`` asks every source the draft's 系统填 fields and 免提交 materials need
-(each at most once), then stores the outcome in one transaction with the draft locked
+``check_fill_draft`` asks every source the draft's 系统填 fields and 免提交 materials need, and
+those of the facts its 秒办 rules use (``tongban.sharing.facts``), each at most once, then
+stores the outcome in one transaction with the draft locked
 (``cases.applications.check_store_shared_values``): fetched values on the form, ``SharedItem``
 rows for what was obtained and for what was not, with the reason. What was obtained before is
 kept; only what is still missing is asked again. A source that is down never blocks the
@@ -35,7 +36,7 @@ from tongban.cases.models import Case, CaseState
 from tongban.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tongban.core.masking import mask_id_number
 from tongban.identity.models import Enterprise, Person
-from tongban.sharing import exemptions, synthetic
+from tongban.sharing import exemptions, facts, synthetic
 from tongban.sharing.connectors import Query, connector_for
 from tongban.sharing.models import (
     Consent,
@@ -333,7 +334,7 @@ class _Context:
 @dataclass(frozen=True)
 class FillReport:
     obtained: list[str]
-    unavailable: dict[str, str]  # "field:key" / "material:key" → reason
+    unavailable: dict[str, str]  # "field:key" / "material:key" / "fact:name" → reason
     consents: list[str]  # sources waiting for consent
     lookups: int
 
@@ -391,6 +392,29 @@ def _material_item(
     )
 
 
+def _fact_item(case: Case, fact: facts.SharedFact, outcome: LookupOutcome) -> SharedItem:
+    item = SharedItem(
+        case=case,
+        target=SharedTarget.FACT,
+        key=fact.name,
+        source=outcome.source,
+        source_label=outcome.source_label[:128],
+        lookup_id=outcome.lookup_id,
+        needs_consent=outcome.needs_consent,
+        reference=str((outcome.record or {}).get("reference", ""))[:64],
+    )
+    value = fact.value_of(outcome.record or {})
+    if outcome.result != LookupResult.FOUND:
+        item.status, item.reason = SharedStatus.UNAVAILABLE, outcome.reason[:255]
+    elif value is None:
+        item.status = SharedStatus.UNAVAILABLE
+        item.reason = facts.missing_reason(fact, outcome.source_label)[:255]
+    else:
+        item.status, item.value = SharedStatus.OBTAINED, value
+        item.summary = str((outcome.record or {}).get("summary", ""))[:255]
+    return item
+
+
 def _store(items: list[SharedItem]) -> None:
     now = timezone.now()
     for item in items:
@@ -442,6 +466,9 @@ def check_fill_draft(actor: Any, draft_id: int, *, only_new: bool = False) -> Fi
                 material.key, material.name, material.licence_type, material.data_source
             )
             items.append(_material_item(case, material, exemptions.resolve(context, need)))
+    for fact in facts.facts_used(case.item_version.instant_rules):
+        if wanted(SharedTarget.FACT, fact.name):
+            items.append(_fact_item(case, fact, context.lookup(fact.source)))
     values = {
         i.key: i.value
         for i in items

@@ -256,6 +256,7 @@ def _credit(subject: Any, rng: random.Random) -> dict[str, Any]:
     level = rng.choice(("A", "A", "A", "B"))
     return {
         "credit_level": level,
+        "dishonest": False,  # 列入严重失信主体名单 (``fact.credit_dishonest``)
         "summary": f"公共信用信息：无严重失信记录，信用等级 {level}（示例）",
         "reference": "XY" + _digits(rng, 10),
     }

@@ -224,6 +224,7 @@ def _case_context(
         "commitment": application.commitment,
         "clock_stops": clock_stops,
         "events": event_lines(selectors.timeline(actor, case), application.material_names),
+        "instant_decision": selectors.instant_decision(actor, case),
         "forms": action_forms,
         "banner": banner,
         "may_reveal": _may_reveal(actor, case),

@@ -1,0 +1,94 @@
+"""Facts from shared data that 秒办 rules may use, e.g. ``fact.credit_dishonest`` (列入严重失信
+主体名单, from the 公共信用信息 source).
+
+Each shared fact names its data source and the record field it reads. ``check_fill_draft``
+asks the source for the facts the item's rules use — before submission, outside the submit's
+locks, logged like every lookup — and keeps the answer as a ``SharedItem`` (target ``fact``).
+The provider registered in ``tongban.core.facts`` only reads that answer, so a rule decides on
+what was obtained; when nothing was (no record, source down, a record without the field), the
+provider says it does not know and the case goes to a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from tongban.core.facts import register
+from tongban.sharing.models import SharedItem, SharedStatus, SharedTarget
+
+
+@dataclass(frozen=True)
+class SharedFact:
+    name: str  # fact.<name>, as rules refer to it
+    source: str  # the data source code (``tongban.sharing.sources``)
+    field: str  # the field of the source's record
+    answer_type: str  # yes_no | number | date | text
+    label: str
+
+    def value_of(self, record: Mapping[str, Any]) -> Any:
+        """The fact in ``record``; ``None`` when the record does not hold it in its type."""
+        raw = record.get(self.field)
+        if self.answer_type == "yes_no":
+            return raw if isinstance(raw, bool) else None
+        if self.answer_type == "number":
+            return raw if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        return str(raw) if raw not in (None, "") else None
+
+
+SHARED_FACTS: dict[str, SharedFact] = {
+    f.name: f
+    for f in (
+        SharedFact(
+            "fact.credit_dishonest",
+            "credit",
+            "dishonest",
+            "yes_no",
+            "申请人被列入严重失信主体名单（公共信用信息）",
+        ),
+    )
+}
+
+
+def _provider(fact: SharedFact) -> Any:
+    def provide(case: Any) -> Any:
+        return (
+            SharedItem.objects.filter(
+                case_id=case.pk,
+                target=SharedTarget.FACT,
+                key=fact.name,
+                status=SharedStatus.OBTAINED,
+            )
+            .values_list("value", flat=True)
+            .first()
+        )
+
+    return provide
+
+
+for _fact in SHARED_FACTS.values():
+    register(_fact.name, _fact.answer_type, _fact.label)(_provider(_fact))
+
+
+def _names(doc: Any) -> Iterator[str]:
+    if not isinstance(doc, Mapping):
+        return
+    if isinstance(doc.get("q"), str):
+        yield doc["q"]
+    for key in ("all", "any"):
+        for part in doc.get(key) or ():
+            yield from _names(part)
+    yield from _names(doc.get("not"))
+
+
+def facts_used(instant_rules: list[dict[str, Any]]) -> list[SharedFact]:
+    """The shared facts an item version's 秒办 rules refer to, in name order."""
+    names = {name for rule in instant_rules for name in _names(rule.get("when"))}
+    return [SHARED_FACTS[name] for name in sorted(names & SHARED_FACTS.keys())]
+
+
+def missing_reason(fact: SharedFact, source_label: str) -> str:
+    return _("%(source)s的记录中没有“%(label)s”") % {"source": source_label, "label": fact.label}
