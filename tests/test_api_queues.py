@@ -98,6 +98,44 @@ def test_intake_queue_permission_matrix(world: World, who: str, status: int) -> 
 
 
 @pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 401), ("applicant", 403), ("other_staff", 200), ("head", 403), ("window", 200)],
+)
+def test_decided_and_delivered_cases_wait_for_the_window(
+    world: World, who: str, status: int
+) -> None:
+    """送达 and 办结 are the window's: a decided case, and a delivered one not yet closed, are in
+    its 待送达与办结 queue until it is closed."""
+    decided, delivered, closed, _in_review = (world.accepted() for _ in range(4))
+    for case in (decided, delivered, closed):
+        for task in case.tasks.filter(state="open"):
+            reviewer = world.ga_reviewer if task.department.code == "3301-GA" else world.reviewer
+            perform(reviewer, case.number or "", "approve_task", {"task": task.pk})
+        for task in case.tasks.filter(state="open"):  # the second stage
+            perform(world.reviewer, case.number or "", "approve_task", {"task": task.pk})
+        perform(world.head, case.number or "", "decide", {"outcome": "approved"})
+    for case in (delivered, closed):
+        perform(world.window, case.number or "", "deliver", {"method": "electronic"})
+    perform(world.window, closed.number or "", "close")
+    user = None if who == "anonymous" else getattr(world, who)
+    response = get(user, "/api/v1/queues/delivery")
+    assert response.status_code == status, response.content
+    if status == 200:
+        expected = {decided.number, delivered.number} if who == "window" else set()
+        assert set(numbers(response.json())) == expected
+        states = {row["case"]: row["state"] for row in response.json()["rows"]}
+        if who == "window":
+            assert states == {decided.number: "decided", delivered.number: "delivered"}
+            # 行政许可法 第四十四条: ten working days from the decision (Monday 3 March 2025)
+            row = response.json()["rows"][0]
+            assert (row["due_date"], row["light"]) == ("2025-03-17", "green")
+    with freeze_time("2025-03-18 10:00:00+08:00"):
+        late = get(user, "/api/v1/queues/delivery")
+    if who == "window":
+        assert {row["light"] for row in late.json()["rows"]} == {"red"}
+
+
+@pytest.mark.parametrize(
     ("who", "status", "rows"),
     [
         ("anonymous", 401, 0),
@@ -124,7 +162,7 @@ def test_review_queue_permission_matrix(world: World, who: str, status: int, row
     [
         ("anonymous", 401, None),
         ("applicant", 403, None),
-        ("window", 200, ["intake"]),
+        ("window", 200, ["intake", "delivery"]),
         ("head", 200, ["decision", "risk_cases", "risk_tasks"]),
         ("supervisor", 200, ["risk_cases", "risk_tasks"]),
     ],

@@ -4,6 +4,9 @@
   holds the window role, or below it. Their deadline is the 行政许可法 第三十二条 intake period:
   ``INTAKE_LIMIT_WORKDAYS`` working days after the materials arrived (submission, or the
   answer to the latest 补正告知).
+* ``delivery`` — 综合窗口: decided cases to deliver (送达) and delivered ones to close (办结),
+  of the same divisions. Their deadline is the 行政许可法 第四十四条 period:
+  ``DELIVERY_LIMIT_WORKDAYS`` working days after the decision.
 * ``review`` — 审查人员: open review tasks of the user's departments.
 * ``decision`` — 部门负责人: cases ``awaiting_decision`` of the user's departments.
 * ``risk_cases`` / ``risk_tasks`` — overdue and at-risk work: for a department head, the cases
@@ -15,8 +18,8 @@ A light is red when the deadline is before today, yellow when the working days l
 ``TONGBAN_YELLOW_WORKDAYS`` (default 2) or at most 20 % of the row's limit, green otherwise;
 ``paused`` while the case's clock is stopped (中止) and ``unknown`` when the deadline falls in a
 year whose calendar nobody has entered yet. Lists page by keyset on ``(due date, id)`` (the
-intake queue on ``(received_at, id)``, when the materials arrived, which orders the same way
-because its deadline only grows with that time) and never count rows. A light filter is applied in SQL with the
+intake queue on ``(received_at, id)``, when the materials arrived, and the delivery queue on
+``(decided_at, id)``, which order the same way because their deadlines only grow with that time) and never count rows. A light filter is applied in SQL with the
 boundary dates of the national calendar, so a page costs a fixed number of queries; only when
 some division has its own calendar days are rows checked again in Python, scanning at most
 ``MAX_CHUNKS`` chunks per page (a page may then come back short, with a cursor to go on).
@@ -44,6 +47,12 @@ from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.selectors import add_workdays, workdays_between, working_calendar
 
 INTAKE_LIMIT_WORKDAYS = 5  # 行政许可法 第三十二条：五日内一次告知补正，逾期即为受理
+DELIVERY_LIMIT_WORKDAYS = 10  # 行政许可法 第四十四条：自作出决定之日起十日内颁发、送达
+# queues timed from an act (its time field, and the working days it allows) instead of a due date
+_FROM_ACT: dict[str, tuple[str, int]] = {
+    "intake": ("received_at", INTAKE_LIMIT_WORKDAYS),
+    "delivery": ("decided_at", DELIVERY_LIMIT_WORKDAYS),
+}
 YELLOW_SHARE_PERCENT = 20
 PAGE_SIZE = 20
 MAX_CHUNKS = 5
@@ -160,6 +169,14 @@ def case_signals(
             today=today,
             calendar=calendar,
         )
+    elif case.state in (CaseState.DECIDED, CaseState.DELIVERED):
+        signal = signal_for(
+            _act_due(case.decided_at, DELIVERY_LIMIT_WORKDAYS, case.division),
+            DELIVERY_LIMIT_WORKDAYS,
+            case.division,
+            today=today,
+            calendar=calendar,
+        )
     elif case.state in (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION):
         signal = signal_for(
             case.due_date,
@@ -186,11 +203,15 @@ def case_signals(
 
 def intake_due(received: dt.datetime | None, division: Division | None) -> dt.date | None:
     """The 预审 deadline of materials received at ``received`` (None past the known calendar)."""
-    if received is None:
+    return _act_due(received, INTAKE_LIMIT_WORKDAYS, division)
+
+
+def _act_due(at: dt.datetime | None, days: int, division: Division | None) -> dt.date | None:
+    if at is None:
         return None
-    day = timezone.localdate(received) if timezone.is_aware(received) else received.date()
+    day = timezone.localdate(at) if timezone.is_aware(at) else at.date()
     try:
-        return add_workdays(day, INTAKE_LIMIT_WORKDAYS, division)
+        return add_workdays(day, days, division)
     except CalendarUnknown:
         return None
 
@@ -279,6 +300,14 @@ QUEUES: dict[str, QueueSpec] = {
             ("", "red", "yellow", "green", "paused"),
         ),
         QueueSpec(
+            "delivery",
+            _("待送达与办结"),
+            (Role.WINDOW,),
+            "case",
+            (CaseState.DECIDED, CaseState.DELIVERED),
+            ("",),
+        ),
+        QueueSpec(
             "risk_cases",
             _("超期与临期办件"),
             (Role.DEPARTMENT_HEAD, Role.SUPERVISOR),
@@ -329,7 +358,7 @@ def _under(prefix: str, department_ids: set[int]) -> Q:
 def _scope(actor: Any, spec: QueueSpec, case_path: str) -> Q | None:
     """Which rows of queue ``spec`` the actor may see (``case_path`` leads from a row to its
     case: "" for cases, "case__" for tasks); None when the actor has no role for it."""
-    if spec.name == "intake":
+    if spec.name in ("intake", "delivery"):
         windows = _departments(actor, Role.WINDOW)
         return _under(f"{case_path}division", windows) if windows else None
     if spec.name == "review":
@@ -462,7 +491,7 @@ def _base(spec: QueueSpec) -> QuerySet[Any]:
     cases = Case.objects.filter(state__in=spec.states).select_related(
         "department", "applicant_person", "applicant_enterprise", "item_version", _CHAIN
     )
-    if spec.name == "intake":
+    if spec.name in _FROM_ACT:
         return cases
     return cases.annotate(
         stopped=_stopped("pk"), limit=F("promised_limit_days") + F("extended_days")
@@ -512,15 +541,15 @@ def queue_page(
 
     calendar = working_calendar()
     wanted: tuple[str, ...] = (filters.light,) if filters.light else spec.default_lights
-    intake = spec.name == "intake"
-    sort_field = "received_at" if intake else "due_date"
+    intake = spec.name in _FROM_ACT  # timed from an act: the materials' arrival, the decision
+    sort_field, act_limit = _FROM_ACT.get(spec.name, ("due_date", 0))
     exact = True
     if not intake:
         rows = rows.filter(due_date__isnull=False)
         if wanted:
             rows, exact = _light_filter(rows, wanted, today, calendar)
     else:
-        rows = rows.filter(received_at__isnull=False)
+        rows = rows.filter(**{f"{sort_field}__isnull": False})
         exact = not wanted
     rows = rows.order_by(sort_field, "pk")
 
@@ -532,12 +561,12 @@ def queue_page(
             return calendar.workdays_between(a, b, chain)
 
         if intake:
-            due = _intake_due(calendar, obj.received_at, chain)
-            return classify(due, INTAKE_LIMIT_WORKDAYS, today, left_of)
+            due = _intake_due(calendar, getattr(obj, sort_field), chain, act_limit)
+            return classify(due, act_limit, today, left_of)
         return classify(obj.due_date, obj.limit, today, left_of, paused=obj.stopped)
 
     def key(obj: Any) -> str:
-        value = obj.received_at.isoformat() if intake else obj.due_date.isoformat()
+        value = getattr(obj, sort_field).isoformat()
         return f"{value}|{obj.pk}"
 
     chunk = page_size + 1 if exact else max(3 * page_size, 60)
@@ -577,13 +606,13 @@ def queue_page(
 
 
 def _intake_due(
-    calendar: WorkingCalendar, received: dt.datetime | None, chain: Sequence[int]
+    calendar: WorkingCalendar, received: dt.datetime | None, chain: Sequence[int], days: int
 ) -> dt.date | None:
     if received is None:
         return None
     day = timezone.localdate(received) if timezone.is_aware(received) else received.date()
     try:
-        return calendar.add_workdays(day, INTAKE_LIMIT_WORKDAYS, chain)
+        return calendar.add_workdays(day, days, chain)
     except CalendarUnknown:
         return None
 
