@@ -837,3 +837,37 @@ def test_a_correction_is_answered_through_the_api(world: World) -> None:
     assert response.json()["state"] == "submitted"
     events = applicant.get(f"/api/v1/cases/{world.number}/events").json()
     assert [e["action"] for e in events][-2:] == ["attach_material", "supplement"]
+
+
+def test_every_409_names_the_state_and_what_the_caller_may_do(world: World) -> None:
+    def explained(response: Any, code: str, state: str) -> list[str]:
+        assert response.status_code == 409, response.content
+        body = response.json()
+        assert body["code"] == code
+        assert {"path": "state", "message": state} in body["errors"]
+        return [e["message"] for e in body["errors"] if e["path"] == "allowed"]
+
+    applicant = as_user(world.applicant)
+    # a draft submitted already, and its form, and a material of a case under review
+    again = post(applicant, f"/api/v1/cases/drafts/{world.case.pk}/submit")
+    assert explained(again, "already_submitted", "submitted") == ["withdraw"]
+    form = applicant.put(
+        f"/api/v1/cases/drafts/{world.case.pk}/form", {"form": {}}, content_type="application/json"
+    )
+    assert explained(form, "already_submitted", "submitted") == ["withdraw"]
+    perform(world.window, world.number, "accept")
+    upload = applicant.post(
+        f"/api/v1/cases/{world.number}/materials/application",
+        {"file": SimpleUploadedFile("a.pdf", PDF)},
+    )
+    assert explained(upload, "locked", "in_review") == ["withdraw"]
+    # the second reviewer of a task someone else has just done: the state is fine, the task not
+    task = CaseTask.objects.get(case=world.case, department__code="3301-SCJG", stage=1)
+    first = post(
+        as_user(world.reviewer), f"/api/v1/cases/{world.number}/approve_task", {"task": task.pk}
+    )
+    assert first.status_code == 200
+    second = post(
+        as_user(world.reviewer_two), f"/api/v1/cases/{world.number}/approve_task", {"task": task.pk}
+    )
+    assert explained(second, "task_not_open", "in_review") == ["suspend"]

@@ -31,7 +31,7 @@ from tongban.cases import access, services
 from tongban.cases.models import Case, CaseMaterial, CaseState, Commitment
 from tongban.catalog.guide import GuideSpec, evaluate, parse_answers, spec_for
 from tongban.catalog.models import DataElement, ItemVersion
-from tongban.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from tongban.core.errors import FieldError, NotFound, ValidationFailed
 from tongban.core.identifiers import InvalidIdentifier, check_id_number, check_uscc
 from tongban.core.masking import mask_id_number, mask_mobile, mask_name
 from tongban.identity.models import Enterprise, Person
@@ -574,9 +574,11 @@ def _locked_draft(actor: Any, draft_id: int) -> Case:
     if case is None or not access.is_case_applicant(actor, case):
         raise NotFound(_("没有找到该申请草稿"), code="draft_not_found")
     if case.state != CaseState.DRAFT:
-        raise Conflict(
+        raise services.state_conflict(
+            actor,
+            case,
             _("该申请已提交（%(number)s），不能再修改表单") % {"number": case.number},
-            code="already_submitted",
+            "already_submitted",
         )
     return case
 

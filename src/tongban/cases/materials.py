@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from tongban.cases import access, events
 from tongban.cases.models import Case, CaseMaterial, CaseState
+from tongban.cases.services import state_conflict
 from tongban.catalog.guide import GuideMaterial, spec_for
 from tongban.core.errors import (
-    Conflict,
     FieldError,
     NotFound,
     PermissionDenied,
@@ -150,7 +150,9 @@ def check_attach_material(
         raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
     tolerated = case.tolerated.filter(material_key=material_key, supplied_at__isnull=True).first()
     if case.state not in EDITABLE_STATES and tolerated is None:
-        raise Conflict(f"办件当前为“{case.get_state_display()}”，不能再上传材料", code="locked")
+        raise state_conflict(
+            actor, case, f"办件当前为“{case.get_state_display()}”，不能再上传材料", "locked"
+        )
     material, detected = _checked(case, material_key, content)
     case.materials.filter(material_key=material_key, superseded=False).update(superseded=True)
     stored = _row(actor, case, material, file_name, content, detected)

@@ -180,7 +180,7 @@ def submit_draft(actor: Any, draft_id: int) -> Case:
     if case is None or not access.is_case_applicant(actor, case):
         raise NotFound("没有找到该申请草稿", code="draft_not_found")
     if case.state != CaseState.DRAFT:
-        raise Conflict(f"该申请已提交（{case.number}）", code="already_submitted")
+        raise state_conflict(actor, case, f"该申请已提交（{case.number}）", "already_submitted")
     return do_submit(actor, case)
 
 
@@ -301,9 +301,15 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
         if not transition_.allowed(ctx):
             raise PermissionDenied(f"您不能对该办件执行“{transition_.label}”", code="not_allowed")
         _check_state(transition_, ctx)
-        transition_.validate(ctx)
         before = case.state
-        transition_.execute(ctx)
+        try:
+            transition_.validate(ctx)
+            transition_.execute(ctx)
+        except Conflict as exc:  # the case's state allows the action, something else does not
+            if any(e.path == "state" for e in exc.errors):
+                raise
+            case.state = before
+            raise state_conflict(actor, case, exc.message, exc.code, exc.errors) from exc
         event = events.build(
             case,
             action,
@@ -321,6 +327,27 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
         notices.tell_applicant(case, event)
     access.forget_tasks(case)  # callers read the tasks afresh
     return case
+
+
+def state_conflict(
+    actor: Any,
+    case: Case,
+    message: str,
+    code: str,
+    errors: list[FieldError] | None = None,
+) -> Conflict:
+    """A 409 about ``case`` that, like every refusal of a case action, also names the case's
+    state and what ``actor`` may do now (paths ``state`` and ``allowed``)."""
+    allowed = available_actions(actor, case) if case.number else []
+    return Conflict(
+        f"{message}。当前可执行：{', '.join(allowed) or '无'}",
+        code=code,
+        errors=[
+            *(errors or []),
+            FieldError("state", case.state),
+            *(FieldError("allowed", a) for a in allowed),
+        ],
+    )
 
 
 def _check_state(transition_: Transition, ctx: Context) -> None:

@@ -33,7 +33,8 @@ from django.utils.translation import gettext as _
 
 from tongban.cases import applications
 from tongban.cases.models import Case, CaseState
-from tongban.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from tongban.cases.services import state_conflict
+from tongban.core.errors import FieldError, NotFound, ValidationFailed
 from tongban.core.masking import mask_id_number
 from tongban.identity.models import Enterprise, Person
 from tongban.sharing import exemptions, facts, synthetic
@@ -259,9 +260,11 @@ def lookup_subject(
 def _draft(actor: Any, draft_id: int) -> Case:
     case = applications.draft_for(actor, draft_id)
     if case.state != CaseState.DRAFT:
-        raise Conflict(
+        raise state_conflict(
+            actor,
+            case,
             _("该申请已提交（%(number)s），不能再获取共享数据") % {"number": case.number},
-            code="already_submitted",
+            "already_submitted",
         )
     return case
 
