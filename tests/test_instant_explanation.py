@@ -214,3 +214,18 @@ def test_openapi_documents_the_explanation(client: Client) -> None:
         schemas["InstantDecisionOut"]["properties"]
     )
     assert "conditions" in schemas["InstantRuleOut"]["properties"]
+
+
+def test_the_events_api_does_not_repeat_the_values_the_rules_saw(world: World) -> None:
+    case = world.approved()
+    id_number = world.applicant.person.id_number
+    for user in (world.head, world.applicant):
+        response = as_user(user).get(f"/api/v1/cases/{case.number}/events")
+        assert response.status_code == 200
+        assert id_number not in response.content.decode()
+        event = next(e for e in response.json() if e["action"] == "instant_decision")
+        assert event["data"]["rule"]
+        assert event["data"]["explanation"] == "见办件详情 instant_decision"
+    detail = as_user(world.head).get(f"/api/v1/cases/{case.number}").json()
+    assert mask_id_number(id_number) in str(detail["instant_decision"])
+    assert id_number not in str(detail["instant_decision"])
