@@ -245,7 +245,7 @@ ACTIONS: dict[str, Action] = {
         "reviewer",
         ("applicant", "window"),
         "in_review",
-        "decided",
+        "suspended",  # once decided no task is open: the reviewer may not act at all (403)
         lambda world: {"kind": "expert_review", **REASON},
     ),
     "resume": Action("suspended", "reviewer", ("applicant", "window"), "in_review", "in_review"),
@@ -870,4 +870,11 @@ def test_every_409_names_the_state_and_what_the_caller_may_do(world: World) -> N
     second = post(
         as_user(world.reviewer_two), f"/api/v1/cases/{world.number}/approve_task", {"task": task.pk}
     )
-    assert explained(second, "task_not_open", "in_review") == ["suspend"]
+    # their department's next task waits for the other department: nothing is theirs to do
+    assert explained(second, "task_not_open", "in_review") == []
+    # nor may they start a special procedure (中止): only a reviewer with an open task may
+    stop = {"kind": "hearing", "reason": "听证"}
+    refused = post(as_user(world.reviewer_two), f"/api/v1/cases/{world.number}/suspend", stop)
+    assert refused.status_code == 403
+    allowed = post(as_user(world.ga), f"/api/v1/cases/{world.number}/suspend", stop)
+    assert allowed.status_code == 200, allowed.content

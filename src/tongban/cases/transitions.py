@@ -656,8 +656,10 @@ def _validate_suspend(ctx: Context) -> None:
 
 
 def _review_staff(ctx: Context) -> bool:
+    """The handling department's head, or a reviewer with a task open on the case: who runs
+    a special procedure (听证, 检验 …) is who is reviewing now, not any department that once did."""
     return access.is_head_for(ctx.actor, ctx.case) or any(
-        access.is_reviewer_for(ctx.actor, t) for t in ctx.tasks()
+        t.state == TaskState.OPEN and access.is_reviewer_for(ctx.actor, t) for t in ctx.tasks()
     )
 
 
