@@ -1,6 +1,8 @@
 """告知承诺 核查: an approval on a commitment opens a verification task in the handling department,
 due by the verification date; it is listed in the 待核查 queue with its traffic light, closes when
-the commitment is found kept or broken, and only the handling department may close it."""
+the commitment is found kept or broken, and only the handling department may close it. A bar
+imposed after the draft was made is enforced again at submission and at approval (409 naming the
+bar's end)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from freezegun import freeze_time
 
 from tests.catalog_fixtures import BODIES, DRAINAGE, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
+from tongban.cases.applications import check_submit_application
+from tongban.cases.materials import check_attach_material
 from tongban.cases.models import (
     Case,
     CaseState,
@@ -34,6 +38,7 @@ from tongban.identity.models import Department, Division
 pytestmark = pytest.mark.django_db
 
 MONDAY = dt.date(2025, 3, 3)
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 DUE = dt.date(2025, 3, 31)  # 20 working days after Monday 3 March 2025
 
 
@@ -211,6 +216,66 @@ def test_the_api_and_the_workbench_show_the_queue(people: People) -> None:
     applicant = Client()
     applicant.force_login(people.applicant)
     assert applicant.get("/api/v1/queues/verification").status_code == 403
+
+
+# --- the bar --------------------------------------------------------------------------------------
+
+
+def _break_a_commitment(people: People) -> None:
+    broken = people.approved()
+    perform(people.head, broken.number or "", "revoke_for_broken_commitment", {"reason": "不实"})
+
+
+def test_a_bar_imposed_after_the_draft_refuses_the_submission(people: People) -> None:
+    draft = people.draft()
+    _break_a_commitment(people)
+    with pytest.raises(Conflict) as info:
+        submit_draft(people.applicant, draft.pk)
+    assert info.value.code == "commitment_barred"
+    assert "2028年03月03日" in info.value.message
+    assert Case.objects.get(pk=draft.pk).state == CaseState.DRAFT
+    client = Client()
+    client.force_login(people.applicant)
+    response = client.post(f"/api/v1/cases/drafts/{draft.pk}/submit")
+    assert response.status_code == 409
+    assert response.json()["code"] == "commitment_barred"
+    with freeze_time("2028-03-04 10:00:00+08:00"):  # the bar has ended
+        assert submit_draft(people.applicant, draft.pk).state == CaseState.SUBMITTED
+
+
+def test_a_bar_imposed_after_the_draft_refuses_the_complete_submission(
+    people: People, settings: Any, tmp_path: Path
+) -> None:
+    """The portal's submission (every material checked first) refuses the route as well."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    draft = people.draft()
+    check_attach_material(people.applicant, draft.pk, "application", "申请表.pdf", PDF)
+    _break_a_commitment(people)
+    with pytest.raises(Conflict) as info:
+        check_submit_application(people.applicant, draft.pk)
+    assert info.value.code == "commitment_barred"
+    assert "2028年03月03日" in info.value.message
+
+
+def test_a_bar_imposed_after_submission_refuses_the_approval(people: People) -> None:
+    waiting = people.submitted()
+    _break_a_commitment(people)
+    with pytest.raises(Conflict) as info:
+        perform(people.window, waiting.number or "", "approve_on_commitment")
+    assert info.value.code == "commitment_barred"
+    assert "2028年03月03日" in info.value.message
+    waiting.refresh_from_db()
+    assert waiting.state == CaseState.SUBMITTED
+    assert not CaseTask.objects.filter(case=waiting).exists()
+    client = Client()
+    client.force_login(people.window)
+    response = client.post(
+        f"/api/v1/cases/{waiting.number}/approve_on_commitment", {}, content_type="application/json"
+    )
+    assert response.status_code == 409
+    assert "2028年03月03日" in response.json()["message"]
+    # the ordinary route stays open: the window accepts the case for review
+    assert perform(people.window, waiting.number or "", "accept").state == CaseState.IN_REVIEW
 
 
 # --- migration ------------------------------------------------------------------------------------

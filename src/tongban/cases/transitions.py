@@ -854,6 +854,7 @@ def _validate_commitment_approval(ctx: Context) -> None:
     commitment = Commitment.objects.filter(case=ctx.case).first()
     if commitment is None or commitment.state != CommitmentState.DECLARED:
         raise Conflict("该申请没有以告知承诺方式提交", code="no_commitment")
+    commitments.check_case_not_barred(ctx.case, ctx.today)  # a bar imposed since submission
     days = ctx.payload.get("verify_within_days", VERIFY_DAYS_DEFAULT)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 120:
         raise ValidationFailed(
