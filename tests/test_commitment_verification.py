@@ -1,8 +1,8 @@
 """告知承诺 核查: an approval on a commitment opens a verification task in the handling department,
 due by the verification date; it is listed in the 待核查 queue with its traffic light, closes when
-the commitment is found kept or broken, and only the handling department may close it. A bar
-imposed after the draft was made is enforced again at submission and at approval (409 naming the
-bar's end)."""
+the commitment is found kept or broken, is warned about and escalated exactly once per deadline,
+and only the handling department may close it. A bar imposed after the draft was made is
+enforced again at submission and at approval (409 naming the bar's end)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from freezegun import freeze_time
 from tests.catalog_fixtures import BODIES, DRAINAGE, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
 from tongban.cases.applications import check_submit_application
+from tongban.cases.deadlines import warn_and_escalate
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import (
     Case,
@@ -34,6 +35,7 @@ from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict, NotFound, PermissionDenied
 from tongban.identity.models import Department, Division
+from tongban.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -216,6 +218,35 @@ def test_the_api_and_the_workbench_show_the_queue(people: People) -> None:
     applicant = Client()
     applicant.force_login(people.applicant)
     assert applicant.get("/api/v1/queues/verification").status_code == 403
+
+
+# --- warnings -------------------------------------------------------------------------------------
+
+
+def test_yellow_warns_the_verifiers_and_red_escalates_exactly_once(people: People) -> None:
+    case = people.approved()
+    assert warn_and_escalate(dt.date(2025, 3, 24)) == {}  # 5 working days left: green
+    assert warn_and_escalate(dt.date(2025, 3, 25)) == {"verification_warned": 1}
+    warning = Notification.objects.get(recipient=people.reviewer)
+    assert warning.template == "case.verification_warning"
+    assert DUE.isoformat() in warning.body
+    assert (case.number or "") in warning.body
+    warn_and_escalate(dt.date(2025, 3, 25))
+    warn_and_escalate(dt.date(2025, 3, 26))
+    assert Notification.objects.filter(recipient=people.reviewer).count() == 1  # once
+    assert not Notification.objects.filter(recipient__in=[people.ga_reviewer, people.window])
+
+    assert warn_and_escalate(dt.date(2025, 4, 1)) == {"verification_escalated": 1}
+    warn_and_escalate(dt.date(2025, 4, 2))
+    for escalated in (people.head, people.supervisor):
+        overdue = Notification.objects.filter(
+            recipient=escalated, template="case.verification_overdue"
+        )
+        assert overdue.count() == 1
+    assert not Notification.objects.filter(recipient__in=[people.ga_head, people.district_head])
+
+    perform(people.reviewer, case.number or "", "verify_commitment")
+    assert warn_and_escalate(dt.date(2025, 4, 3)) == {}  # closed: watched no more
 
 
 # --- the bar --------------------------------------------------------------------------------------

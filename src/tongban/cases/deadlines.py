@@ -1,6 +1,7 @@
 """Deadline sweeps run by the scheduler: 超时默认 (a review task whose deadline passed without
-action is deemed approved, or escalated, as its item configures) and 红黄牌 supervision
-(warnings to the handlers, 督办 escalations to heads and supervisors).
+action is deemed approved, or escalated, as its item configures) and 红黄牌 supervision of open
+tasks — 审查 and the 告知承诺 核查 — (warnings to the handlers, 督办 escalations to heads and
+supervisors).
 
 Each task is handled in its own transaction under the case's row lock and re-checked there, so
 a sweep that runs twice, or two workers running it at once, apply each timeout exactly once; a
@@ -17,12 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from tongban.cases import events
-from tongban.cases.models import Case, CaseTask, ClockStop, TaskState
+from tongban.cases.models import Case, CaseTask, ClockStop, TaskKind, TaskState
 from tongban.cases.queues import signal_for
+from tongban.cases.selectors import heads_and_supervisors
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
 from tongban.core.compiled_writes import update_then_insert
 from tongban.identity.models import Role
-from tongban.identity.selectors import division_chain, staff_holding
+from tongban.identity.selectors import staff_holding
 from tongban.notifications.services import queue_notification
 
 DEEMED_OPINION = "审查期限届满未作出意见，依规定视为同意（超时默认）"
@@ -89,11 +91,19 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
 
 
 # --- 红黄牌 supervision -----------------------------------------------------------------------------
+TASK_TEMPLATES: dict[str, tuple[str, str]] = {
+    TaskKind.REVIEW: ("case.task_warning", "case.task_overdue"),
+    TaskKind.VERIFICATION: ("case.verification_warning", "case.verification_overdue"),
+}
+TASK_REPORT: dict[str, str] = {TaskKind.REVIEW: "", TaskKind.VERIFICATION: "verification_"}
+
+
 def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
-    """Yellow light: warn the reviewers of the task's department. Red light: escalate (督办) to
-    the department's head and the supervisors of the case's division and the ones above it.
-    Each warning is sent once per task and deadline (the dedupe key holds the due date, so a
-    deadline moved by a clock stop or an extension is watched afresh)."""
+    """Yellow light: warn the reviewers of the task's department (for a 核查 task, the handling
+    department, who verify). Red light: escalate (督办) to the department's head and the
+    supervisors of the case's division and the ones above it. Each warning is sent once per
+    task and deadline (the dedupe key holds the due date, so a deadline moved by a clock stop
+    or an extension is watched afresh)."""
     today = today or timezone.localdate()
     report: Counter[str] = Counter()
     tasks = (
@@ -105,17 +115,16 @@ def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
     for task in tasks:
         assert task.due_date is not None
         signal = signal_for(task.due_date, task.limit_days, task.case.division, today=today)
+        warning, overdue = TASK_TEMPLATES.get(task.kind, TASK_TEMPLATES[TaskKind.REVIEW])
+        prefix = TASK_REPORT.get(task.kind, "")
         if signal.light == "yellow":
             recipients = list(staff_holding(Role.REVIEWER, departments=[task.department_id]))
-            _tell_staff(task, recipients, "case.task_warning", "yellow", signal.workdays_left)
-            report["warned"] += 1
+            _tell_staff(task, recipients, warning, "yellow", signal.workdays_left)
+            report[f"{prefix}warned"] += 1
         elif signal.light == "red":
-            recipients = [
-                *staff_holding(Role.DEPARTMENT_HEAD, departments=[task.department_id]),
-                *staff_holding(Role.SUPERVISOR, divisions=division_chain(task.case.division)),
-            ]
-            _tell_staff(task, recipients, "case.task_overdue", "red", signal.overdue_workdays)
-            report["escalated"] += 1
+            recipients = heads_and_supervisors(task.case, task.department_id)
+            _tell_staff(task, recipients, overdue, "red", signal.overdue_workdays)
+            report[f"{prefix}escalated"] += 1
     return report
 
 

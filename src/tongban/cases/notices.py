@@ -103,6 +103,24 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "{{ due_date }} and is {{ days }} working day(s) late.",
         },
     ),
+    "verification_warning": (
+        {"zh-hans": "黄牌预警：承诺核查即将到期", "en": "Yellow card: verification due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）按告知承诺准予，{{ department }}须于 {{ due_date }} "
+            "前完成承诺核查，还剩 {{ days }} 个工作日，请及时核查。",
+            "en": "{{ item }} ({{ number }}) was approved on a commitment; {{ department }} must "
+            "verify it by {{ due_date }}: {{ days }} working day(s) left.",
+        },
+    ),
+    "verification_overdue": (
+        {"zh-hans": "红牌督办：承诺核查已超期", "en": "Red card: verification overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的承诺核查（{{ department }}）已于 {{ due_date }} "
+            "到期，超期 {{ days }} 个工作日，请督促核查。",
+            "en": "The verification of the commitment for {{ item }} ({{ number }}) by "
+            "{{ department }} was due on {{ due_date }} and is {{ days }} working day(s) late.",
+        },
+    ),
 }
 
 
