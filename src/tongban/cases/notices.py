@@ -121,6 +121,42 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "{{ department }} was due on {{ due_date }} and is {{ days }} working day(s) late.",
         },
     ),
+    "intake_warning": (
+        {"zh-hans": "黄牌预警：预审即将到期", "en": "Yellow card: intake due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的申请材料须于 {{ due_date }} 前作出受理、补正告知"
+            "或不予受理，还剩 {{ days }} 个工作日，请及时预审。",
+            "en": "The application {{ item }} ({{ number }}) must be accepted, sent back for "
+            "correction or refused by {{ due_date }}: {{ days }} working day(s) left.",
+        },
+    ),
+    "intake_overdue": (
+        {"zh-hans": "红牌督办：预审已超期", "en": "Red card: intake overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的预审期限已于 {{ due_date }} 届满，超期 {{ days }} "
+            "个工作日仍未受理或告知补正，请督促办理。",
+            "en": "The intake period of {{ item }} ({{ number }}) ended on {{ due_date }}; it is "
+            "{{ days }} working day(s) late without acceptance or a correction notice.",
+        },
+    ),
+    "case_warning": (
+        {"zh-hans": "黄牌预警：办件即将到期", "en": "Yellow card: case due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}，{{ state }}）将于 {{ due_date }} 到办结期限，"
+            "还剩 {{ days }} 个工作日，请及时作出决定。",
+            "en": "{{ item }} ({{ number }}, {{ state }}) must be decided by {{ due_date }}: "
+            "{{ days }} working day(s) left.",
+        },
+    ),
+    "case_overdue": (
+        {"zh-hans": "红牌督办：办件已超期", "en": "Red card: case overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}，{{ state }}，{{ department }}）已于 {{ due_date }} "
+            "到办结期限，超期 {{ days }} 个工作日仍未作出决定，请督促办理。",
+            "en": "{{ item }} ({{ number }}, {{ state }}, {{ department }}) was due on "
+            "{{ due_date }} and is {{ days }} working day(s) late without a decision.",
+        },
+    ),
 }
 
 

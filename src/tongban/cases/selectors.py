@@ -54,6 +54,15 @@ def routing_departments(case: Case) -> list[Department]:
     )
 
 
+def window_staff(case: Case) -> list[Any]:
+    """综合窗口 staff of the case's division, else of the nearest division above with any."""
+    for division_id in division_chain(case.division):
+        staff = list(staff_holding(Role.WINDOW, divisions=[division_id]))
+        if staff:
+            return staff
+    return []
+
+
 def heads_and_supervisors(case: Case, department_id: int) -> list[Any]:
     """Whom overdue work is escalated to (督办): the heads of ``department_id`` and the
     supervisors of the case's division and the divisions above it."""
