@@ -5,6 +5,8 @@ action is deemed approved, or escalated, as its item configures) and 红黄牌 s
 Each timeout is handled in its own transaction under the case's row lock and re-checked there,
 so a sweep that runs twice, or two workers running it at once, apply each timeout exactly once;
 a worker killed mid-sweep leaves every task either fully handled or untouched for the next run.
+A deemed approval tells the applicant, as any step does (``notices``); an escalation tells the
+department's head and the supervisors, in the same transaction.
 
 红黄牌 watches three kinds of deadline: the open tasks (审查 by their department's reviewers; the
 告知承诺 核查 by the handling department), the 预审 period of a submitted case (the window, from
@@ -27,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from tongban.cases import events
+from tongban.cases import events, notices
 from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskKind, TaskState
 from tongban.cases.queues import (
     INTAKE_LIMIT_WORKDAYS,
@@ -64,8 +66,9 @@ def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
 
 def _handle(task_id: int, case_id: int, today: dt.date) -> str:
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("division").get(pk=case_id)
+        case = Case.objects.select_for_update(of=("self",)).select_related(_CHAIN).get(pk=case_id)
         task = CaseTask.objects.select_related("department").get(pk=task_id)
+        task.case = case  # the locked case, with the division chain the escalation walks
         if task.state != TaskState.OPEN or task.due_date is None or task.due_date >= today:
             return "skipped"  # handled meanwhile, or the deadline moved
         if clock_stopped(case):
@@ -83,6 +86,13 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
                 reason=f"{task.department.name}审查已超期，转部门负责人督办",
                 data={"due_date": task.due_date.isoformat()},
                 visible_to_applicant=False,
+            )
+            _tell_staff(
+                task,
+                heads_and_supervisors(case, task.department_id),
+                "case.timeout_escalation",
+                f"timeout:{task.pk}:{task.due_date.isoformat()}",
+                days=None,
             )
             return "escalated"
         before = case.state
@@ -103,10 +113,15 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
             from_state=before,
             to_state=case.state,
             reason=DEEMED_OPINION,
-            data={"due_date": task.due_date.isoformat()},
+            data={
+                "due_date": task.due_date.isoformat(),
+                "department": task.department.name,
+                "task": task.name or task.stage_name,
+            },
         )
         # the task's decision and what it moved on (the next stage, or the decision) with it
         update_then_insert([*ctx.rows_changed, (case, {*ctx.changed, "event_count"})], event)
+        notices.tell_applicant(case, event)
         return "deemed_approved"
 
 

@@ -64,6 +64,15 @@ TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "have the committed documents ready for verification by {{ detail }}.",
         },
     ),
+    "deemed_approval": (
+        {"zh-hans": "审查期限届满，视为同意", "en": "Review deemed approved"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）中{{ detail }}的审查期限已届满，"
+            "依规定视为同意，办件继续办理。",
+            "en": "The review by {{ detail }} of your application for {{ item }} ({{ number }}) "
+            "was not completed in time and is deemed approved; your application goes on.",
+        },
+    ),
     "deliver": (
         {"zh-hans": "办理结果已送达", "en": "Result delivered"},
         {
@@ -157,6 +166,15 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "{{ due_date }} and is {{ days }} working day(s) late without a decision.",
         },
     ),
+    "timeout_escalation": (
+        {"zh-hans": "超时督办：审查期限届满未办理", "en": "Escalated: review not done in time"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）已于 {{ due_date }} "
+            "到期仍未办理，依规定转部门负责人督办，请督促办理。",
+            "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) was due "
+            "on {{ due_date }} and was not done; it is escalated to the department head.",
+        },
+    ),
 }
 
 
@@ -182,6 +200,9 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         detail = "；".join(f"{i['name']}（{i['problem']}）" for i in data.get("items", []))
     elif event.action == "approve_on_commitment":
         detail = data.get("verification_due", "")
+    elif event.action == "deemed_approval":
+        department, task = data.get("department", ""), data.get("task", "")
+        detail = f"{department}（{task}）" if task else department
     if Case.submitted_by.is_cached(case):  # the locked case brings its applicant along
         recipient = case.submitted_by
     else:
