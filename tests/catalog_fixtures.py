@@ -83,6 +83,28 @@ implementations:
 """
 
 
+# 告知承诺 and 容缺: an item that allows both, handled by 3301-SCJG with one review task.
+DRAINAGE = """\
+schema: tongban-catalog/1
+items:
+  - code: SW-DRAIN-001
+    name: 城镇污水排入排水管网许可
+    type: licensing
+    department: 3301-SCJG
+    legal_basis: 《城镇排水与污水处理条例》第二十一条
+    acceptance_conditions: 排水户符合排水管理要求
+    statutory_limit_days: 15
+    promised_limit_days: 5
+    applicant_types: [enterprise, person]
+    allows_commitment: true
+    allows_tolerance: true
+    materials:
+      - {key: application, name: 排水许可申请表}
+      - {key: drainage_plan, name: 排水管网图, commitment_replaceable: true}
+      - {key: water_report, name: 排水水质检测报告, requirement: tolerable, commitment_replaceable: true}
+"""
+
+
 def write_catalog(folder: Path, **files: str) -> list[Path]:
     """Write ``name=text`` pairs as ``name.yaml`` under ``folder``; return the paths."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -163,7 +163,7 @@ def test_review_queue_permission_matrix(world: World, who: str, status: int, row
         ("anonymous", 401, None),
         ("applicant", 403, None),
         ("window", 200, ["intake", "delivery"]),
-        ("head", 200, ["decision", "risk_cases", "risk_tasks"]),
+        ("head", 200, ["decision", "verification", "risk_cases", "risk_tasks"]),
         ("supervisor", 200, ["risk_cases", "risk_tasks"]),
     ],
 )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from tests.catalog_fixtures import BODIES, write_catalog
+from tests.catalog_fixtures import BODIES, DRAINAGE, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import CaseState, CommitmentBar, CommitmentState, Outcome, TaskState
@@ -21,25 +21,6 @@ from tongban.identity.models import Department
 
 pytestmark = pytest.mark.django_db
 
-DRAINAGE = """\
-schema: tongban-catalog/1
-items:
-  - code: SW-DRAIN-001
-    name: 城镇污水排入排水管网许可
-    type: licensing
-    department: 3301-SCJG
-    legal_basis: 《城镇排水与污水处理条例》第二十一条
-    acceptance_conditions: 排水户符合排水管理要求
-    statutory_limit_days: 15
-    promised_limit_days: 5
-    applicant_types: [enterprise, person]
-    allows_commitment: true
-    allows_tolerance: true
-    materials:
-      - {key: application, name: 排水许可申请表}
-      - {key: drainage_plan, name: 排水管网图, commitment_replaceable: true}
-      - {key: water_report, name: 排水水质检测报告, requirement: tolerable, commitment_replaceable: true}
-"""
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 
 

@@ -161,3 +161,54 @@ def test_a_deemed_approval_that_completes_the_stage_opens_the_next_one(tmp_path:
     event = case.events.get(action="deemed_approval")
     assert event.sequence == case.event_count
     assert event.task.state == TaskState.APPROVED
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_timeout_escalation_tells_the_head_and_supervisors_once(tmp_path: Path) -> None:
+    from tongban.identity.models import Division
+    from tongban.notifications.models import Notification
+
+    case = accepted_case(tmp_path)
+    scjg = Department.objects.get(code="3301-SCJG")
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    reviewer = StaffUserFactory(department=scjg, roles=["reviewer"])
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    province = Department.objects.create(
+        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
+    )
+    supervisor = StaffUserFactory(department=province, roles=["supervisor"])
+    assert apply_timeouts(dt.date(2025, 3, 7))["escalated"] == 1  # the 食品安全审查, due 6 March
+    apply_timeouts(dt.date(2025, 3, 10))
+    escalations = Notification.objects.filter(template="case.timeout_escalation")
+    assert sorted(escalations.values_list("recipient", flat=True)) == sorted(
+        [head.pk, supervisor.pk]
+    )
+    message = escalations.get(recipient=head)
+    assert (case.number or "") in message.body
+    assert "2025-03-06" in message.body
+    task = case.tasks.get(department=scjg, stage=1)
+    assert f"{task.stage_name}（杭州市市场监督管理局）" in message.body
+    assert not Notification.objects.filter(recipient__in=[reviewer, ga_head]).exists()
+    assert not escalations.filter(recipient=case.submitted_by).exists()
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_deemed_approval_tells_the_applicant_once(tmp_path: Path) -> None:
+    from tongban.notifications.models import Notification
+
+    case = accepted_case(tmp_path)
+    assert apply_timeouts(dt.date(2025, 3, 6)) == {"deemed_approved": 1}  # the 消防 check
+    apply_timeouts(dt.date(2025, 3, 6))
+    told = Notification.objects.filter(
+        recipient=case.submitted_by, template="case.deemed_approval", channel="in_app"
+    )
+    [message] = told
+    assert (case.number or "") in message.body
+    assert "杭州市公安局（消防安全核查）" in message.body
+    assert "视为同意" in message.body
+    event = case.events.get(action="deemed_approval")
+    assert message.dedupe_key == f"case:{case.number}:{event.sequence}:in_app"

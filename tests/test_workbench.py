@@ -186,19 +186,22 @@ def test_reveal_permission_matrix(world: World, who: str, status: int) -> None:
     assert not PersonalDataAccess.objects.exists()
 
 
-@pytest.mark.parametrize("name", ["intake", "review", "decision", "risk_cases", "risk_tasks"])
+@pytest.mark.parametrize(
+    "name", ["intake", "review", "decision", "verification", "risk_cases", "risk_tasks"]
+)
 def test_queues_need_the_role(world: World, name: str) -> None:
     """A queue of a role the user does not hold is 403; every queue works for its role."""
     holders = {
         "intake": world.window,
         "review": world.reviewer,
         "decision": world.head,
+        "verification": world.reviewer,
         "risk_cases": world.supervisor,
         "risk_tasks": world.head,
     }
     url = reverse("workbench:queue", args=[name])
     assert as_user(holders[name]).get(url).status_code == 200
-    stranger = world.ga if name != "review" else world.window
+    stranger = world.window if name in ("review", "verification") else world.ga
     assert as_user(stranger).get(url).status_code == 403
 
 

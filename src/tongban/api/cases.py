@@ -53,6 +53,7 @@ class MaterialOut(Schema):
 
 class TaskOut(Schema):
     id: int
+    kind: str = Field(description="review (审查) or verification (告知承诺核查)")
     stage: int
     stage_name: str
     name: str
@@ -208,6 +209,7 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
         "tasks": [
             {
                 "id": t.pk,
+                "kind": t.kind,
                 "stage": t.stage,
                 "stage_name": t.stage_name,
                 "name": t.name,

@@ -34,7 +34,10 @@ MAX_PAGE_SIZE = 100
 class QueueOut(Schema):
     name: str
     label: str
-    kind: str = Field(description="case: rows are cases; task: rows are review tasks")
+    kind: str = Field(description="case: rows are cases; task: rows are tasks of cases")
+    task_kind: str | None = Field(
+        description="for task queues: review (审查) or verification (告知承诺核查)"
+    )
     states: list[str] = Field(description="case states the state filter accepts")
     lights: list[str] = Field(description="light filters offered ('' = the default rows)")
     default_lights: list[str] = Field(description="lights shown when none is chosen (all if [])")
@@ -42,6 +45,7 @@ class QueueOut(Schema):
 
 class TaskRowOut(Schema):
     id: int
+    kind: str = Field(description="review (审查) or verification (告知承诺核查)")
     name: str
     stage_name: str
     department: str
@@ -87,6 +91,7 @@ def _queue(spec: queues.QueueSpec) -> dict[str, Any]:
         "name": spec.name,
         "label": str(spec.label),
         "kind": spec.kind,
+        "task_kind": spec.task_kind if spec.kind == "task" else None,
         "states": list(spec.states),
         "lights": list(spec.lights),
         "default_lights": list(spec.default_lights),
@@ -142,6 +147,7 @@ def _row(row: queues.QueueRow) -> dict[str, Any]:
         if task is None
         else {
             "id": task.pk,
+            "kind": task.kind,
             "name": task.name,
             "stage_name": task.stage_name,
             "department": task.department.name,

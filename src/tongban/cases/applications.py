@@ -659,7 +659,7 @@ def check_submit_created(actor: Any, case: Case, attached: list[CaseMaterial]) -
 
 
 def _submit_complete(actor: Any, case: Case, attached: list[CaseMaterial] | None = None) -> Case:
-    missing = application_of(case, attached=attached).missing
-    if missing:
-        raise ValidationFailed(_("申请还不完整"), code="incomplete", errors=missing)
-    return services.do_submit(actor, case)
+    application = application_of(case, attached=attached)
+    if application.missing:
+        raise ValidationFailed(_("申请还不完整"), code="incomplete", errors=application.missing)
+    return services.do_submit(actor, case, commitment=application.commitment)

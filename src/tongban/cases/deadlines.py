@@ -1,31 +1,55 @@
 """Deadline sweeps run by the scheduler: 超时默认 (a review task whose deadline passed without
 action is deemed approved, or escalated, as its item configures) and 红黄牌 supervision
-(warnings to the handlers, 督办 escalations to heads and supervisors).
+(warnings to those who must act, 督办 escalations to heads and supervisors).
 
-Each task is handled in its own transaction under the case's row lock and re-checked there, so
-a sweep that runs twice, or two workers running it at once, apply each timeout exactly once; a
-worker killed mid-sweep leaves every task either fully handled or untouched for the next run.
+Each timeout is handled in its own transaction under the case's row lock and re-checked there,
+so a sweep that runs twice, or two workers running it at once, apply each timeout exactly once;
+a worker killed mid-sweep leaves every task either fully handled or untouched for the next run.
+A deemed approval tells the applicant, as any step does (``notices``); an escalation tells the
+department's head and the supervisors, in the same transaction.
+
+红黄牌 watches three kinds of deadline: the open tasks (审查 by their department's reviewers; the
+告知承诺 核查 by the handling department), the 预审 period of a submitted case (the window, from
+when the materials arrived; ``queues.intake_due``) and the due date of an accepted case until
+its decision (the handling department's head). Yellow warns whoever must act, red escalates to
+the head and the supervisors of the case's division and the ones above it; every message is
+sent once per deadline and recipient (the dedupe key holds the due date, so a deadline moved by
+a clock stop, an extension or new materials is watched afresh), and nothing is watched while
+the case's clock is stopped (中止).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
-from tongban.cases import events
-from tongban.cases.models import Case, CaseTask, ClockStop, TaskState
-from tongban.cases.queues import signal_for
+from tongban.cases import events, notices
+from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskKind, TaskState
+from tongban.cases.queues import (
+    INTAKE_LIMIT_WORKDAYS,
+    Signal,
+    intake_due,
+    signal_for,
+    yellow_threshold,
+)
+from tongban.cases.selectors import heads_and_supervisors, window_staff
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
 from tongban.core.compiled_writes import update_then_insert
 from tongban.identity.models import Role
-from tongban.identity.selectors import division_chain, staff_holding
+from tongban.identity.selectors import staff_holding
 from tongban.notifications.services import queue_notification
+from tongban.workdays.selectors import working_calendar
 
 DEEMED_OPINION = "审查期限届满未作出意见，依规定视为同意（超时默认）"
+STAFF_CHANNELS = ("in_app",)
+_CHAIN = "division__parent__parent__parent"
+_SLACK_DAYS = 14  # calendar days beyond twice the yellow threshold, enough for any holiday break
 
 
 def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
@@ -42,8 +66,9 @@ def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
 
 def _handle(task_id: int, case_id: int, today: dt.date) -> str:
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("division").get(pk=case_id)
+        case = Case.objects.select_for_update(of=("self",)).select_related(_CHAIN).get(pk=case_id)
         task = CaseTask.objects.select_related("department").get(pk=task_id)
+        task.case = case  # the locked case, with the division chain the escalation walks
         if task.state != TaskState.OPEN or task.due_date is None or task.due_date >= today:
             return "skipped"  # handled meanwhile, or the deadline moved
         if clock_stopped(case):
@@ -61,6 +86,13 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
                 reason=f"{task.department.name}审查已超期，转部门负责人督办",
                 data={"due_date": task.due_date.isoformat()},
                 visible_to_applicant=False,
+            )
+            _tell_staff(
+                task,
+                heads_and_supervisors(case, task.department_id),
+                "case.timeout_escalation",
+                f"timeout:{task.pk}:{task.due_date.isoformat()}",
+                days=None,
             )
             return "escalated"
         before = case.state
@@ -81,46 +113,154 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
             from_state=before,
             to_state=case.state,
             reason=DEEMED_OPINION,
-            data={"due_date": task.due_date.isoformat()},
+            data={
+                "due_date": task.due_date.isoformat(),
+                "department": task.department.name,
+                "task": task.name or task.stage_name,
+            },
         )
         # the task's decision and what it moved on (the next stage, or the decision) with it
         update_then_insert([*ctx.rows_changed, (case, {*ctx.changed, "event_count"})], event)
+        notices.tell_applicant(case, event)
         return "deemed_approved"
 
 
 # --- 红黄牌 supervision -----------------------------------------------------------------------------
+TASK_TEMPLATES: dict[str, tuple[str, str]] = {
+    TaskKind.REVIEW: ("case.task_warning", "case.task_overdue"),
+    TaskKind.VERIFICATION: ("case.verification_warning", "case.verification_overdue"),
+}
+TASK_REPORT: dict[str, str] = {TaskKind.REVIEW: "", TaskKind.VERIFICATION: "verification_"}
+RUNNING_STATES = (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION)
+
+
 def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
-    """Yellow light: warn the reviewers of the task's department. Red light: escalate (督办) to
-    the department's head and the supervisors of the case's division and the ones above it.
-    Each warning is sent once per task and deadline (the dedupe key holds the due date, so a
-    deadline moved by a clock stop or an extension is watched afresh)."""
+    """Yellow light: warn whoever must act on the deadline; red light: escalate (督办) to the
+    head and the supervisors — for open tasks, for the 预审 period of submitted cases and for
+    the due date of accepted cases (see the module docstring). Idempotent: each message goes
+    out once per deadline and recipient."""
     today = today or timezone.localdate()
     report: Counter[str] = Counter()
+    _watch_tasks(today, report)
+    _watch_intake(today, report)
+    _watch_running_cases(today, report)
+    return report
+
+
+def _watch_tasks(today: dt.date, report: Counter[str]) -> None:
+    """审查 tasks warn their department's reviewers; 核查 tasks the reviewers of the handling
+    department (who verify); red goes to the task department's head and the supervisors."""
     tasks = (
         CaseTask.objects.filter(state=TaskState.OPEN, due_date__isnull=False)
         .exclude(case_id__in=ClockStop.objects.filter(ended_on__isnull=True).values("case_id"))
-        .select_related("case__division__parent__parent__parent", "department")
+        .select_related(f"case__{_CHAIN}", "department")
         .order_by("due_date", "id")
     )
     for task in tasks:
         assert task.due_date is not None
         signal = signal_for(task.due_date, task.limit_days, task.case.division, today=today)
+        warning, overdue = TASK_TEMPLATES.get(task.kind, TASK_TEMPLATES[TaskKind.REVIEW])
+        prefix = TASK_REPORT.get(task.kind, "")
+        due = task.due_date.isoformat()
         if signal.light == "yellow":
             recipients = list(staff_holding(Role.REVIEWER, departments=[task.department_id]))
-            _tell_staff(task, recipients, "case.task_warning", "yellow", signal.workdays_left)
-            report["warned"] += 1
+            key = f"task:{task.pk}:yellow:{due}"
+            _tell_staff(task, recipients, warning, key, signal.workdays_left)
+            report[f"{prefix}warned"] += 1
         elif signal.light == "red":
-            recipients = [
-                *staff_holding(Role.DEPARTMENT_HEAD, departments=[task.department_id]),
-                *staff_holding(Role.SUPERVISOR, divisions=division_chain(task.case.division)),
-            ]
-            _tell_staff(task, recipients, "case.task_overdue", "red", signal.overdue_workdays)
-            report["escalated"] += 1
-    return report
+            recipients = heads_and_supervisors(task.case, task.department_id)
+            key = f"task:{task.pk}:red:{due}"
+            _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
+            report[f"{prefix}escalated"] += 1
+
+
+def _watch_intake(today: dt.date, report: Counter[str]) -> None:
+    """预审: the window must accept, ask for corrections or refuse within the intake period."""
+    calendar = working_calendar()
+    cases = (
+        Case.objects.filter(state=CaseState.SUBMITTED, received_at__isnull=False)
+        .select_related(_CHAIN, "department")
+        .order_by("received_at", "id")
+    )
+    for case in cases:
+        due = intake_due(case.received_at, case.division)
+        if due is None:
+            continue  # past the known calendar: the queues show it as unknown
+        signal = signal_for(
+            due, INTAKE_LIMIT_WORKDAYS, case.division, today=today, calendar=calendar
+        )
+        _case_light(case, "intake", due, signal, window_staff, report)
+
+
+def _watch_running_cases(today: dt.date, report: Counter[str]) -> None:
+    """审查中 and 待决定: the head answers for the case's own due date (the decision)."""
+    calendar = working_calendar()
+    running = Case.objects.filter(
+        state__in=RUNNING_STATES, due_date__isnull=False, clock_stopped=False
+    )
+    # only cases that can be yellow or red today: the yellow threshold of the largest limit,
+    # in calendar days with room for any holiday break
+    top = running.aggregate(top=Max(F("promised_limit_days") + F("extended_days")))["top"]
+    horizon = today + dt.timedelta(days=2 * yellow_threshold(int(top or 0)) + _SLACK_DAYS)
+    cases = (
+        running.filter(due_date__lte=horizon)
+        .select_related(_CHAIN, "department")
+        .order_by("due_date", "id")
+    )
+    for case in cases:
+        assert case.due_date is not None
+        signal = signal_for(
+            case.due_date,
+            case.promised_limit_days + case.extended_days,
+            case.division,
+            today=today,
+            calendar=calendar,
+        )
+        _case_light(case, "decision", case.due_date, signal, _heads, report)
+
+
+def _heads(case: Case) -> list[Any]:
+    return list(staff_holding(Role.DEPARTMENT_HEAD, departments=[case.department_id]))
+
+
+CASE_TEMPLATES = {
+    "intake": ("case.intake_warning", "case.intake_overdue"),
+    "decision": ("case.case_warning", "case.case_overdue"),
+}
+
+
+def _case_light(
+    case: Case,
+    phase: str,
+    due: dt.date,
+    signal: Signal,
+    who_acts: Callable[[Case], list[Any]],
+    report: Counter[str],
+) -> None:
+    warning, overdue = CASE_TEMPLATES[phase]
+    if signal.light == "yellow":
+        template, recipients, days = warning, who_acts(case), signal.workdays_left
+        report[f"{phase}_warned"] += 1
+    elif signal.light == "red":
+        template, days = overdue, signal.overdue_workdays
+        recipients = heads_and_supervisors(case, case.department_id)
+        report[f"{phase}_escalated"] += 1
+    else:
+        return
+    context = {
+        "item": case.item_name,
+        "number": case.number,
+        "department": case.department.name,
+        "state": str(case.get_state_display()),
+        "due_date": due.isoformat(),
+        "days": days or 0,
+    }
+    key = f"deadline:{case.pk}:{phase}:{signal.light}:{due.isoformat()}"
+    _queue(recipients, template, context, key)
 
 
 def _tell_staff(
-    task: CaseTask, recipients: list[Any], template: str, light: str, days: int | None
+    task: CaseTask, recipients: list[Any], template: str, key: str, days: int | None
 ) -> None:
     case = task.case
     assert task.due_date is not None
@@ -132,12 +272,13 @@ def _tell_staff(
         "due_date": task.due_date.isoformat(),
         "days": days or 0,
     }
+    _queue(recipients, template, context, key)
+
+
+def _queue(recipients: list[Any], template: str, context: dict[str, Any], key: str) -> None:
+    """One in-app message per recipient, keyed by the deadline and the recipient."""
     with transaction.atomic():
         for user in {u.pk: u for u in recipients}.values():
             queue_notification(
-                user,
-                template,
-                context,
-                ["in_app"],
-                dedupe_key=f"task:{task.pk}:{light}:{task.due_date.isoformat()}:{user.pk}",
+                user, template, context, STAFF_CHANNELS, dedupe_key=f"{key}:{user.pk}"
             )

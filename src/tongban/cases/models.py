@@ -1,5 +1,6 @@
-"""Case models: a case (办件) filed under one item version, its review tasks, clock stops,
-materials, correction notices and the append-only event trail.
+"""Case models: a case (办件) filed under one item version, its tasks (审查, and the 核查 of an
+approval given on a commitment), clock stops, materials, correction notices and the
+append-only event trail.
 
 State lives in ``Case.state`` and ``CaseTask.state``; every change goes through
 ``tongban.cases.services`` (one transaction, row lock, one ``CaseEvent``). Deadlines are dates
@@ -170,13 +171,24 @@ class CaseTaskQuerySet(models.QuerySet["CaseTask"]):
         return self.filter(superseded_at__isnull=True)
 
 
+class TaskKind(models.TextChoices):
+    REVIEW = "review", _("审查")
+    VERIFICATION = "verification", _("承诺核查")
+
+
 class CaseTask(models.Model):
-    """One department's review (审查) of a case in a stage; tasks of a stage run in parallel.
+    """One department's work on a case with a working-day deadline: a review (审查) in a stage,
+    where the tasks of a stage run in parallel, or the verification (核查) of a 告知承诺 after the
+    case was approved on the commitment (at most one per case; it closes when the commitment
+    is found kept or broken).
 
     A 退回 to intake does not delete the tasks: they keep their opinions and the events that
     name them, and are marked ``superseded_at``; acceptance then creates new ones."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(
+        _("任务类型"), max_length=16, choices=TaskKind.choices, default=TaskKind.REVIEW
+    )
     stage = models.PositiveSmallIntegerField(_("环节"))
     stage_name = models.CharField(_("环节名称"), max_length=64)
     name = models.CharField(_("任务名称"), max_length=64, blank=True)
@@ -233,8 +245,15 @@ class CaseTask(models.Model):
                 fields=["limit_days"], name="task_open_limit_idx", condition=models.Q(state="open")
             ),
         ]
-        verbose_name = _("审查任务")
-        verbose_name_plural = _("审查任务")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(kind="verification"),
+                name="one_verification_task_per_case",
+            )
+        ]
+        verbose_name = _("办理任务")
+        verbose_name_plural = _("办理任务")
 
     def __str__(self) -> str:
         return f"{self.case} · {self.stage_name} · {self.department}"

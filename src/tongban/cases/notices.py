@@ -64,6 +64,15 @@ TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "have the committed documents ready for verification by {{ detail }}.",
         },
     ),
+    "deemed_approval": (
+        {"zh-hans": "审查期限届满，视为同意", "en": "Review deemed approved"},
+        {
+            "zh-hans": "您申请的“{{ item }}”（{{ number }}）中{{ detail }}的审查期限已届满，"
+            "依规定视为同意，办件继续办理。",
+            "en": "The review by {{ detail }} of your application for {{ item }} ({{ number }}) "
+            "was not completed in time and is deemed approved; your application goes on.",
+        },
+    ),
     "deliver": (
         {"zh-hans": "办理结果已送达", "en": "Result delivered"},
         {
@@ -103,6 +112,69 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "{{ due_date }} and is {{ days }} working day(s) late.",
         },
     ),
+    "verification_warning": (
+        {"zh-hans": "黄牌预警：承诺核查即将到期", "en": "Yellow card: verification due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）按告知承诺准予，{{ department }}须于 {{ due_date }} "
+            "前完成承诺核查，还剩 {{ days }} 个工作日，请及时核查。",
+            "en": "{{ item }} ({{ number }}) was approved on a commitment; {{ department }} must "
+            "verify it by {{ due_date }}: {{ days }} working day(s) left.",
+        },
+    ),
+    "verification_overdue": (
+        {"zh-hans": "红牌督办：承诺核查已超期", "en": "Red card: verification overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的承诺核查（{{ department }}）已于 {{ due_date }} "
+            "到期，超期 {{ days }} 个工作日，请督促核查。",
+            "en": "The verification of the commitment for {{ item }} ({{ number }}) by "
+            "{{ department }} was due on {{ due_date }} and is {{ days }} working day(s) late.",
+        },
+    ),
+    "intake_warning": (
+        {"zh-hans": "黄牌预警：预审即将到期", "en": "Yellow card: intake due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的申请材料须于 {{ due_date }} 前作出受理、补正告知"
+            "或不予受理，还剩 {{ days }} 个工作日，请及时预审。",
+            "en": "The application {{ item }} ({{ number }}) must be accepted, sent back for "
+            "correction or refused by {{ due_date }}: {{ days }} working day(s) left.",
+        },
+    ),
+    "intake_overdue": (
+        {"zh-hans": "红牌督办：预审已超期", "en": "Red card: intake overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的预审期限已于 {{ due_date }} 届满，超期 {{ days }} "
+            "个工作日仍未受理或告知补正，请督促办理。",
+            "en": "The intake period of {{ item }} ({{ number }}) ended on {{ due_date }}; it is "
+            "{{ days }} working day(s) late without acceptance or a correction notice.",
+        },
+    ),
+    "case_warning": (
+        {"zh-hans": "黄牌预警：办件即将到期", "en": "Yellow card: case due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}，{{ state }}）将于 {{ due_date }} 到办结期限，"
+            "还剩 {{ days }} 个工作日，请及时作出决定。",
+            "en": "{{ item }} ({{ number }}, {{ state }}) must be decided by {{ due_date }}: "
+            "{{ days }} working day(s) left.",
+        },
+    ),
+    "case_overdue": (
+        {"zh-hans": "红牌督办：办件已超期", "en": "Red card: case overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}，{{ state }}，{{ department }}）已于 {{ due_date }} "
+            "到办结期限，超期 {{ days }} 个工作日仍未作出决定，请督促办理。",
+            "en": "{{ item }} ({{ number }}, {{ state }}, {{ department }}) was due on "
+            "{{ due_date }} and is {{ days }} working day(s) late without a decision.",
+        },
+    ),
+    "timeout_escalation": (
+        {"zh-hans": "超时督办：审查期限届满未办理", "en": "Escalated: review not done in time"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）已于 {{ due_date }} "
+            "到期仍未办理，依规定转部门负责人督办，请督促办理。",
+            "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) was due "
+            "on {{ due_date }} and was not done; it is escalated to the department head.",
+        },
+    ),
 }
 
 
@@ -128,6 +200,9 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         detail = "；".join(f"{i['name']}（{i['problem']}）" for i in data.get("items", []))
     elif event.action == "approve_on_commitment":
         detail = data.get("verification_due", "")
+    elif event.action == "deemed_approval":
+        department, task = data.get("department", ""), data.get("task", "")
+        detail = f"{department}（{task}）" if task else department
     if Case.submitted_by.is_cached(case):  # the locked case brings its applicant along
         recipient = case.submitted_by
     else:

@@ -9,6 +9,8 @@
   ``DELIVERY_LIMIT_WORKDAYS`` working days after the decision.
 * ``review`` — 审查人员: open review tasks of the user's departments.
 * ``decision`` — 部门负责人: cases ``awaiting_decision`` of the user's departments.
+* ``verification`` — 审查人员 and 部门负责人: open 告知承诺 核查 tasks of the user's departments
+  (cases approved on a commitment, due by their verification date).
 * ``risk_cases`` / ``risk_tasks`` — overdue and at-risk work: for a department head, the cases
   and tasks of their departments; for a supervisor (督办), those of every department in their
   division and below, filterable by department.
@@ -39,7 +41,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tongban.cases.models import Case, CaseState, CaseTask, TaskState
+from tongban.cases.models import Case, CaseState, CaseTask, TaskKind, TaskState
 from tongban.identity.models import Department, Division, Role
 from tongban.identity.selectors import staff_role_grants
 from tongban.workdays.arithmetic import WorkingCalendar
@@ -221,7 +223,7 @@ def _act_due(at: dt.datetime | None, days: int, division: Division | None) -> dt
 
 @dataclass(frozen=True)
 class QueueRow:
-    """One line of a queue: a case, or a review task of a case."""
+    """One line of a queue: a case, or a task (review or 核查) of a case."""
 
     case: Case
     task: CaseTask | None
@@ -270,6 +272,7 @@ class QueueSpec:
     states: tuple[str, ...]
     lights: tuple[str, ...]  # the light filters offered; "" (all) comes first when offered
     default_lights: tuple[str, ...] = ()  # shown when no light is chosen (empty: all)
+    task_kind: str = TaskKind.REVIEW  # the tasks a task queue lists
 
 
 QUEUES: dict[str, QueueSpec] = {
@@ -306,6 +309,15 @@ QUEUES: dict[str, QueueSpec] = {
             "case",
             (CaseState.DECIDED, CaseState.DELIVERED),
             ("",),
+        ),
+        QueueSpec(
+            "verification",
+            _("待核查"),
+            (Role.REVIEWER, Role.DEPARTMENT_HEAD),
+            "task",
+            (CaseState.DECIDED, CaseState.DELIVERED, CaseState.CLOSED),
+            ("", "red", "yellow", "green"),
+            task_kind=TaskKind.VERIFICATION,
         ),
         QueueSpec(
             "risk_cases",
@@ -367,6 +379,9 @@ def _scope(actor: Any, spec: QueueSpec, case_path: str) -> Q | None:
     heads = _departments(actor, Role.DEPARTMENT_HEAD)
     if spec.name == "decision":
         return Q(department_id__in=sorted(heads)) if heads else None
+    if spec.name == "verification":
+        verifiers = heads | _departments(actor, Role.REVIEWER)
+        return Q(department_id__in=sorted(verifiers)) if verifiers else None
     parts: list[Q] = []
     if heads:
         parts.append(Q(department_id__in=sorted(heads)))
@@ -478,7 +493,9 @@ def _stopped(case_ref: str) -> F:
 def _base(spec: QueueSpec) -> QuerySet[Any]:
     if spec.kind == "task":
         return (
-            CaseTask.objects.filter(state=TaskState.OPEN, case__state__in=spec.states)
+            CaseTask.objects.filter(
+                state=TaskState.OPEN, kind=spec.task_kind, case__state__in=spec.states
+            )
             .select_related(
                 "department",
                 "case__department",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -34,9 +33,8 @@ from tongban.cases.models import (
     ToleratedReminder,
     ToleratedReminderKind,
 )
+from tongban.cases.selectors import window_staff
 from tongban.core.tasks import write_transaction
-from tongban.identity.models import Role
-from tongban.identity.selectors import division_chain, staff_holding
 from tongban.notifications.message_templates import message_templates, register_template
 from tongban.notifications.services import queue_notification
 from tongban.workdays.errors import CalendarUnknown
@@ -176,7 +174,7 @@ def _remind(
         if ToleratedReminder.objects.filter(material=material, kind=kind).exists():
             return "already_sent"
         if kind == ToleratedReminderKind.OVERDUE:
-            recipients = _window_staff(case)
+            recipients = window_staff(case)
             channels: tuple[str, ...] = STAFF_CHANNELS
         else:
             recipients = [case.submitted_by]
@@ -205,12 +203,3 @@ def _remind(
         return write_transaction(remind)
     except IntegrityError:
         return "already_sent"  # another worker wrote the ledger row first
-
-
-def _window_staff(case: Case) -> list[Any]:
-    """综合窗口 staff of the case's division, else of the nearest division above with any."""
-    for division_id in division_chain(case.division):
-        staff = list(staff_holding(Role.WINDOW, divisions=[division_id]))
-        if staff:
-            return staff
-    return []

@@ -1,5 +1,6 @@
 """Case reads: one case as an actor may see it, its event timeline, the 智能秒办 决定依据, an
-applicant's cases, the departments a task may be countersigned with or transferred to."""
+applicant's cases, the departments a task may be countersigned with or transferred to, and the
+staff to tell about a case's deadlines."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from tongban.cases import access, instant_explanation
 from tongban.cases.models import Case, CaseEvent, CaseTask
 from tongban.core.errors import NotFound
-from tongban.identity.models import Department
-from tongban.identity.selectors import division_chain
+from tongban.identity.models import Department, Role
+from tongban.identity.selectors import division_chain, staff_holding
 
 
 def case_for(actor: Any, number: str) -> Case:
@@ -64,3 +65,21 @@ def routing_departments(case: Case) -> list[Department]:
         .select_related("division")
         .order_by("division__code", "code")
     )
+
+
+def window_staff(case: Case) -> list[Any]:
+    """综合窗口 staff of the case's division, else of the nearest division above with any."""
+    for division_id in division_chain(case.division):
+        staff = list(staff_holding(Role.WINDOW, divisions=[division_id]))
+        if staff:
+            return staff
+    return []
+
+
+def heads_and_supervisors(case: Case, department_id: int) -> list[Any]:
+    """Whom overdue work is escalated to (督办): the heads of ``department_id`` and the
+    supervisors of the case's division and the divisions above it."""
+    return [
+        *staff_holding(Role.DEPARTMENT_HEAD, departments=[department_id]),
+        *staff_holding(Role.SUPERVISOR, divisions=division_chain(case.division)),
+    ]

@@ -10,17 +10,15 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from tongban.cases import access, events, instant, notices, outcomes
+from tongban.cases import access, commitments, events, instant, notices, outcomes
 from tongban.cases.models import (
     Case,
     CaseEvent,
     CaseState,
     CaseTask,
     Commitment,
-    CommitmentBar,
     Outcome,
 )
 from tongban.cases.numbers import next_case_number
@@ -152,19 +150,19 @@ def _check_commitment(
     ]
     if errors:
         raise ValidationFailed("承诺替代的材料有误", code="invalid_commitment", errors=errors)
-    who = Q(enterprise=enterprise) if enterprise else Q(person=actor.person, enterprise=None)
-    bar = CommitmentBar.objects.filter(who, until__gte=_today()).order_by("-until").first()
+    bar = commitments.active_bar(
+        person_id=None if enterprise else actor.person_id,
+        enterprise_id=enterprise.pk if enterprise else None,
+        today=_today(),
+    )
     if bar is not None:
-        raise PermissionDenied(
-            f"因曾违反告知承诺，{bar.until:%Y年%m月%d日}前不能选择告知承诺方式办理",
-            code="commitment_barred",
-        )
+        raise PermissionDenied(commitments.barred_message(bar), code="commitment_barred")
 
 
 _LOCKED_DRAFT = CompiledRead(
     lambda draft_id: (
         Case.objects.select_for_update(of=("self",))
-        .select_related("division", "item_version", "applicant_enterprise")
+        .select_related("division", "item_version", "applicant_enterprise", "commitment")
         .filter(pk=draft_id)
         .order_by()[:1]
     ),
@@ -181,13 +179,17 @@ def submit_draft(actor: Any, draft_id: int) -> Case:
         raise NotFound("没有找到该申请草稿", code="draft_not_found")
     if case.state != CaseState.DRAFT:
         raise state_conflict(actor, case, f"该申请已提交（{case.number}）", "already_submitted")
-    return do_submit(actor, case)
+    return do_submit(actor, case, commitment=getattr(case, "commitment", None))
 
 
-def do_submit(actor: Any, case: Case) -> Case:
+def do_submit(actor: Any, case: Case, *, commitment: Commitment | None = None) -> Case:
     """提交 of a draft the caller holds: locked by it, or created in its own transaction and
     so not yet visible to anyone else. Numbers the case, records the event, and lets 智能秒办
-    decide when the item's rules can."""
+    decide when the item's rules can. ``commitment`` is the draft's 告知承诺 when it has one
+    (the caller read it with the draft): an applicant barred since the draft was made is
+    refused the route (409 naming the bar's end)."""
+    if commitment is not None:
+        commitments.check_case_not_barred(case, _today())
     case.number = next_case_number(case.division.code, _today())
     case.state = CaseState.SUBMITTED
     case.submitted_at = case.received_at = timezone.now()

@@ -15,7 +15,8 @@ def sweep_timeouts() -> dict[str, int]:
 
 @task
 def sweep_deadline_warnings() -> dict[str, int]:
-    """红黄牌: warn handlers of tasks near their deadline, escalate overdue ones (idempotent)."""
+    """红黄牌: warn whoever must act on tasks, 预审 periods and cases near their deadline,
+    escalate overdue ones (idempotent)."""
     return dict(warn_and_escalate())
 
 

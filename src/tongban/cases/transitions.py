@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
 
-from tongban.cases import access, outcomes
+from tongban.cases import access, commitments, outcomes
 from tongban.cases.models import (
     Case,
     CaseState,
@@ -30,6 +30,7 @@ from tongban.cases.models import (
     CommitmentState,
     CorrectionNotice,
     Outcome,
+    TaskKind,
     TaskState,
     ToleratedMaterial,
 )
@@ -856,6 +857,7 @@ def _validate_commitment_approval(ctx: Context) -> None:
     commitment = Commitment.objects.filter(case=ctx.case).first()
     if commitment is None or commitment.state != CommitmentState.DECLARED:
         raise Conflict("该申请没有以告知承诺方式提交", code="no_commitment")
+    commitments.check_case_not_barred(ctx.case, ctx.today)  # a bar imposed since submission
     days = ctx.payload.get("verify_within_days", VERIFY_DAYS_DEFAULT)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 120:
         raise ValidationFailed(
@@ -877,7 +879,8 @@ def _validate_commitment_approval(ctx: Context) -> None:
     offered=lambda case: _commitment_state(case) == CommitmentState.DECLARED,
 )
 def approve_on_commitment(ctx: Context) -> None:
-    """Approve at once on the signed commitment; a verification falls due later."""
+    """Approve at once on the signed commitment; a 核查 task opens in the handling department,
+    due by the verification date."""
     case = ctx.case
     now = timezone.now()
     case.accepted_at = now
@@ -887,14 +890,38 @@ def approve_on_commitment(ctx: Context) -> None:
     case.decided_at = now
     case.state = S.DECIDED
     ctx.touch("accepted_at", "due_date", "outcome", "decision_reason", "decided_at", "state")
+    days = ctx.event_data["verify_within_days"]
     commitment = case.commitment
     commitment.state = CommitmentState.PENDING
-    commitment.verification_due = add_workdays(
-        ctx.today, ctx.event_data["verify_within_days"], case.division
-    )
+    commitment.verification_due = add_workdays(ctx.today, days, case.division)
     commitment.save(update_fields=["state", "verification_due"])
+    tasks = ctx.tasks()
+    ctx.task = commitments.open_verification_task(
+        case,
+        stage=max((t.stage for t in tasks), default=0) + 1,
+        limit_days=days,
+        due=commitment.verification_due,
+    )
+    access.remember_tasks(case, [*tasks, ctx.task])
     ctx.event_data["verification_due"] = commitment.verification_due.isoformat()
     ctx.after.append(lambda: outcomes.case_approved(case, ctx.actor))
+
+
+def _verification_task(ctx: Context) -> CaseTask | None:
+    """The case's open 核查 task (None for a commitment not approved, or already checked)."""
+    return next(
+        (t for t in ctx.tasks() if t.kind == TaskKind.VERIFICATION and t.state == TaskState.OPEN),
+        None,
+    )
+
+
+def _verifier(ctx: Context) -> bool:
+    """Reviewers and the head of the department holding the 核查 task (the handling one)."""
+    task = _verification_task(ctx)
+    department = task.department_id if task is not None else ctx.case.department_id
+    return access.has_role_in(ctx.actor, "reviewer", department) or access.has_role_in(
+        ctx.actor, "department_head", department
+    )
 
 
 def _pending_commitment(ctx: Context) -> Commitment:
@@ -904,33 +931,42 @@ def _pending_commitment(ctx: Context) -> Commitment:
     return commitment
 
 
+def _close_verification(ctx: Context, state: str, opinion: str) -> None:
+    """Close the 核查 task with the finding; the event records it as its task."""
+    task = _verification_task(ctx)
+    if task is None:
+        return
+    task.state = state
+    task.opinion = opinion
+    task.completed_by = ctx.actor
+    task.completed_at = timezone.now()
+    ctx.task = task
+    ctx.save_with_event(task, "state", "opinion", "completed_by", "completed_at")
+
+
 def _validate_verify(ctx: Context) -> None:
     _pending_commitment(ctx)
     ctx.event_data = {"finding": _text(ctx, "finding", "核查结论", required=False)}
-
-
-def _department_staff(ctx: Context) -> bool:
-    return access.is_head_for(ctx.actor, ctx.case) or access.has_role_in(
-        ctx.actor, "reviewer", ctx.case.department_id
-    )
 
 
 @transition(
     "verify_commitment",
     "承诺核查属实",
     {S.DECIDED, S.DELIVERED, S.CLOSED},
-    _department_staff,
+    _verifier,
     validate=_validate_verify,
     requires_open_clock=False,
     offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
 )
 def verify_commitment(ctx: Context) -> None:
+    """The commitment was kept: it is verified and the 核查 task closes."""
     commitment = ctx.case.commitment
     commitment.state = CommitmentState.VERIFIED
     commitment.checked_by = ctx.actor
     commitment.checked_at = timezone.now()
     commitment.finding = ctx.event_data["finding"]
     commitment.save(update_fields=["state", "checked_by", "checked_at", "finding"])
+    _close_verification(ctx, TaskState.APPROVED, commitment.finding or "核查属实")
 
 
 def _validate_revoke(ctx: Context) -> None:
@@ -948,8 +984,8 @@ def _validate_revoke(ctx: Context) -> None:
     offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
 )
 def revoke_for_broken_commitment(ctx: Context) -> None:
-    """The commitment was false: revoke the decision and bar the applicant from the commitment
-    route for the configured period (e.g. three years)."""
+    """The commitment was false: revoke the decision, close the 核查 task and bar the applicant
+    from the commitment route for the configured period (e.g. three years)."""
     case = ctx.case
     commitment = case.commitment
     commitment.state = CommitmentState.BROKEN
@@ -957,6 +993,7 @@ def revoke_for_broken_commitment(ctx: Context) -> None:
     commitment.checked_at = timezone.now()
     commitment.finding = ctx.reason
     commitment.save(update_fields=["state", "checked_by", "checked_at", "finding"])
+    _close_verification(ctx, TaskState.REJECTED, ctx.reason)
     case.outcome = Outcome.REVOKED
     case.decision_reason = f"违反告知承诺，撤销准予决定：{ctx.reason}"
     case.state = S.CLOSED
