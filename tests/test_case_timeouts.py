@@ -13,6 +13,7 @@ from freezegun import freeze_time
 
 from tests.catalog_fixtures import BODIES, FOOD, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
+from tongban.cases import deadlines
 from tongban.cases.deadlines import apply_timeouts
 from tongban.cases.models import Case, CaseState, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
@@ -212,3 +213,49 @@ def test_a_deemed_approval_tells_the_applicant_once(tmp_path: Path) -> None:
     assert "视为同意" in message.body
     event = case.events.get(action="deemed_approval")
     assert message.dedupe_key == f"case:{case.number}:{event.sequence}:in_app"
+
+
+class WorkerKilled(Exception):
+    """Stands for the worker dying in the middle of the sweep."""
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_sweep_killed_half_way_is_rerun_and_applies_each_timeout_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four tasks are past their deadlines; the worker dies while writing the second deemed
+    approval. That task's transaction leaves nothing behind; the next run does the other three,
+    and a third run finds nothing to do."""
+    first = accepted_case(tmp_path)
+    applicant = ApplicantFactory()
+    window = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
+    draft = check_create_draft(applicant, item_code="SC-FOOD-001", division_code="330100")
+    second = perform(window, submit_draft(applicant, draft.pk).number, "accept")
+    second_ga = second.tasks.get(department__code="3301-GA")
+    real = deadlines.update_then_insert
+
+    def dying(updates: Any, event: Any) -> Any:
+        written = real(updates, event)  # the rows are written in the task's transaction …
+        if event.case_id == second.pk:
+            raise WorkerKilled  # … and the worker dies before it commits
+        return written
+
+    monkeypatch.setattr(deadlines, "update_then_insert", dying)
+    with pytest.raises(WorkerKilled):
+        apply_timeouts(dt.date(2025, 3, 7))
+    second_ga.refresh_from_db()
+    assert second_ga.state == TaskState.OPEN
+    assert not second.events.filter(action="deemed_approval").exists()
+    assert first.events.filter(action="deemed_approval").count() == 1
+
+    monkeypatch.setattr(deadlines, "update_then_insert", real)
+    assert apply_timeouts(dt.date(2025, 3, 7)) == {"deemed_approved": 1, "escalated": 2}
+    assert apply_timeouts(dt.date(2025, 3, 7)) == {}
+    for case in (first, second):
+        actions = list(case.events.values_list("action", flat=True))
+        assert (actions.count("deemed_approval"), actions.count("timeout_escalation")) == (1, 1)
+        case.refresh_from_db()
+        assert list(case.events.values_list("sequence", flat=True)) == list(
+            range(1, case.event_count + 1)
+        )

@@ -265,11 +265,6 @@ def test_a_bar_imposed_after_the_draft_refuses_the_submission(people: People) ->
     assert info.value.code == "commitment_barred"
     assert "2028年03月03日" in info.value.message
     assert Case.objects.get(pk=draft.pk).state == CaseState.DRAFT
-    client = Client()
-    client.force_login(people.applicant)
-    response = client.post(f"/api/v1/cases/drafts/{draft.pk}/submit")
-    assert response.status_code == 409
-    assert response.json()["code"] == "commitment_barred"
     with freeze_time("2028-03-04 10:00:00+08:00"):  # the bar has ended
         assert submit_draft(people.applicant, draft.pk).state == CaseState.SUBMITTED
 
@@ -286,6 +281,12 @@ def test_a_bar_imposed_after_the_draft_refuses_the_complete_submission(
         check_submit_application(people.applicant, draft.pk)
     assert info.value.code == "commitment_barred"
     assert "2028年03月03日" in info.value.message
+    client = Client()  # the API submits the same way
+    client.force_login(people.applicant)
+    response = client.post(f"/api/v1/cases/drafts/{draft.pk}/submit")
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "commitment_barred"
+    assert Case.objects.get(pk=draft.pk).state == CaseState.DRAFT
 
 
 def test_a_bar_imposed_after_submission_refuses_the_approval(people: People) -> None:
@@ -315,7 +316,7 @@ def test_a_bar_imposed_after_submission_refuses_the_approval(people: People) -> 
 def test_the_migration_opens_tasks_for_pending_commitments(people: People) -> None:
     from importlib import import_module
 
-    migration = import_module("tongban.cases.migrations.0011_commitment_verification_task")
+    migration = import_module("tongban.cases.migrations.0012_commitment_verification_task")
     case = people.submitted()
     Commitment.objects.filter(case=case).update(state="pending", verification_due=DUE)
     Case.objects.filter(pk=case.pk).update(state=CaseState.DECIDED)
