@@ -51,6 +51,9 @@ from tongban.bench.base import Benchmark, BenchmarkFailed, Log, Option, benchmar
 ITEM = "330106-SCJG.food-business-licence"
 DIVISION = "330106"
 ANSWERS = {"subject_type": "individual", "business_form": "retail", "area": 60}
+# what the applicant types on the form and uploads (a complete application; sample values)
+MATERIALS = ("application", "business_licence", "layout", "safety_rules")
+SAMPLE_PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 QUERIES = ("开饭店", "食品经营许可", "个体工商户", "出生登记", "居住证", "spxk", "社保", "公积金")
 APPLICANT, WINDOW = "citizen", "window"
 STOP_TIMEOUT_S = 30
@@ -75,7 +78,7 @@ def _free_port() -> int:
 def prepare(cases: int, log: Log) -> dict[str, Any]:
     """Demo data, ``cases`` applications (half accepted), sessions and a CSRF token."""
     from tongban.cases.services import check_create_draft, perform, submit_draft
-    from tongban.identity.models import User
+    from tongban.identity.models import Enterprise, User
 
     call_command(
         "demo_data", "--no-table", "--persons", "50", "--enterprises", "10", stdout=StringIO()
@@ -98,12 +101,27 @@ def prepare(cases: int, log: Log) -> dict[str, Any]:
         client.force_login(user)
         sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
     alphabet = string.ascii_letters + string.digits
+    enterprise = Enterprise.objects.order_by("pk").first()
+    if enterprise is None or applicant.person is None:
+        raise CommandError("the demo data has no enterprise or no person for the applicant")
+    form = {
+        "operator_name": f"{applicant.person.name}食品店",
+        "uscc": enterprise.uscc,
+        "legal_rep": applicant.person.name,
+        "premises": "杭州市西湖区文三路 100 号",
+        "area": 60,
+        "business_items": "预包装食品销售",
+        "contact_mobile": "13800000000",
+    }
     return {
         "sessions": sessions,
         "csrf": "".join(secrets.choice(alphabet) for _ in range(32)),
         "item": ITEM,
         "division": DIVISION,
         "answers": ANSWERS,
+        "form": form,
+        "materials": list(MATERIALS),
+        "pdf": SAMPLE_PDF.decode("ascii"),
         "queries": list(QUERIES),
         "cases": numbers,
         "submitted": [n for i, n in enumerate(numbers) if i % 2 == 0],

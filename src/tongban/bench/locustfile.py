@@ -4,11 +4,12 @@ Two kinds of simulated people drive the real server through the REST API with th
 cookies and CSRF token the benchmark prepared (``TONGBAN_LOAD_PLAN``, a JSON file):
 
 * an applicant (申请人), three in four users: searches items, runs the 情形引导 of an item,
-  opens one of their cases, and starts (``POST /api/v1/cases``) and submits a draft;
+  opens one of their cases, and files a complete application: starts a draft with its form
+  (``POST /api/v1/cases``), uploads its four materials and submits it;
 * a 综合窗口 (window), one in four: reads the intake queue, opens a case, and accepts (受理)
   a case an applicant submitted during the run (each case once).
 
-Reads are about four in five requests. Every request is named by what it is, so the figures
+About two in three requests are reads. Every request is named by what it is, so the figures
 come out per endpoint; any answer other than the expected status counts as a failure.
 """
 
@@ -49,6 +50,24 @@ class _Signed(FastHttpUser):
                 return None
             return r.json()
 
+    def _upload(self, url: str, file_name: str, content: bytes, name: str) -> Any:
+        """A multipart upload of one file (field ``file``), as a browser sends it."""
+        boundary = f"tongban{RNG.getrandbits(64):016x}"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{file_name}"\r\nContent-Type: application/pdf\r\n\r\n'
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = {**self.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        with self.client.post(url, data=body, headers=headers, name=name, catch_response=True) as r:
+            if r.status_code != 201:
+                r.failure(f"{r.status_code}: {r.text[:200]}")
+                return None
+            return r.json()
+
     def _post(self, url: str, body: dict[str, Any], name: str, expect: int = 200) -> Any:
         with self.client.post(
             url, json=body, headers=self.headers, name=name, catch_response=True
@@ -78,12 +97,22 @@ class Applicant(_Signed):
         number = RNG.choice(PLAN["cases"])
         self._get(f"/api/v1/cases/{number}", "GET /cases/{number} (applicant)")
 
-    @task(2)
+    @task(1)
     def apply(self) -> None:
-        body = {"item": PLAN["item"], "division": PLAN["division"], "answers": PLAN["answers"]}
+        body = {
+            "item": PLAN["item"],
+            "division": PLAN["division"],
+            "answers": PLAN["answers"],
+            "form": PLAN["form"],
+        }
         draft = self._post("/api/v1/cases", body, "POST /cases (draft)", expect=201)
         if draft is None:
             return
+        content = PLAN["pdf"].encode("ascii")
+        for key in PLAN["materials"]:
+            url = f"/api/v1/cases/drafts/{draft['id']}/materials/{key}"
+            if self._upload(url, f"{key}.pdf", content, "POST material") is None:
+                return
         case = self._post(f"/api/v1/cases/drafts/{draft['id']}/submit", {}, "POST submit")
         if case is not None:
             SUBMITTED.append(case["number"])
