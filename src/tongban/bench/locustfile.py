@@ -50,16 +50,14 @@ class _Signed(FastHttpUser):
                 return None
             return r.json()
 
-    def _upload(self, url: str, file_name: str, content: bytes, name: str) -> Any:
-        """A multipart upload of one file (field ``file``), as a browser sends it."""
+    def _upload(self, url: str, file_name: str, content: str, name: str) -> Any:
+        """A multipart upload of one file (field ``file``), as a browser sends it; ``content``
+        is the plan's sample PDF, which is ASCII, so the body is text."""
         boundary = f"tongban{RNG.getrandbits(64):016x}"
         body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                f'filename="{file_name}"\r\nContent-Type: application/pdf\r\n\r\n'
-            ).encode()
-            + content
-            + f"\r\n--{boundary}--\r\n".encode()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{file_name}"\r\nContent-Type: application/pdf\r\n\r\n'
+            f"{content}\r\n--{boundary}--\r\n"
         )
         headers = {**self.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
         with self.client.post(url, data=body, headers=headers, name=name, catch_response=True) as r:
@@ -108,7 +106,7 @@ class Applicant(_Signed):
         draft = self._post("/api/v1/cases", body, "POST /cases (draft)", expect=201)
         if draft is None:
             return
-        content = PLAN["pdf"].encode("ascii")
+        content = PLAN["pdf"]
         for key in PLAN["materials"]:
             url = f"/api/v1/cases/drafts/{draft['id']}/materials/{key}"
             if self._upload(url, f"{key}.pdf", content, "POST material") is None:
