@@ -187,12 +187,14 @@ def test_reveal_permission_matrix(world: World, who: str, status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["intake", "review", "decision", "verification", "risk_cases", "risk_tasks"]
+    "name",
+    ["intake", "delivery", "review", "decision", "verification", "risk_cases", "risk_tasks"],
 )
 def test_queues_need_the_role(world: World, name: str) -> None:
     """A queue of a role the user does not hold is 403; every queue works for its role."""
     holders = {
         "intake": world.window,
+        "delivery": world.window,
         "review": world.reviewer,
         "decision": world.head,
         "verification": world.reviewer,
@@ -203,6 +205,27 @@ def test_queues_need_the_role(world: World, name: str) -> None:
     assert as_user(holders[name]).get(url).status_code == 200
     stranger = world.window if name in ("review", "verification") else world.ga
     assert as_user(stranger).get(url).status_code == 403
+
+
+def test_the_window_finds_decided_cases_to_deliver(world: World) -> None:
+    perform(world.window, world.number, "accept")
+    for _stage in (1, 2):
+        for task in world.case.tasks.filter(state="open"):
+            reviewer = world.ga if task.department.code == "3301-GA" else world.reviewer
+            perform(reviewer, world.number, "approve_task", {"task": task.pk})
+    perform(world.head, world.number, "decide", {"outcome": "approved"})
+    page = as_user(world.window).get(reverse("workbench:queue", args=["delivery"]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "待送达与办结" in html
+    assert world.number in html
+    assert (
+        as_user(world.other_staff)
+        .get(reverse("workbench:queue", args=["delivery"]))
+        .content.decode()
+        .count(world.number)
+        == 0
+    )  # the district window: not its division
 
 
 def test_unknown_queue_is_404(world: World) -> None:
