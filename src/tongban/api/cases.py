@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -247,20 +246,17 @@ def _form_values(form: dict[str, Any]) -> dict[str, str]:
 
 @router.post("/cases", response={201: CaseOut, **ERRORS}, summary="Start an application (草稿)")
 def create_draft(request: HttpRequest, payload: DraftIn) -> Status[dict[str, Any]]:
-    """The draft, 系统填 from shared data, and ``form`` checked field by field as on the
-    draft page (422 ``form.<key>``): all of it or, on any error, nothing."""
-    values = _form_values(payload.form)
-    with transaction.atomic():
-        case = services.check_create_draft(
-            request.user,
-            item_code=payload.item,
-            division_code=payload.division,
-            answers=payload.answers,
-            enterprise_uscc=payload.enterprise_uscc,
-        )
-        check_fill_draft(request.user, case.pk)  # 系统填 and 免提交 (GET /sharing/drafts/{id})
-        # 自动填 from the verified identity, then what was sent
-        case = applications.check_save_draft_form(request.user, case.pk, values)
+    """The draft with ``form`` checked field by field as on the draft page (422 ``form.<key>``,
+    nothing written), then 系统填 and 免提交 from shared data, as the portal does."""
+    case = applications.check_start_application(
+        request.user,
+        item_code=payload.item,
+        division_code=payload.division,
+        answers=payload.answers,
+        values=_form_values(payload.form),
+        enterprise_uscc=payload.enterprise_uscc,
+    )
+    check_fill_draft(request.user, case.pk)  # (GET /sharing/drafts/{id})
     return Status(201, _case(request.user, case))
 
 
@@ -348,20 +344,10 @@ def case_events(request: HttpRequest, number: str) -> list[dict[str, Any]]:
             "from_state": e.from_state,
             "to_state": e.to_state,
             "reason": e.reason,
-            "data": _event_data(e.data),
+            "data": selectors.event_details(e),
         }
         for e in selectors.timeline(request.user, case)
     ]
-
-
-def _event_data(data: dict[str, Any]) -> dict[str, Any]:
-    """An event's details; a 智能秒办 explanation holds the values its rules saw, personal data
-    among them, so it is read from the case (``instant_decision``: masked, per audience)."""
-    if "explanation" not in data:
-        return data
-    return {k: v for k, v in data.items() if k != "explanation"} | {
-        "explanation": "见办件详情 instant_decision"
-    }
 
 
 def _register(name: str, label: str) -> None:

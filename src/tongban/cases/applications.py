@@ -621,6 +621,28 @@ def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) 
 
 
 @transaction.atomic
+def check_start_application(
+    actor: Any,
+    *,
+    item_code: str,
+    division_code: str,
+    answers: dict[str, Any],
+    values: Mapping[str, str],
+    enterprise_uscc: str | None = None,
+) -> Case:
+    """The draft with its form: 自动填 from the verified identity and ``values`` checked as
+    ``check_save_draft_form`` checks them (422 ``form.<key>``), all of it or nothing."""
+    case = services.check_create_draft_here(
+        actor,
+        item_code=item_code,
+        division_code=division_code,
+        answers=answers,
+        enterprise_uscc=enterprise_uscc,
+    )
+    return check_save_draft_form(actor, case.pk, values)
+
+
+@transaction.atomic
 def check_store_shared_values(
     actor: Any,
     draft_id: int,

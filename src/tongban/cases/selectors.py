@@ -39,6 +39,16 @@ def timeline(actor: Any, case: Case) -> QuerySet[CaseEvent]:
     return events
 
 
+def event_details(event: CaseEvent) -> dict[str, Any]:
+    """An event's details as the timeline shows them. A 智能秒办 explanation holds the values
+    its rules saw, personal data among them: it is read from the case instead
+    (``instant_decision``, masked and per audience)."""
+    data: dict[str, Any] = event.data or {}
+    if "explanation" not in data:
+        return data
+    return {**data, "explanation": "见办件详情 instant_decision"}
+
+
 def instant_decision(actor: Any, case: Case) -> instant_explanation.InstantDecision | None:
     """智能秒办 决定依据 of ``case`` as ``actor`` may read it: the applicant reads which
     conditions their application met, in words; staff also read the rule names and the raw
