@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from tongban.cases import events, notices
+from tongban.cases import access, events, notices
 from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskKind, TaskState
 from tongban.cases.queues import (
     INTAKE_LIMIT_WORKDAYS,
@@ -44,7 +44,7 @@ from tongban.core.compiled_writes import update_then_insert
 from tongban.identity.models import Role
 from tongban.identity.selectors import staff_holding
 from tongban.notifications.services import queue_notification
-from tongban.workdays.selectors import working_calendar
+from tongban.workdays.selectors import one_calendar, working_calendar
 
 DEEMED_OPINION = "审查期限届满未作出意见，依规定视为同意（超时默认）"
 STAFF_CHANNELS = ("in_app",)
@@ -67,10 +67,12 @@ def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
 def _handle(task_id: int, case_id: int, today: dt.date) -> str:
     with transaction.atomic():
         case = Case.objects.select_for_update(of=("self",)).select_related(_CHAIN).get(pk=case_id)
-        task = CaseTask.objects.select_related("department").get(pk=task_id)
-        task.case = case  # the locked case, with the division chain the escalation walks
-        if task.state != TaskState.OPEN or task.due_date is None or task.due_date >= today:
-            return "skipped"  # handled meanwhile, or the deadline moved
+        # from the case's own task list, so the transition sees this task as it changes it
+        task = next((t for t in access.case_tasks(case) if t.pk == task_id), None)
+        if task is None or task.state != TaskState.OPEN or task.due_date is None:
+            return "skipped"  # handled meanwhile, or no longer the case's (退回 to intake)
+        if task.due_date >= today:
+            return "skipped"  # the deadline moved
         if clock_stopped(case):
             return "clock_stopped"
         if task.on_timeout == "escalate":
@@ -141,13 +143,48 @@ def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
     out once per deadline and recipient."""
     today = today or timezone.localdate()
     report: Counter[str] = Counter()
-    _watch_tasks(today, report)
-    _watch_intake(today, report)
-    _watch_running_cases(today, report)
+    staff = _Recipients()
+    with one_calendar():  # one calendar snapshot, and one fingerprint query, for the sweep
+        _watch_tasks(today, report, staff)
+        _watch_intake(today, report, staff)
+        _watch_running_cases(today, report, staff)
     return report
 
 
-def _watch_tasks(today: dt.date, report: Counter[str]) -> None:
+class _Recipients:
+    """Whom to tell, looked up once per sweep: many rows share a department and a division."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[Any, ...], list[Any]] = {}
+
+    def _once(self, key: tuple[Any, ...], find: Callable[[], list[Any]]) -> list[Any]:
+        if key not in self._found:
+            self._found[key] = find()
+        return self._found[key]
+
+    def reviewers(self, department_id: int) -> list[Any]:
+        return self._once(
+            ("reviewers", department_id),
+            lambda: list(staff_holding(Role.REVIEWER, departments=[department_id])),
+        )
+
+    def heads(self, case: Case) -> list[Any]:
+        return self._once(
+            ("heads", case.department_id),
+            lambda: list(staff_holding(Role.DEPARTMENT_HEAD, departments=[case.department_id])),
+        )
+
+    def window(self, case: Case) -> list[Any]:
+        return self._once(("window", case.division_id), lambda: window_staff(case))
+
+    def escalation(self, case: Case, department_id: int) -> list[Any]:
+        return self._once(
+            ("escalation", department_id, case.division_id),
+            lambda: heads_and_supervisors(case, department_id),
+        )
+
+
+def _watch_tasks(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
     """审查 tasks warn their department's reviewers; 核查 tasks the reviewers of the handling
     department (who verify); red goes to the task department's head and the supervisors."""
     tasks = (
@@ -163,18 +200,18 @@ def _watch_tasks(today: dt.date, report: Counter[str]) -> None:
         prefix = TASK_REPORT.get(task.kind, "")
         due = task.due_date.isoformat()
         if signal.light == "yellow":
-            recipients = list(staff_holding(Role.REVIEWER, departments=[task.department_id]))
+            recipients = staff.reviewers(task.department_id)
             key = f"task:{task.pk}:yellow:{due}"
             _tell_staff(task, recipients, warning, key, signal.workdays_left)
             report[f"{prefix}warned"] += 1
         elif signal.light == "red":
-            recipients = heads_and_supervisors(task.case, task.department_id)
+            recipients = staff.escalation(task.case, task.department_id)
             key = f"task:{task.pk}:red:{due}"
             _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
             report[f"{prefix}escalated"] += 1
 
 
-def _watch_intake(today: dt.date, report: Counter[str]) -> None:
+def _watch_intake(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
     """预审: the window must accept, ask for corrections or refuse within the intake period."""
     calendar = working_calendar()
     cases = (
@@ -189,10 +226,10 @@ def _watch_intake(today: dt.date, report: Counter[str]) -> None:
         signal = signal_for(
             due, INTAKE_LIMIT_WORKDAYS, case.division, today=today, calendar=calendar
         )
-        _case_light(case, "intake", due, signal, window_staff, report)
+        _case_light(case, "intake", due, signal, staff.window, staff, report)
 
 
-def _watch_running_cases(today: dt.date, report: Counter[str]) -> None:
+def _watch_running_cases(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
     """审查中 and 待决定: the head answers for the case's own due date (the decision)."""
     calendar = working_calendar()
     running = Case.objects.filter(
@@ -216,11 +253,7 @@ def _watch_running_cases(today: dt.date, report: Counter[str]) -> None:
             today=today,
             calendar=calendar,
         )
-        _case_light(case, "decision", case.due_date, signal, _heads, report)
-
-
-def _heads(case: Case) -> list[Any]:
-    return list(staff_holding(Role.DEPARTMENT_HEAD, departments=[case.department_id]))
+        _case_light(case, "decision", case.due_date, signal, staff.heads, staff, report)
 
 
 CASE_TEMPLATES = {
@@ -235,6 +268,7 @@ def _case_light(
     due: dt.date,
     signal: Signal,
     who_acts: Callable[[Case], list[Any]],
+    staff: _Recipients,
     report: Counter[str],
 ) -> None:
     warning, overdue = CASE_TEMPLATES[phase]
@@ -243,7 +277,7 @@ def _case_light(
         report[f"{phase}_warned"] += 1
     elif signal.light == "red":
         template, days = overdue, signal.overdue_workdays
-        recipients = heads_and_supervisors(case, case.department_id)
+        recipients = staff.escalation(case, case.department_id)
         report[f"{phase}_escalated"] += 1
     else:
         return

@@ -67,9 +67,10 @@ class Context:
         self.changed.update(fields)
 
     def save_with_event(self, row: Model, *fields: str) -> None:
-        """Have ``perform`` write these changed fields of another saved row (the decided task)
-        together with the case and its event: one statement on PostgreSQL. Only for a row that
-        nothing else in the transition writes or reads back from the database."""
+        """Have ``perform`` write these changed fields of another saved row (the decided task,
+        taken from ``tasks()``) together with the case and its event: one statement on
+        PostgreSQL. Only for a row that nothing else in the transition writes or reads back
+        from the database."""
         self.rows_changed.append((row, fields))
 
     def tasks(self) -> list[CaseTask]:
@@ -425,8 +426,7 @@ def approve_task(ctx: Context) -> None:
     task.completed_by = ctx.actor
     task.completed_at = timezone.now()
     ctx.save_with_event(task, "state", "opinion", "completed_by", "completed_at")
-    # the decision is written with the event: count this task as decided whichever copy was read
-    tasks = [task if t.pk == task.pk else t for t in ctx.tasks()]
+    tasks = ctx.tasks()  # ctx.task is one of these: it counts as decided already
     if any(t.stage == task.stage and t.state == TaskState.OPEN for t in tasks):
         return
     last = max(t.stage for t in tasks)
