@@ -21,8 +21,8 @@ A light is red when the deadline is before today, yellow when the working days l
 ``paused`` while the case's clock is stopped (中止) and ``unknown`` when the deadline falls in a
 year whose calendar nobody has entered yet. Lists page by keyset on ``(due date, id)`` (the
 intake queue on ``(received_at, id)``, when the materials arrived, and the delivery queue on
-``(decided_at, id)``, which order the same way because their deadlines only grow with that time) and never count rows. A light filter is applied in SQL with the
-boundary dates of the national calendar, so a page costs a fixed number of queries; only when
+``(decided_at, id)``, which order the same way because their deadlines only grow with that
+time) and never count rows. A light filter is applied in SQL with the boundary dates of the national calendar, so a page costs a fixed number of queries; only when
 some division has its own calendar days are rows checked again in Python, scanning at most
 ``MAX_CHUNKS`` chunks per page (a page may then come back short, with a cursor to go on).
 """
@@ -209,13 +209,18 @@ def intake_due(received: dt.datetime | None, division: Division | None) -> dt.da
 
 
 def _act_due(at: dt.datetime | None, days: int, division: Division | None) -> dt.date | None:
+    """The deadline ``days`` working days after the day of the act at ``at`` (None without an
+    act, or past the known calendar)."""
     if at is None:
         return None
-    day = timezone.localdate(at) if timezone.is_aware(at) else at.date()
     try:
-        return add_workdays(day, days, division)
+        return add_workdays(_day_of(at), days, division)
     except CalendarUnknown:
         return None
+
+
+def _day_of(at: dt.datetime) -> dt.date:
+    return timezone.localdate(at) if timezone.is_aware(at) else at.date()
 
 
 # --- rows and pages -----------------------------------------------------------------------------
@@ -420,14 +425,14 @@ def decode_cursor(cursor: str | None) -> str | None:
         return None
 
 
-def _after(sort_field: str, key: str | None, intake: bool) -> Q:
+def _after(sort_field: str, key: str | None, from_act: bool) -> Q:
     """Rows after the row whose key is ``key`` in ``(sort_field, id)`` order; a key that does
     not parse (a cursor edited by hand) starts from the beginning."""
     if key is None:
         return Q()
     value, _sep, pk = key.rpartition("|")
     try:
-        parsed: Any = dt.datetime.fromisoformat(value) if intake else dt.date.fromisoformat(value)
+        parsed: Any = dt.datetime.fromisoformat(value) if from_act else dt.date.fromisoformat(value)
         number = int(pk)
     except ValueError:
         return Q()
@@ -558,10 +563,10 @@ def queue_page(
 
     calendar = working_calendar()
     wanted: tuple[str, ...] = (filters.light,) if filters.light else spec.default_lights
-    intake = spec.name in _FROM_ACT  # timed from an act: the materials' arrival, the decision
+    from_act = spec.name in _FROM_ACT  # timed from an act: the materials' arrival, the decision
     sort_field, act_limit = _FROM_ACT.get(spec.name, ("due_date", 0))
     exact = True
-    if not intake:
+    if not from_act:
         rows = rows.filter(due_date__isnull=False)
         if wanted:
             rows, exact = _light_filter(rows, wanted, today, calendar)
@@ -577,8 +582,8 @@ def queue_page(
         def left_of(a: dt.date, b: dt.date) -> int:
             return calendar.workdays_between(a, b, chain)
 
-        if intake:
-            due = _intake_due(calendar, getattr(obj, sort_field), chain, act_limit)
+        if from_act:
+            due = _act_due_in(calendar, getattr(obj, sort_field), chain, act_limit)
             return classify(due, act_limit, today, left_of)
         return classify(obj.due_date, obj.limit, today, left_of, paused=obj.stopped)
 
@@ -595,7 +600,7 @@ def queue_page(
         # what made a page slow whenever the planner misjudged how many would match (open rows
         # cluster around today, which whole-table statistics do not show), and a key subquery
         # inside the wide query is planned badly past join_collapse_limit.
-        after = _after(sort_field, last_scanned, intake)
+        after = _after(sort_field, last_scanned, from_act)
         keys = list(rows.filter(after).values_list("pk", flat=True)[:chunk])
         batch = list(_base(spec).filter(pk__in=keys).order_by(sort_field, "pk")) if keys else []
         for obj in batch:
@@ -622,14 +627,14 @@ def queue_page(
     )
 
 
-def _intake_due(
-    calendar: WorkingCalendar, received: dt.datetime | None, chain: Sequence[int], days: int
+def _act_due_in(
+    calendar: WorkingCalendar, at: dt.datetime | None, chain: Sequence[int], days: int
 ) -> dt.date | None:
-    if received is None:
+    """``_act_due`` with the page's calendar snapshot and the row's division chain."""
+    if at is None:
         return None
-    day = timezone.localdate(received) if timezone.is_aware(received) else received.date()
     try:
-        return calendar.add_workdays(day, days, chain)
+        return calendar.add_workdays(_day_of(at), days, chain)
     except CalendarUnknown:
         return None
 
