@@ -63,6 +63,18 @@ def rule_specs(version: ItemVersion, fields: list[Field]) -> dict[str, QuestionS
     )
 
 
+def names_used(version: ItemVersion) -> set[str]:
+    """Every name (``answer.*``, ``form.*``, ``fact.*``) the version's 秒办 rules refer to."""
+    if not version.instant_rules:
+        return set()
+    specs = rule_specs(version, list(version.fields.select_related("element")))
+    return {
+        name
+        for rule_doc in version.instant_rules
+        for name in compile_rule(rule_doc["when"], specs).questions()
+    }
+
+
 def evaluate(case: Case) -> InstantResult:
     version = case.item_version
     if not version.instant_rules:

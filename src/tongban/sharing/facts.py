@@ -11,7 +11,7 @@ provider says it does not know and the case goes to a person.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,21 +73,9 @@ for _fact in SHARED_FACTS.values():
     register(_fact.name, _fact.answer_type, _fact.label)(_provider(_fact))
 
 
-def _names(doc: Any) -> Iterator[str]:
-    if not isinstance(doc, Mapping):
-        return
-    if isinstance(doc.get("q"), str):
-        yield doc["q"]
-    for key in ("all", "any"):
-        for part in doc.get(key) or ():
-            yield from _names(part)
-    yield from _names(doc.get("not"))
-
-
-def facts_used(instant_rules: list[dict[str, Any]]) -> list[SharedFact]:
-    """The shared facts an item version's 秒办 rules refer to, in name order."""
-    names = {name for rule in instant_rules for name in _names(rule.get("when"))}
-    return [SHARED_FACTS[name] for name in sorted(names & SHARED_FACTS.keys())]
+def facts_used(names: Iterable[str]) -> list[SharedFact]:
+    """The shared facts among ``names`` (those 秒办 rules refer to), in name order."""
+    return [SHARED_FACTS[name] for name in sorted(set(names) & SHARED_FACTS.keys())]
 
 
 def missing_reason(fact: SharedFact, source_label: str) -> str:

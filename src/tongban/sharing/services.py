@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongban.cases import applications
+from tongban.cases import applications, instant
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import state_conflict
 from tongban.core.errors import FieldError, NotFound, ValidationFailed
@@ -469,7 +469,7 @@ def check_fill_draft(actor: Any, draft_id: int, *, only_new: bool = False) -> Fi
                 material.key, material.name, material.licence_type, material.data_source
             )
             items.append(_material_item(case, material, exemptions.resolve(context, need)))
-    for fact in facts.facts_used(case.item_version.instant_rules):
+    for fact in facts.facts_used(instant.names_used(case.item_version)):
         if wanted(SharedTarget.FACT, fact.name):
             items.append(_fact_item(case, fact, context.lookup(fact.source)))
     values = {
