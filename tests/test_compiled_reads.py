@@ -25,8 +25,14 @@ from tongban.cases.queues import queue_page
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.core.compiled import CompiledRead
+from tongban.core.errors import NotFound
 from tongban.identity.models import Department, Division, StaffRole
-from tongban.identity.selectors import forget_staff_roles, staff_role_grants
+from tongban.identity.selectors import (
+    StaffRoleGrantsOf,
+    forget_staff_roles,
+    remember_staff_roles,
+    staff_role_grants,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +199,68 @@ def test_received_at_is_the_submission_then_the_answer_to_a_correction(catalog: 
     assert [r.case.number for r in page.rows] == [second.number, first.number]
     assert page.rows[1].signal.due_date == dt.date(2025, 3, 13)
     assert page.rows[0].signal.due_date == dt.date(2025, 3, 10)
+
+
+# --- the actor's roles, read with the locked case ------------------------------------------------
+WITH_GRANTS = CompiledRead(
+    lambda code, user_id: (
+        Division.objects.annotate(grants=StaffRoleGrantsOf(user_id)).filter(code=code).order_by()
+    ),
+    (str, int),
+    "test_with_grants",
+)
+
+
+def test_annotations_are_set_on_the_instances_as_the_queryset_sets_them(catalog: None) -> None:
+    scjg = Department.objects.get(code="3301-SCJG")
+    ga = Department.objects.get(code="3301-GA")
+    user = StaffUserFactory(department=scjg, roles=["window", "reviewer"])
+    StaffRole.objects.create(user=user, department=ga, role="reviewer")
+    found = WITH_GRANTS("330100", user.pk)[0]
+    expected = Division.objects.annotate(grants=StaffRoleGrantsOf(user.pk)).get(code="330100")
+    assert found.grants
+    assert set(found.grants.split(",")) == set(expected.grants.split(","))
+    assert set(found.grants.split(",")) == {
+        f"window:{scjg.pk}",
+        f"reviewer:{scjg.pk}",
+        f"reviewer:{ga.pk}",
+    }
+    assert WITH_GRANTS("330100", ApplicantFactory().pk)[0].grants is None
+
+
+def test_remembered_grants_are_the_roles_and_only_for_active_staff(catalog: None) -> None:
+    scjg = Department.objects.get(code="3301-SCJG")
+    staff = StaffUserFactory(department=scjg, roles=["window", "reviewer"])
+    expected = frozenset(StaffRole.objects.filter(user=staff).values_list("role", "department_id"))
+    remember_staff_roles(staff, WITH_GRANTS("330100", staff.pk)[0].grants)
+    with CaptureQueriesContext(connection) as captured:
+        assert staff_role_grants(staff) == expected
+    assert not captured.captured_queries
+    remember_staff_roles(staff, None)  # the account holds no role any more
+    assert staff_role_grants(staff) == frozenset()
+    applicant = ApplicantFactory()
+    remember_staff_roles(applicant, f"window:{scjg.pk}")  # never roles for an applicant
+    assert staff_role_grants(applicant) == frozenset()
+
+
+def test_a_step_reads_the_actors_roles_with_the_case_and_honours_a_revoked_role(
+    catalog: None,
+) -> None:
+    scjg = Department.objects.get(code="3301-SCJG")
+    applicant = ApplicantFactory()
+    window = StaffUserFactory(department=scjg, roles=["window"])
+    draft = check_create_draft(
+        applicant, item_code="SC-FOOD-001", division_code="330100", answers=ANSWERS
+    )
+    number = submit_draft(applicant, draft.pk).number
+    assert staff_role_grants(window) == {("window", scjg.pk)}  # cached on the object
+    StaffRole.objects.filter(user=window).delete()  # revoked before the step
+    with pytest.raises(NotFound):  # the step read the roles afresh, with the case
+        perform(window, number, "accept")
+    assert staff_role_grants(window) == frozenset()
+    StaffRole.objects.create(user=window, department=scjg, role="window")
+    with CaptureQueriesContext(connection) as captured:
+        perform(window, number, "accept")
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any("identity_staffrole" in sql for sql in statements)  # inside the case's read
+    assert not [sql for sql in statements if sql.startswith('SELECT "identity_staffrole"')]

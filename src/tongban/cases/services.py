@@ -29,6 +29,7 @@ from tongban.core.compiled_writes import insert_row, update_then_insert
 from tongban.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.models import Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
+from tongban.identity.selectors import StaffRoleGrantsOf, remember_staff_roles
 from tongban.workdays.selectors import one_calendar
 
 
@@ -250,7 +251,7 @@ def _decide_instantly(case: Case) -> None:
 
 
 _LOCKED_CASE = CompiledRead(
-    lambda number: (
+    lambda number, actor_id: (
         Case.objects.select_for_update(of=("self",))
         .select_related(
             "division__parent__parent__parent",  # the chain access checks walk
@@ -259,16 +260,20 @@ _LOCKED_CASE = CompiledRead(
             "applicant_enterprise",
             "submitted_by__person",  # whom the step's notice goes to
         )
+        .annotate(actor_grants=StaffRoleGrantsOf(actor_id))  # the actor's roles, read with it
         .filter(number=number)
         .order_by()[:1]  # numbers are unique: no ORDER BY to build
     ),
-    (str,),
+    (str, int),
     "locked_case",
 )
 
 
 def _locked_case(actor: Any, number: str) -> Case:
-    case = _LOCKED_CASE.first(number)  # compiled once: it runs at every step of every case
+    # compiled once: it runs at every step of every case, and reads the actor's roles with it
+    case = _LOCKED_CASE.first(number, getattr(actor, "pk", None) or 0)
+    if case is not None:
+        remember_staff_roles(actor, case.actor_grants)
     if case is None or not access.can_see_case(actor, case):
         raise NotFound(f"没有找到办件 {number}", code="case_not_found")
     return case

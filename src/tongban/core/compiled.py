@@ -8,8 +8,9 @@ time. ``CompiledRead`` compiles its queryset once per connection (with sentinel 
 keeps the statement, the column converters and the related-object populators, and at each call
 binds the new parameters, runs the statement through the connection's own cursor (so execute
 wrappers, query counting and PostgreSQL's prepared statements still apply) and builds the same
-model instances the queryset would have built. Only model querysets (with ``select_related``)
-and ``values_list`` querysets are supported; the tests compare the results with evaluating the
+model instances the queryset would have built. Only model querysets (with ``select_related``
+and annotations, set on the instances as the queryset sets them) and ``values_list`` querysets
+are supported; the tests compare the results with evaluating the
 queryset itself. A compiled ``select_for_update`` refuses to run outside a transaction, as the
 queryset would (on a database that has row locks).
 """
@@ -156,9 +157,10 @@ def _builder(
         return lambda rows: [row[0] for row in converted(rows)]
     if iterable is ValuesListIterable:
         return lambda rows: [tuple(row) for row in converted(rows)]
-    if iterable is not ModelIterable or queryset.query.annotation_select:
+    if iterable is not ModelIterable:
         raise ValueError("CompiledRead supports model and values_list querysets only")
     klass_info, select = compiler.klass_info, compiler.select
+    annotations = tuple(compiler.annotation_col_map.items())
     model_cls = klass_info["model"]
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
@@ -171,6 +173,8 @@ def _builder(
             obj = model_cls.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
+            for attribute, position in annotations:
+                setattr(obj, attribute, row[position])
             found.append(obj)
         return found
 
