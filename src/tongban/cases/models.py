@@ -60,7 +60,9 @@ class CaseNumberSequence(models.Model):
 class Case(models.Model):
     """办件: one application for one item, from submission to 办结."""
 
-    number = models.CharField(_("办件编号"), max_length=40, unique=True, null=True, blank=True)
+    # unique through ``case_number_unique`` (a constraint, not ``unique=True``: no second,
+    # pattern-matching index that every write of the case would also have to update)
+    number = models.CharField(_("办件编号"), max_length=40, null=True, blank=True)
     item_version = models.ForeignKey(
         ItemVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("事项版本")
     )
@@ -69,8 +71,12 @@ class Case(models.Model):
     division = models.ForeignKey(
         Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("受理区划")
     )
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("办理部门")
+    department = models.ForeignKey(  # indexed first in case_queue_idx
+        Department,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("办理部门"),
+        db_index=False,
     )
     applicant_person = models.ForeignKey(
         Person,
@@ -88,11 +94,12 @@ class Case(models.Model):
         related_name="+",
         verbose_name=_("申请人（法人）"),
     )
-    submitted_by = models.ForeignKey(
+    submitted_by = models.ForeignKey(  # indexed first in case_applicant_idx
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("提交账户"),
+        db_index=False,
     )
     state = models.CharField(
         _("状态"), max_length=24, choices=CaseState.choices, default=CaseState.DRAFT
@@ -149,6 +156,9 @@ class Case(models.Model):
                 condition=models.Q(state="submitted"),
             ),
         ]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["number"], name="case_number_unique"),
+        ]
         verbose_name = _("办件")
         verbose_name_plural = _("办件")
 
@@ -192,8 +202,12 @@ class CaseTask(models.Model):
     stage = models.PositiveSmallIntegerField(_("环节"))
     stage_name = models.CharField(_("环节名称"), max_length=64)
     name = models.CharField(_("任务名称"), max_length=64, blank=True)
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("审查部门")
+    department = models.ForeignKey(  # indexed first in task_queue_idx
+        Department,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("审查部门"),
+        db_index=False,
     )
     limit_days = models.PositiveIntegerField(_("时限（工作日）"))
     on_timeout = models.CharField(_("超时处理"), max_length=16, default="none")
@@ -316,7 +330,8 @@ class CorrectionNotice(models.Model):
 class CaseEvent(models.Model):
     """Append-only audit trail: who did what, when, from which state to which, and why."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # indexed first in case_event_sequence
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     sequence = models.PositiveIntegerField(_("序号"))
     # the trail outlives nothing it names: a task with events is never deleted on its own
     task = models.ForeignKey(

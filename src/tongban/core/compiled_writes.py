@@ -189,7 +189,9 @@ def _build_insert(
     conflict, returned = "", [meta.pk]
     if unique_field is not None:
         target = meta.get_field(unique_field)
-        if not isinstance(target, Field) or not target.unique or target not in fields:
+        alone = {c.fields[0] for c in meta.total_unique_constraints if len(c.fields) == 1}
+        unique = isinstance(target, Field) and (target.unique or target.name in alone)
+        if not unique or target not in fields:
             raise ValueError(f"{model.__name__}.{unique_field} is not a unique column")
         if not (returns and connection.features.supports_update_conflicts_with_target):
             raise ValueError(f"{connection.vendor} cannot skip a duplicate in one statement")

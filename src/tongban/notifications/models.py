@@ -36,11 +36,12 @@ class Status(models.TextChoices):
 class Notification(models.Model):
     """One message to one recipient on one channel (an outbox row; for in-app, the inbox row)."""
 
-    recipient = models.ForeignKey(
+    recipient = models.ForeignKey(  # indexed first in notif_inbox_idx
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("接收人"),
+        db_index=False,
     )
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
     template = models.CharField(_("消息模板"), max_length=100)
@@ -49,7 +50,9 @@ class Notification(models.Model):
     subject = models.CharField(_("标题"), max_length=200, blank=True)
     body = models.TextField(_("正文"))
     context = models.JSONField(_("模板参数"), default=dict, encoder=DjangoJSONEncoder)
-    dedupe_key = models.CharField(_("去重键"), max_length=200, unique=True)
+    # unique through ``notification_dedupe_key_unique`` (a constraint, not ``unique=True``:
+    # keys are only ever looked up whole, so no second, pattern-matching index)
+    dedupe_key = models.CharField(_("去重键"), max_length=200)
     status = models.CharField(
         _("状态"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
@@ -74,6 +77,9 @@ class Notification(models.Model):
             ),
             # the inbox: a person's in-app messages, newest first
             models.Index(fields=["recipient", "channel", "-created_at"], name="notif_inbox_idx"),
+        ]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique"),
         ]
 
     def __str__(self) -> str:
