@@ -1,7 +1,10 @@
 """智能秒办 over shared data: ``fact.credit_dishonest`` comes from the 公共信用信息 source. It is
 asked (and logged) when the draft is filled, before submission; a rule approves an applicant with
-no 失信 record who gave the commitment, anyone else goes to a person; a rule naming an unknown
-fact, or comparing this one with a non-boolean, is refused when the catalog is imported."""
+no 失信 record who gave the commitment, anyone else goes to a person. The source answers three
+ways, kept apart: not on the list (a record saying so, or no record at all — a definite "no"),
+on the list, or unavailable (down, failing, a record without the fact: unknown, a person
+decides). A rule naming an unknown fact, or comparing this one with a non-boolean, is refused
+when the catalog is imported."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from django.test import Client
 
 from tests.catalog_fixtures import BODIES, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.sharing_support import Gateway, running_gateway
 from tests.test_instant_decision import NIGHT_WORK
 from tongban.cases.models import Case, CaseState, Outcome
 from tongban.cases.services import check_create_draft, submit_draft
@@ -97,10 +101,76 @@ def test_a_dishonest_record_or_no_commitment_goes_to_a_person(applicant: Any) ->
     assert apply(applicant, promise="no").state == CaseState.SUBMITTED
 
 
-@pytest.mark.parametrize("record", [None, {}, {"dishonest": "否"}])
+def test_no_record_on_the_list_is_a_definite_no(applicant: Any) -> None:
+    """The local registry holds nothing about the applicant: not listed, approved at once."""
+    case = apply(applicant)
+    assert case.state == CaseState.DECIDED
+    assert case.outcome == Outcome.APPROVED
+    assert case.instant_explanation[0]["values"] == {FACT: False, "answer.promise": True}
+    item = SharedItem.objects.get(case=case, key=FACT)
+    assert (item.status, item.value, item.reason) == ("obtained", False, "")
+    assert "没有该申请人的记录（未列入名单）" in item.summary
+    lookup = DataLookup.objects.get(case=case, source="credit")
+    assert lookup.result == "not_found"
+    assert item.lookup_id == lookup.pk
+
+
+@pytest.fixture
+def gateway() -> Any:
+    with running_gateway() as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("answer", "lookup_result", "seen", "state"),
+    [
+        ("not_listed", "found", False, CaseState.DECIDED),
+        ("no_record", "not_found", False, CaseState.DECIDED),
+        ("listed", "found", True, CaseState.SUBMITTED),
+        ("down", "error", None, CaseState.SUBMITTED),
+        ("failing", "error", None, CaseState.SUBMITTED),
+    ],
+)
+def test_the_credit_gateway_answers_no_yes_and_unavailable_distinctly(
+    applicant: Any,
+    settings: Any,
+    gateway: Gateway,
+    answer: str,
+    lookup_result: str,
+    seen: Any,
+    state: str,
+) -> None:
+    settings.TONGBAN_SHARING_CONNECTORS = {
+        "default": {"plugin": "local_registry"},
+        "credit": gateway.connector_entry(),
+    }
+    credit_record(applicant, dishonest=False)  # the local registry is not what is asked
+    subject = ("credit", applicant.person.id_number)
+    if answer in ("not_listed", "listed"):
+        gateway.script.records[subject] = {"dishonest": answer == "listed", "summary": "网关"}
+    elif answer == "down":
+        gateway.stop()
+    elif answer == "failing":
+        gateway.script.status = 500
+    case = apply(applicant)
+    assert DataLookup.objects.get(case=case, source="credit").result == lookup_result
+    assert case.state == state
+    (entry,) = case.instant_explanation
+    item = SharedItem.objects.get(case=case, key=FACT)
+    if seen is None:  # unavailable: unknown, never read as "not listed"
+        assert (entry["result"], entry["missing"]) == ("unknown", [FACT])
+        assert entry["values"][FACT] is None
+        assert (item.status, item.value) == ("unavailable", None)
+        assert "暂时无法访问" in item.reason
+    else:
+        assert entry["values"][FACT] is seen
+        assert entry["result"] == ("false" if seen else "true")
+        assert (item.status, item.value) == ("obtained", seen)
+
+
+@pytest.mark.parametrize("record", [{}, {"dishonest": "否"}])
 def test_without_a_usable_credit_answer_the_rule_is_unknown(applicant: Any, record: Any) -> None:
-    if record is not None:
-        credit_record(applicant, **record)
+    credit_record(applicant, **record)
     case = apply(applicant)
     assert case.state == CaseState.SUBMITTED
     assert case.instant_explanation[0]["result"] == "unknown"

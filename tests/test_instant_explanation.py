@@ -1,7 +1,8 @@
 """智能秒办 决定依据 on the pages and in the API: the applicant reads the conditions their
 application met or failed in words, the right staff also read rule names, data keys and raw
-values with personal data masked, anyone else gets 404, and a case rules did not decide shows
-nothing. What is shown is what the rules saw when they decided."""
+values with personal data masked — in full after a logged reveal, for staff who may reveal —
+anyone else gets 404, and a case rules did not decide shows nothing. What is shown is what the
+rules saw when they decided."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
 from tests.catalog_fixtures import BODIES, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
 from tests.test_instant_decision import NIGHT_WORK
+from tongban.cases import selectors
 from tongban.cases.models import Case, CaseState, Outcome
 from tongban.cases.services import check_create_draft, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.core.masking import mask_id_number
-from tongban.identity.models import Department
+from tongban.identity.models import Department, PersonalDataAccess
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +50,10 @@ class World:
         self.other_staff = StaffUserFactory(
             department=Department.objects.get(code="330106-SCJG"),
             roles=["window", "reviewer", "department_head"],
+        )
+        # sees the city's cases (督办) but does not handle them: may not reveal
+        self.supervisor = StaffUserFactory(
+            department=Department.objects.get(code="3301-GA"), roles=["supervisor"]
         )
 
     def apply(self, **form: Any) -> Case:
@@ -82,6 +89,11 @@ def portal_page(user: Any, case: Case) -> Any:
 
 def staff_page(user: Any, case: Case) -> Any:
     return as_user(user).get(reverse("workbench:case", args=[case.number]))
+
+
+def reveal(user: Any, case: Case, purpose: str = "核验申请人身份") -> Any:
+    client = Client() if user is None else as_user(user)
+    return client.post(reverse("workbench:reveal", args=[case.number]), {"purpose": purpose})
 
 
 def api_case(user: Any, case: Case) -> Any:
@@ -229,3 +241,72 @@ def test_the_events_api_does_not_repeat_the_values_the_rules_saw(world: World) -
     detail = as_user(world.head).get(f"/api/v1/cases/{case.number}").json()
     assert mask_id_number(id_number) in str(detail["instant_decision"])
     assert id_number not in str(detail["instant_decision"])
+
+
+# --- after a reveal (查看完整个人信息) ---------------------------------------------------------
+
+
+def test_a_reveal_shows_the_values_in_full_and_logs_what_was_shown(world: World) -> None:
+    case = world.approved()
+    person = world.applicant.person
+    for staff, purpose in ((world.head, "制作决定文书"), (world.window, "核验申请人身份")):
+        response = reveal(staff, case, purpose)
+        assert response.status_code == 200
+        html = section(response)
+        assert "规则 3“符合条件且无违诺记录”（成立时准予）" in html
+        assert f"<td>{person.id_number}</td>" in html  # 规则所见值
+        assert f"&quot;{person.id_number}&quot;" in html  # 原始值
+        assert mask_id_number(person.id_number) not in html
+        assert "决定依据中的个人信息仅在本次完整显示" in html
+        # one entry per reveal, naming the 决定依据 among what was shown
+        logged = PersonalDataAccess.objects.filter(actor=staff).get()
+        assert (logged.person, logged.purpose) == (
+            person,
+            f"{purpose}：申请人信息、申请表单、智能秒办决定依据",
+        )
+    assert PersonalDataAccess.objects.count() == 2
+    # the next view is masked again, and the applicant's view is as it was
+    again = section(staff_page(world.head, case))
+    assert person.id_number not in again
+    assert mask_id_number(person.id_number) in again
+    assert "仅在本次完整显示" not in again
+    mine = api_case(world.applicant, case).json()["instant_decision"]
+    assert mine["audience"] == "applicant"
+    assert all(c["raw"] is None for r in mine["rules"] for c in r["conditions"])
+    assert PersonalDataAccess.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 302), ("other_applicant", 403), ("other_staff", 404), ("supervisor", 403)],
+)
+def test_a_reveal_is_refused_to_anyone_else(world: World, who: str, status: int) -> None:
+    case = world.approved()
+    id_number = world.applicant.person.id_number
+    response = reveal(getattr(world, who, None), case)
+    assert response.status_code == status
+    assert id_number not in response.content.decode()
+    assert not PersonalDataAccess.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "other_applicant", "other_staff", "supervisor"])
+def test_the_selector_shows_values_in_full_only_to_those_who_may_reveal(
+    world: World, who: str
+) -> None:
+    case = world.approved()
+    actor = AnonymousUser() if who == "anonymous" else getattr(world, who)
+    decision = selectors.instant_decision(actor, case, unmasked=True)
+    if who == "supervisor":  # may see the case, so reads it masked
+        assert decision is not None
+        assert decision.for_staff
+        assert not decision.unmasked
+        raws = [c.raw for r in decision.rules for c in r.conditions]
+        assert mask_id_number(world.applicant.person.id_number) in raws
+        assert world.applicant.person.id_number not in raws
+    else:
+        assert decision is None
+    mine = selectors.instant_decision(world.applicant, case, unmasked=True)
+    assert mine == selectors.instant_decision(world.applicant, case)
+    assert mine is not None
+    assert not mine.for_staff
+    assert not mine.unmasked

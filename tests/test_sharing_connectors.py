@@ -89,6 +89,31 @@ def test_synthetic_records_are_deterministic_and_cover_every_source() -> None:
     assert "marriage" not in person_records(child, ensure=SOURCES)
 
 
+def test_every_synthetic_subject_has_a_credit_record_and_named_ones_are_listed() -> None:
+    """公共信用信息 covers every synthetic person and enterprise: on no 失信 list (a definite
+    ``dishonest: false``), but for the subjects named as 失信被执行人."""
+    from tongban.identity.synthetic import generate_enterprises, generate_persons
+
+    people = generate_persons(40)
+    for p in people:
+        facts = PersonFacts(p.id_number, p.name, p.gender, p.birth_date, p.address)
+        credit = person_records(facts)["credit"]
+        assert credit["dishonest"] is False
+        assert "无严重失信记录" in credit["summary"]
+    for e in generate_enterprises(15, representatives=people):
+        facts_e = EnterpriseFacts(e.uscc, e.name, e.address, e.industry_code, None, "")
+        assert enterprise_records(facts_e)["credit"]["dishonest"] is False
+    person = PersonFacts(ID, "冯振华", "male", dt.date(1982, 7, 9), "示例路77号")
+    listed = person_records(person, dishonest=True)
+    assert listed["credit"]["dishonest"] is True
+    assert listed["credit"]["dishonest_list"] == "失信被执行人名单"
+    assert "列入失信被执行人名单" in listed["credit"]["summary"]
+    assert listed == person_records(person, dishonest=True)  # deterministic too
+    assert {k: v for k, v in listed.items() if k != "credit"} == {
+        k: v for k, v in person_records(person).items() if k != "credit"
+    }  # only the credit record differs
+
+
 def test_every_sample_catalog_source_is_known() -> None:
     import re
 

@@ -1,6 +1,7 @@
-"""The demo's local registry makes 系统填 and 免提交 visible for the demo accounts, and the
-prefill measurement (Qingdao's "80 % of fields filled from shared data") per item and overall —
-selector, public page and API."""
+"""The demo's local registry makes 系统填 and 免提交 visible for the demo accounts, its
+公共信用信息 lets 智能秒办 decide the 排水许可 (告知承诺) for synthetic and demo applicants while
+the named 失信被执行人 go to a person, and the prefill measurement (Qingdao's "80 % of fields
+filled from shared data") per item and overall — selector, public page and API."""
 
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ from django.urls import reverse
 
 from tests.catalog_fixtures import sample, write_catalog
 from tests.test_sharing_applications import ITEM, SHARED_ITEM
-from tongban.cases.applications import application_of
-from tongban.cases.models import Case
+from tongban.cases.applications import application_of, check_submit_application
+from tongban.cases.materials import check_attach_material
+from tongban.cases.models import Case, CaseState, Outcome
+from tongban.cases.services import check_create_draft
 from tongban.catalog.services import import_catalog
 from tongban.demo.accounts import DEMO_ACCOUNTS
-from tongban.identity.models import Enterprise, User
+from tongban.identity.models import Enterprise, Person, RealNameLevel, User
+from tongban.identity.services import do_create_applicant_account
+from tongban.identity.synthetic import build_uscc
 from tongban.sharing import selectors
-from tongban.sharing.models import RegistryRecord
+from tongban.sharing.models import RegistryRecord, SharedItem
+from tongban.sharing.services import check_fill_draft
 from tongban.sharing.sources import SOURCES
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +111,106 @@ def test_demo_registry_makes_sharing_visible_for_demo_accounts() -> None:
     assert licence.exempt
     # the demo enterprise holds its 营业执照 as an e-licence, asked before the registry fallback
     assert licence.evidence.source == "电子证照库"
+
+
+DRAINAGE = "330100-CGJ.drainage-permit"
+CREDIT = "fact.credit_dishonest"
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def drainage(
+    user: Any, *, enterprise: Enterprise | None = None, uploads: tuple[str, ...] = (), **form: Any
+) -> Case:
+    """The applicant files the 排水许可 on the 告知承诺 route, as the portal does: the draft is
+    filled from shared data, the signed 告知承诺书 (and ``uploads``) uploaded, and it is
+    submitted — refused if anything is still missing."""
+    draft = check_create_draft(
+        user,
+        item_code=DRAINAGE,
+        division_code="330100",
+        answers={"route": "commitment", "discharger": "catering"},
+        form_data={"contact_mobile": user.person.mobile, **form},
+        enterprise_uscc=enterprise.uscc if enterprise else None,
+    )
+    check_fill_draft(user, draft.pk)
+    for key in ("commitment", *uploads):
+        check_attach_material(user, draft.pk, key, f"{key}.pdf", PDF)
+    return check_submit_application(user, draft.pk)
+
+
+def test_demo_credit_records_let_the_drainage_permit_be_decided_at_once(
+    tmp_path: Path, settings: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command(
+        "demo_data", "--persons", "6", "--enterprises", "3", "--no-table", stdout=io.StringIO()
+    )
+    demo_ids = {a.person.id_number for a in DEMO_ACCOUNTS if a.person is not None}
+    synthetic = Person.objects.exclude(id_number__in=demo_ids).order_by("id_number")
+    for person in synthetic:  # every synthetic person is on no 失信 list
+        record = RegistryRecord.objects.get(source="credit", subject=person.id_number).data
+        assert record["dishonest"] is False
+
+    # a synthetic person applies in their own name: approved at submission
+    person = synthetic.first()
+    assert person is not None
+    user = do_create_applicant_account(
+        username="synthetic-applicant",
+        password="x-pass-2026",
+        person=person,
+        real_name_level=RealNameLevel.VERIFIED,
+    )
+    case = drainage(
+        user,
+        uploads=("business_licence",),  # no e-licence of a 营业执照 in a person's name
+        uscc=build_uscc("330106", "MA2DEM03", category="2"),  # a 个体工商户
+        discharger_name="示例小吃店",
+        address="浙江省杭州市西湖区示例路1号",
+    )
+    assert (case.state, case.outcome) == (CaseState.DECIDED, Outcome.APPROVED)
+    (rule,) = case.instant_explanation
+    assert rule["values"][CREDIT] is False
+    assert rule["result"] == "true"
+
+    # the demo 经办人 for 杭州小满餐饮 (no 失信 record): approved at submission
+    agent = User.objects.get(username="agent")
+    xiaoman = Enterprise.objects.get(name="杭州小满餐饮管理有限公司")
+    case = drainage(agent, enterprise=xiaoman, address="浙江省杭州市西湖区示例路66号")
+    assert (case.state, case.outcome) == (CaseState.DECIDED, Outcome.APPROVED)
+    assert case.instant_explanation[0]["values"][CREDIT] is False
+    # the city's window reads the 决定依据, the credit condition among it
+    window = User.objects.get(username="window-city")
+    page = as_user(window).get(reverse("workbench:case", args=[case.number])).content.decode()
+    grounds = page[page.index('id="instant-decision"') :]
+    assert "申请人被列入严重失信主体名单（公共信用信息）" in grounds
+    assert "告知承诺且无失信记录" in grounds
+
+    # the named 失信被执行人 and his company: a person decides, the explanation says why
+    debtor = User.objects.get(username="debtor")
+    company = Enterprise.objects.get(name="杭州晚晴餐饮有限公司")
+    case = drainage(debtor, enterprise=company, address="浙江省杭州市西湖区示例路90号")
+    assert case.state == CaseState.SUBMITTED
+    assert case.outcome == ""
+    (rule,) = case.instant_explanation
+    assert (rule["rule"], rule["result"]) == ("告知承诺且无失信记录", "false")
+    assert rule["values"][CREDIT] is True
+    assert rule["missing"] == []
+    assert case.events.filter(action="instant_check").exists()
+    assert (
+        case.number
+        in as_user(window).get(reverse("workbench:queue", args=["intake"])).content.decode()
+    )
+    item = SharedItem.objects.get(case=case, key=CREDIT)
+    assert "列入失信被执行人名单" in item.summary
+    listed = RegistryRecord.objects.get(source="credit", subject=debtor.person.id_number).data
+    assert listed["dishonest"] is True
+    assert "debtor" in call_command_table()
+
+
+def call_command_table() -> str:
+    out = io.StringIO()
+    call_command("demo_accounts", stdout=out)
+    return out.getvalue()
 
 
 def test_prefill_rates_per_item_and_overall(tmp_path: Path) -> None:

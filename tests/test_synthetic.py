@@ -147,7 +147,7 @@ def test_demo_data_loads_everything_once() -> None:
         8 + len(DEMO_ENTERPRISES),
         len(DEMO_ACCOUNTS) + len(POLICY_STAFF),
         sum(len(a.roles) for a in DEMO_ACCOUNTS) + policy_roles,
-        2,
+        sum(1 + len(e.agents) for e in DEMO_ENTERPRISES),  # 法定代表人 and 经办人
     )
 
     call_command("demo_data", "--persons", "20", "--enterprises", "8", "--no-table", stdout=out)

@@ -251,7 +251,11 @@ def test_case_page_masks_personal_data_until_a_logged_reveal(world: World) -> No
     assert person.id_number in page(response)
     assert response["Cache-Control"] == "private, no-store"
     access = PersonalDataAccess.objects.get()
-    assert (access.actor, access.person, access.purpose) == (world.window, person, "联系申请人")
+    assert (access.actor, access.person, access.purpose) == (
+        world.window,
+        person,
+        "联系申请人：申请人信息、申请表单",  # what was shown: no 决定依据 on this case
+    )
     # the next view is masked again
     assert person.id_number not in page(client.get(reverse("workbench:case", args=[world.number])))
 

@@ -107,6 +107,14 @@ def is_supervisor_for(actor: Any, case: Case) -> bool:
     return not _role_divisions(actor, Role.SUPERVISOR).isdisjoint(division_chain(case.division))
 
 
+def may_reveal_applicant(actor: Any, case: Case) -> bool:
+    """Handling staff (window, reviewers, head) may ask to see the applicant person unmasked
+    (查看完整个人信息, ``tongban.cases.reveal``); supervisors and others see them masked."""
+    return case.applicant_person_id is not None and (
+        is_window_for(actor, case) or is_case_staff(actor, case)
+    )
+
+
 def can_see_case(actor: Any, case: Case) -> bool:
     return (
         is_case_applicant(actor, case)

@@ -5,8 +5,9 @@ read it.
 ``tongban.cases.instant``) with the rule as the item version states it, and turns every condition
 into a line: what was tested, what the rule requires, the value the rule saw and whether it
 held. The applicant reads their own data in plain words; staff also read the rule names, the
-data keys and the raw values, with personal data masked (``applications.mask_personal``). The
-values come from what was stored at the decision, never from the case as it is now.
+data keys and the raw values, with personal data masked (``applications.mask_personal``) unless
+the page is a logged reveal (``unmasked``, ``tongban.cases.reveal``). The values come from what
+was stored at the decision, never from the case as it is now.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class ConditionLine:
     met: str  # "yes" | "no" | "unknown"
     group: bool = False
     key: str | None = None  # staff only: the data key, e.g. form.consecutive_days
-    raw: Any = None  # staff only: the value as stored (personal data masked)
+    raw: Any = None  # staff only: the value as stored (personal data masked but in a reveal)
 
     @property
     def met_label(self) -> str:
@@ -104,6 +105,7 @@ class InstantDecision:
     rule_version: int  # the item version whose rules decided
     rules: tuple[RuleLine, ...]
     rule: str | None = None  # staff only: the name of the rule that decided
+    unmasked: bool = False  # staff only: personal data shown in full (a logged reveal)
 
     @property
     def for_staff(self) -> bool:
@@ -125,10 +127,11 @@ def decided_by_rules(case: Case) -> bool:
     return bool(entries) and entries[-1].get("result") == Truth.TRUE.value
 
 
-def explain(case: Case, *, for_staff: bool) -> InstantDecision | None:
+def explain(case: Case, *, for_staff: bool, unmasked: bool = False) -> InstantDecision | None:
     """The explanation of ``case``'s automatic decision; ``None`` when rules did not decide it.
 
-    The caller has checked that the actor may see the case."""
+    The caller has checked that the actor may see the case, and for ``unmasked`` (staff only)
+    that the actor may see its applicant in full and that the reveal was logged."""
     if not decided_by_rules(case):
         return None
     entries: list[dict[str, Any]] = case.instant_explanation or []
@@ -137,8 +140,9 @@ def explain(case: Case, *, for_staff: bool) -> InstantDecision | None:
     fields = list(version.fields.select_related("element"))
     specs = instant.rule_specs(version, fields)
     subjects = _subjects(version, fields)
+    masked = for_staff and not unmasked
     rules = tuple(
-        _rule_line(n, entry, _document(documents, n, entry), specs, subjects, for_staff)
+        _rule_line(n, entry, _document(documents, n, entry), specs, subjects, for_staff, masked)
         for n, entry in enumerate(entries, start=1)
     )
     fired = _document(documents, len(entries), entries[-1])
@@ -154,6 +158,7 @@ def explain(case: Case, *, for_staff: bool) -> InstantDecision | None:
         rule_version=version.number,
         rules=rules,
         rule=entries[-1].get("rule") if for_staff else None,
+        unmasked=for_staff and unmasked,
     )
 
 
@@ -185,10 +190,11 @@ def _rule_line(
     specs: dict[str, QuestionSpec],
     subjects: dict[str, _Subject],
     for_staff: bool,
+    masked: bool,
 ) -> RuleLine:
     stored: dict[str, Any] = entry.get("values") or {}
     values = {k: _answer(specs.get(k), v) for k, v in stored.items() if v is not None}
-    explainer = _Explainer(specs, subjects, stored, values, for_staff)
+    explainer = _Explainer(specs, subjects, stored, values, for_staff, masked)
     try:
         rule: Rule | None = compile_rule(document.get("when"), specs) if document else None
     except RuleError:  # a fact no longer registered: show what was seen, without the test
@@ -231,12 +237,14 @@ class _Explainer:
         stored: dict[str, Any],
         values: dict[str, Any],
         for_staff: bool,
+        masked: bool,
     ) -> None:
         self.specs = specs
         self.subjects = subjects
         self.stored = stored
         self.values = values
         self.for_staff = for_staff
+        self.masked = masked  # staff's personal data masked (the applicant reads their own)
 
     def label(self, key: str) -> str:
         subject = self.subjects.get(key)
@@ -281,7 +289,7 @@ class _Explainer:
 
     def _personal(self, key: str) -> str:
         subject = self.subjects.get(key)
-        return subject.element if subject and self.for_staff else ""
+        return subject.element if subject and self.masked else ""
 
     def seen(self, key: str) -> str:
         if key not in self.values:

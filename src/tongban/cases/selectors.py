@@ -49,15 +49,20 @@ def event_details(event: CaseEvent) -> dict[str, Any]:
     return {**data, "explanation": "见办件详情 instant_decision"}
 
 
-def instant_decision(actor: Any, case: Case) -> instant_explanation.InstantDecision | None:
+def instant_decision(
+    actor: Any, case: Case, *, unmasked: bool = False
+) -> instant_explanation.InstantDecision | None:
     """智能秒办 决定依据 of ``case`` as ``actor`` may read it: the applicant reads which
     conditions their application met, in words; staff also read the rule names and the raw
-    values, personal data masked. ``None`` when rules did not decide the case, or when the
-    actor may not see it (``case_for`` is what answers 404)."""
+    values, personal data masked. ``unmasked`` is for a logged reveal (``tongban.cases.reveal``):
+    it shows the values in full only to staff who may reveal the case's applicant, and is
+    ignored for anyone else. ``None`` when rules did not decide the case, or when the actor may
+    not see it (``case_for`` is what answers 404)."""
     if not instant_explanation.decided_by_rules(case) or not access.can_see_case(actor, case):
         return None
     for_staff = access.is_case_staff(actor, case) or not access.is_case_applicant(actor, case)
-    return instant_explanation.explain(case, for_staff=for_staff)
+    unmasked = unmasked and for_staff and access.may_reveal_applicant(actor, case)
+    return instant_explanation.explain(case, for_staff=for_staff, unmasked=unmasked)
 
 
 def cases_of_applicant(actor: Any) -> QuerySet[Case]:

@@ -5,6 +5,10 @@ and the demo enterprise with its 法定代表人 and 经办人) and ``tongban de
 prints the table for the ``make demo`` banner). The people are fictitious: their 身份证号 use
 sequence numbers 900–999, which the synthetic generator never produces. Every account shares one
 public password — fine on a laptop, never anywhere else.
+
+智能秒办 over 公共信用信息 shows both ways on the 排水许可 (告知承诺): the 经办人 of 杭州小满餐饮,
+with no 失信 record, is approved at submission; ``debtor`` and his company, the sample's named
+失信被执行人 (``dishonest``), go to a person, the explanation naming the credit condition.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class DemoPerson:
     mobile: str
     household_division: str
     address: str
+    dishonest: bool = False  # listed as 失信被执行人 in the sample 公共信用信息
 
     @property
     def id_number(self) -> str:
@@ -71,6 +76,7 @@ class DemoEnterprise:
     address: str
     legal_representative: str  # username of an applicant account
     agents: tuple[str, ...]  # usernames of applicant accounts authorised as 经办人
+    dishonest: bool = False  # listed as 失信被执行人 in the sample 公共信用信息
 
     @property
     def uscc(self) -> str:
@@ -93,6 +99,10 @@ _ELDER = DemoPerson(
     "陈桂英", dt.date(1940, 2, 18), 936, "13900000004", "330106",
     "浙江省杭州市西湖区西溪街道示例路30号5幢3单元201室",
 )  # fmt: skip
+_DEBTOR = DemoPerson(
+    "冯振华", dt.date(1982, 7, 9), 947, "13900000005", "330106",
+    "浙江省杭州市西湖区文新街道示例路77号4幢2单元602室", dishonest=True,
+)  # fmt: skip
 
 DEMO_ACCOUNTS: Final = (
     DemoAccount(
@@ -100,7 +110,9 @@ DEMO_ACCOUNTS: Final = (
         "林晓雨", person=_CITIZEN, real_name_level=RealNameLevel.VERIFIED,
     ),
     DemoAccount(
-        "agent", "企业经办人（杭州小满餐饮）", "切换企业身份，搜“开饭店”，按情形引导办食品经营许可",
+        "agent", "企业经办人（杭州小满餐饮）",
+        "切换企业身份，搜“开饭店”，按情形引导办食品经营许可；"
+        "办排水许可选“告知承诺”：无失信记录，提交即智能秒办",
         "王建国", person=_AGENT, real_name_level=RealNameLevel.VERIFIED,
     ),
     DemoAccount(
@@ -112,11 +124,18 @@ DEMO_ACCOUNTS: Final = (
         "陈桂英", person=_ELDER, elder_mode=True,
     ),
     DemoAccount(
+        "debtor", "失信被执行人（示例，杭州晚晴餐饮法定代表人）",
+        "以企业身份办排水许可选“告知承诺”：列入失信被执行人名单，秒办不成立，转人工办理",
+        "冯振华", person=_DEBTOR, real_name_level=RealNameLevel.VERIFIED,
+    ),
+    DemoAccount(
         "window", "综合窗口人员（西湖区政务服务中心）", "工作台受理、补正、容缺受理办件",
         "周敏（综合窗口）", department="330106-ZWB", roles=("window",),
     ),
     DemoAccount(
-        "window-city", "综合窗口人员（杭州市民中心）", "受理市级事项，如大学生创业补贴申领（申请制兑现）",
+        "window-city", "综合窗口人员（杭州市民中心）",
+        "受理市级事项，如大学生创业补贴申领（申请制兑现）；"
+        "打开排水许可办件看智能秒办决定依据：无失信记录即时准予，失信被执行人转人工办理",
         "钱芳（市民中心窗口）", department="330100-SJZY", roles=("window",),
     ),
     DemoAccount(
@@ -156,6 +175,18 @@ DEMO_ENTERPRISES: Final = (
         address="浙江省杭州市西湖区西溪街道示例路66号1层",
         legal_representative="owner",
         agents=("agent",),
+    ),
+    DemoEnterprise(
+        name="杭州晚晴餐饮有限公司",
+        kind="company",
+        division="330106",
+        body="MA2DEM02",
+        industry_code="H6210",
+        registered_on=dt.date(2019, 8, 6),
+        address="浙江省杭州市西湖区文新街道示例路90号1层",
+        legal_representative="debtor",
+        agents=(),
+        dishonest=True,
     ),
 )
 

@@ -591,6 +591,9 @@ def load_policy_sample(
     enterprise_rows = [enterprise_profile(e, seed) for e in enterprises]
     for demo in DEMO_ENTERPRISES:
         row = enterprise_profile(demo, seed)
+        if demo.dishonest:  # the sample's 失信被执行人: no 惠企 story, a poor tax credit grade
+            enterprise_rows.append({**row, "tax_credit_grade": "D"})
+            continue
         row.update(
             tags=["吸纳重点群体就业", "小微企业"],
             new_hires=6,

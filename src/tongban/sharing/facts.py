@@ -5,8 +5,13 @@ Each shared fact names its data source and the record field it reads. ``check_fi
 asks the source for the facts the item's rules use — before submission, outside the submit's
 locks, logged like every lookup — and keeps the answer as a ``SharedItem`` (target ``fact``).
 The provider registered in ``tongban.core.facts`` only reads that answer, so a rule decides on
-what was obtained; when nothing was (no record, source down, a record without the field), the
+what was obtained; when nothing was (source down or refused, a record without the field), the
 provider says it does not know and the case goes to a person.
+
+A fact read from a list — 严重失信主体名单, 失信被执行人名单 — has a definite answer when the
+source holds no record of the subject: the subject is not on the list (``when_not_found``). That
+"no record" is an answer, kept as obtained with the lookup that gave it; a source that could not
+be asked is not, and stays unknown.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class SharedFact:
     field: str  # the field of the source's record
     answer_type: str  # yes_no | number | date | text
     label: str
+    when_not_found: Any = None  # a list's answer when it holds no record (None: unknown)
 
     def value_of(self, record: Mapping[str, Any]) -> Any:
         """The fact in ``record``; ``None`` when the record does not hold it in its type."""
@@ -48,6 +54,7 @@ SHARED_FACTS: dict[str, SharedFact] = {
             "dishonest",
             "yes_no",
             "申请人被列入严重失信主体名单（公共信用信息）",
+            when_not_found=False,  # not on the list
         ),
     )
 }
@@ -80,3 +87,8 @@ def facts_used(names: Iterable[str]) -> list[SharedFact]:
 
 def missing_reason(fact: SharedFact, source_label: str) -> str:
     return _("%(source)s的记录中没有“%(label)s”") % {"source": source_label, "label": fact.label}
+
+
+def not_found_summary(source_label: str) -> str:
+    """What a "no record" answer of a list said (a fact with ``when_not_found``)."""
+    return _("%(source)s中没有该申请人的记录（未列入名单）") % {"source": source_label}

@@ -407,7 +407,10 @@ def _fact_item(case: Case, fact: facts.SharedFact, outcome: LookupOutcome) -> Sh
         reference=str((outcome.record or {}).get("reference", ""))[:64],
     )
     value = fact.value_of(outcome.record or {})
-    if outcome.result != LookupResult.FOUND:
+    if outcome.result == LookupResult.NOT_FOUND and fact.when_not_found is not None:
+        item.status, item.value = SharedStatus.OBTAINED, fact.when_not_found  # not on the list
+        item.summary = facts.not_found_summary(outcome.source_label)[:255]
+    elif outcome.result != LookupResult.FOUND:
         item.status, item.reason = SharedStatus.UNAVAILABLE, outcome.reason[:255]
     elif value is None:
         item.status = SharedStatus.UNAVAILABLE
@@ -529,18 +532,23 @@ def load_synthetic_records(
     enterprises: Iterable[Enterprise] = (),
     *,
     ensure: Iterable[str] = (),
+    dishonest: Iterable[str] = (),
 ) -> int:
     """Generate and store the deterministic synthetic records of registered persons and
-    enterprises (``ensure``: sources every one of them has a record in)."""
+    enterprises (``ensure``: sources every one of them has a record in; ``dishonest``: the
+    身份证号 and 统一社会信用代码 the sample lists as 失信被执行人)."""
     wanted = list(ensure)
+    listed = set(dishonest)
     rows: list[tuple[str, str, dict[str, Any]]] = []
     for p in persons:
         facts = synthetic.PersonFacts(p.id_number, p.name, p.gender, p.birth_date, p.address)
-        rows += [(c, p.id_number, d) for c, d in synthetic.person_records(facts, wanted).items()]
+        records = synthetic.person_records(facts, wanted, dishonest=p.id_number in listed)
+        rows += [(c, p.id_number, d) for c, d in records.items()]
     for e in enterprises:
         representative = e.legal_representative.name if e.legal_representative else ""
         facts_e = synthetic.EnterpriseFacts(
             e.uscc, e.name, e.address, e.industry_code, e.registered_on, representative
         )
-        rows += [(c, e.uscc, d) for c, d in synthetic.enterprise_records(facts_e, wanted).items()]
+        records = synthetic.enterprise_records(facts_e, wanted, dishonest=e.uscc in listed)
+        rows += [(c, e.uscc, d) for c, d in records.items()]
     return do_load_registry_records(rows)

@@ -6,6 +6,9 @@ on every machine and in every run. Records are keyed by data-element codes (``ho
 ``area_sqm`` …), which is how a 系统填 field finds its value; ``summary`` and ``reference`` say
 what a 免提交 material was satisfied by. Whether a subject has a record at all is drawn too (not
 everyone owns a flat or has a newborn); ``ensure`` makes a record exist (the demo accounts).
+Every person and enterprise has a 公共信用信息 record that says they are on no 严重失信 list
+(``dishonest: false``, which ``fact.credit_dishonest`` reads), except the subjects a caller names
+as 失信被执行人 (``dishonest=True``): their record lists them, with a sample enforcement case.
 Every record carries ``"sample": true``.
 """
 
@@ -86,6 +89,32 @@ def _area(rng: random.Random) -> str:
 
 def _day(rng: random.Random, days_back: int) -> str:
     return (SAMPLE_DAY - dt.timedelta(days=rng.randint(1, days_back))).isoformat()
+
+
+# --- persons and enterprises: 公共信用信息 -----------------------------------------------------
+
+
+def _credit(subject: Any, rng: random.Random) -> dict[str, Any]:
+    level = rng.choice(("A", "A", "A", "B"))
+    return {
+        "credit_level": level,
+        "dishonest": False,  # 列入严重失信主体名单 (``fact.credit_dishonest``)
+        "summary": f"公共信用信息：无严重失信记录，信用等级 {level}（示例）",
+        "reference": "XY" + _digits(rng, 10),
+    }
+
+
+def _listed_dishonest(subject: Any, rng: random.Random) -> dict[str, Any]:
+    year = SAMPLE_DAY.year - rng.randint(1, 3)
+    case_no = f"（{year}）浙0106执{rng.randint(100, 9999)}号"
+    return {
+        "credit_level": "D",
+        "dishonest": True,
+        "dishonest_list": "失信被执行人名单",
+        "enforcement_case": case_no,
+        "summary": f"公共信用信息：列入失信被执行人名单（执行案号 {case_no}，示例）",
+        "reference": "XY" + _digits(rng, 10),
+    }
 
 
 # --- persons ------------------------------------------------------------------------------------
@@ -230,6 +259,7 @@ _PERSON_SOURCES: Final[dict[str, tuple[Callable[[Any, random.Random], dict[str, 
     "personnel_archive": (_archive, 0.3),
     "real_estate": (_real_estate, 0.65),
     "housing_trade": (_trade, 0.25),
+    "credit": (_credit, 1.0),
 }
 
 
@@ -249,16 +279,6 @@ def _registry(e: EnterpriseFacts, rng: random.Random) -> dict[str, Any]:
         "registered_on": registered,
         "summary": f"营业执照（企业登记）信息，成立于 {registered}",
         "reference": e.uscc,
-    }
-
-
-def _credit(subject: Any, rng: random.Random) -> dict[str, Any]:
-    level = rng.choice(("A", "A", "A", "B"))
-    return {
-        "credit_level": level,
-        "dishonest": False,  # 列入严重失信主体名单 (``fact.credit_dishonest``)
-        "summary": f"公共信用信息：无严重失信记录，信用等级 {level}（示例）",
-        "reference": "XY" + _digits(rng, 10),
     }
 
 
@@ -298,6 +318,7 @@ def _records(
     kind: str,
     known: dict[str, tuple[Callable[[Any, random.Random], dict[str, Any]], float]],
     ensure: Iterable[str],
+    dishonest: bool,
 ) -> dict[str, dict[str, Any]]:
     wanted = set(ensure)
     records: dict[str, dict[str, Any]] = {}
@@ -305,15 +326,20 @@ def _records(
         if kind not in data_source.subjects:
             continue
         make, chance = known.get(code, (_generic(code), 0.15))
+        if code == "credit" and dishonest:
+            make = _listed_dishonest
         rng = _rng(code, key)
         if rng.random() < chance or code in wanted:
             records[code] = {**make(subject, rng), "sample": True}
     return records
 
 
-def person_records(person: PersonFacts, ensure: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
-    """The records every person source holds about ``person`` (source code → record)."""
-    records = _records(person, person.id_number, PERSON, _PERSON_SOURCES, ensure)
+def person_records(
+    person: PersonFacts, ensure: Iterable[str] = (), *, dishonest: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The records every person source holds about ``person`` (source code → record);
+    ``dishonest``: the person is listed as 失信被执行人."""
+    records = _records(person, person.id_number, PERSON, _PERSON_SOURCES, ensure, dishonest)
     if _age(person) < 20:  # no marriage or child of their own in the sample
         records.pop("marriage", None)
         records.pop("birth_records", None)
@@ -321,7 +347,8 @@ def person_records(person: PersonFacts, ensure: Iterable[str] = ()) -> dict[str,
 
 
 def enterprise_records(
-    enterprise: EnterpriseFacts, ensure: Iterable[str] = ()
+    enterprise: EnterpriseFacts, ensure: Iterable[str] = (), *, dishonest: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """The records every enterprise source holds about ``enterprise``."""
-    return _records(enterprise, enterprise.uscc, ENTERPRISE, _ENTERPRISE_SOURCES, ensure)
+    """The records every enterprise source holds about ``enterprise``; ``dishonest``: the
+    enterprise is listed as 失信被执行人."""
+    return _records(enterprise, enterprise.uscc, ENTERPRISE, _ENTERPRISE_SOURCES, ensure, dishonest)

@@ -25,13 +25,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tongban.cases import access, applications, documents, queues, selectors
+from tongban.cases import access, applications, documents, queues, reveal, selectors
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, perform
 from tongban.cases.supervision import may_oversee
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.permissions import is_staff_member
-from tongban.identity.services import record_personal_data_access
 from tongban.licences import access as licence_access
 from tongban.policies.applications import benefit_panel
 from tongban.portal.case_display import event_lines
@@ -187,20 +186,13 @@ def bulk_accept(request: HttpRequest) -> HttpResponseBase:
 # --- the case page ------------------------------------------------------------------------------
 
 
-def _may_reveal(actor: Any, case: Case) -> bool:
-    """Handling staff (window, reviewers, head) may ask to see the applicant unmasked."""
-    return case.applicant_person_id is not None and (
-        access.is_window_for(actor, case) or access.is_case_staff(actor, case)
-    )
-
-
 def _case_context(
     request: HttpRequest,
     case: Case,
     *,
     failed: forms.ActionForm | None = None,
     banner: str = "",
-    revealed: bool = False,
+    revealed: reveal.Revealed | None = None,
 ) -> dict[str, Any]:
     actor = request.user
     application = applications.application_of(case)
@@ -224,11 +216,13 @@ def _case_context(
         "commitment": application.commitment,
         "clock_stops": clock_stops,
         "events": event_lines(selectors.timeline(actor, case), application.material_names),
-        "instant_decision": selectors.instant_decision(actor, case),
+        "instant_decision": revealed.instant_decision
+        if revealed
+        else selectors.instant_decision(actor, case),
         "forms": action_forms,
         "banner": banner,
-        "may_reveal": _may_reveal(actor, case),
-        "revealed": revealed,
+        "may_reveal": access.may_reveal_applicant(actor, case),
+        "revealed": revealed is not None,
         "purposes": REVEAL_PURPOSES,
         "documents": documents.visible_notices(actor, case),
         "documents_masked": not documents.shows_applicant_in_full(actor, case),
@@ -298,21 +292,23 @@ def _failed_form(
 @require_POST
 @staff_only
 def reveal_applicant(request: HttpRequest, number: str) -> HttpResponseBase:
-    """Show the applicant's personal data unmasked, once, after recording who asked and why."""
+    """Show the applicant's personal data unmasked — in the applicant box, on the form and in
+    the 决定依据 — once, after recording who asked, why and what was shown."""
     case = _load(request, number)
     if isinstance(case, HttpResponse):
         return case
-    if not _may_reveal(request.user, case) or case.applicant_person is None:
+    try:
+        revealed = reveal.check_reveal_applicant(
+            request.user, case, request.POST.get("purpose", "")
+        )
+    except PermissionDenied:
         context = _case_context(request, case, banner=_("您不能查看该申请人的完整个人信息"))
         return _render(request, "workbench/case.html", context, status=403)
-    purpose = request.POST.get("purpose", "").strip()
-    staff: Any = request.user
-    try:
-        record_personal_data_access(staff, case.applicant_person, purpose)
     except ValidationFailed as exc:
         context = _case_context(request, case, banner=exc.message)
         return _render(request, "workbench/case.html", context, status=422)
-    response = _render(request, "workbench/case.html", _case_context(request, case, revealed=True))
+    context = _case_context(request, case, revealed=revealed)
+    response = _render(request, "workbench/case.html", context)
     response["Cache-Control"] = "private, no-store"
     return response
 

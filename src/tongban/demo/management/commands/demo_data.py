@@ -6,8 +6,10 @@ catalog importer; register synthetic persons and enterprises through the identit
 (deterministic for a given ``--seed``); create the demo accounts from ``tongban.demo.accounts``
 with their persons, the demo enterprise and its 法定代表人/经办人 authorisations; fill the local
 数源 registry with the deterministic synthetic records of every person and enterprise
-(``tongban.sharing``), so 系统填 and 免提交 work for the demo accounts. Ends with a summary and
-the demo accounts table.
+(``tongban.sharing``), so 系统填 and 免提交 work for the demo accounts, and every one of them
+has a 公共信用信息 record — on no 失信 list, but for the demo subjects named 失信被执行人 — so
+智能秒办 rules over ``fact.credit_dishonest`` decide. Ends with a summary and the demo accounts
+table.
 """
 
 from __future__ import annotations
@@ -200,6 +202,8 @@ class Command(BaseCommand):
         source, so 系统填 and 免提交 show on whatever they apply for."""
         demo_ids = [a.person.id_number for a in DEMO_ACCOUNTS if a.person is not None]
         demo_usccs = [e.uscc for e in DEMO_ENTERPRISES]
+        dishonest = [a.person.id_number for a in DEMO_ACCOUNTS if a.person and a.person.dishonest]
+        dishonest += [e.uscc for e in DEMO_ENTERPRISES if e.dishonest]
         everyone = sharing_services.load_synthetic_records(
             Person.objects.exclude(id_number__in=demo_ids),
             Enterprise.objects.exclude(uscc__in=demo_usccs).select_related("legal_representative"),
@@ -208,6 +212,7 @@ class Command(BaseCommand):
             Person.objects.filter(id_number__in=demo_ids),
             Enterprise.objects.filter(uscc__in=demo_usccs).select_related("legal_representative"),
             ensure=SOURCES,
+            dishonest=dishonest,
         )
         return everyone + demo
 
