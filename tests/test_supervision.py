@@ -1,7 +1,8 @@
 """督办 overview selectors (``tongban.cases.supervision``): who oversees what (supervisors by
 division, heads by department), counts by light that agree with the lights shown (with and
-without division calendars), overdue and at-risk lists, 督办 escalations sent, 按时办结率 over
-the last 30 days, filters, refusals, and a fixed number of queries whatever the number of
+without division calendars), 告知承诺 核查 tasks counted and listed on their own, overdue and
+at-risk lists, 督办 escalations sent (cases, review tasks and 核查 tasks, each once), 按时办结率
+over the last 30 days, filters, refusals, and a fixed number of queries whatever the number of
 cases."""
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from tests.catalog_fixtures import sample
 from tests.factories import ApplicantFactory, StaffUserFactory
 from tongban.cases import supervision
 from tongban.cases.deadlines import warn_and_escalate
-from tongban.cases.models import Case, CaseTask, TaskState
+from tongban.cases.models import Case, CaseState, CaseTask, TaskKind, TaskState
 from tongban.cases.queues import classify
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.cases.supervision import OverviewFilters, overview
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import PermissionDenied
 from tongban.identity.models import Department, Division
+from tongban.notifications.models import Notification
 from tongban.workdays.models import DivisionCalendarDay
 from tongban.workdays.selectors import working_calendar
 
@@ -68,6 +70,19 @@ class People:
         case = submit_draft(self.applicant, draft.pk)
         return perform(self.window, case.number or "", "accept")
 
+    def approved_on_commitment(self, division: str = "330100") -> Case:
+        """A case approved at once on the applicant's 告知承诺: decided, with its 核查 task open
+        in the handling department (20 working days, due 31 March)."""
+        draft = check_create_draft(
+            self.applicant,
+            item_code="SC-FOOD-001",
+            division_code=division,
+            answers={"entity": "individual"},
+            commitment_materials=[],
+        )
+        case = submit_draft(self.applicant, draft.pk)
+        return perform(self.window, case.number or "", "approve_on_commitment")
+
 
 @pytest.fixture
 def people(tmp_path: Path) -> People:
@@ -82,6 +97,13 @@ def fresh(user: Any) -> Any:
 
 def line_of(result: supervision.Overview, code: str) -> supervision.DepartmentLine:
     return next(line for line in result.lines if line.department and line.department.code == code)
+
+
+def verification_of(case: Case, due: dt.date | None = None) -> CaseTask:
+    task = CaseTask.objects.get(case=case, kind=TaskKind.VERIFICATION)
+    if due is not None:
+        CaseTask.objects.filter(pk=task.pk).update(due_date=due)
+    return task
 
 
 def set_task_due(case: Case, department: str, due: dt.date, limit: int | None = None) -> CaseTask:
@@ -220,6 +242,85 @@ def test_more_than_the_list_limit(people: People, monkeypatch: pytest.MonkeyPatc
     assert result.more_overdue
 
 
+# --- 告知承诺 核查 tasks ---------------------------------------------------------------------------
+
+
+def test_verification_tasks_are_counted_by_light_beside_cases_and_reviews(people: People) -> None:
+    red, yellow, green = (people.approved_on_commitment() for _ in range(3))
+    district = people.approved_on_commitment("330106")
+    assert {c.state for c in (red, yellow, green, district)} == {CaseState.DECIDED}
+    red_task = verification_of(red, day(-1))
+    yellow_task = verification_of(yellow, day(1))  # 1 working day left of 20: yellow
+    green_task = verification_of(green)  # due 31 March: green
+    assert (green_task.limit_days, green_task.due_date) == (20, dt.date(2025, 3, 31))
+    district_task = verification_of(district, day(-2))
+    review = people.accepted()  # a case under review beside them, with its review tasks
+
+    result = overview(people.city_supervisor)
+    scjg = line_of(result, "3301-SCJG")
+    assert scjg.verifications.as_dict() == {
+        "red": 1,
+        "yellow": 1,
+        "green": 1,
+        "paused": 0,
+        "total": 3,
+    }
+    assert scjg.tasks.total == 1  # the review task of the case under review only
+    assert scjg.cases.total == 1
+    assert line_of(result, "330106-SCJG").verifications.as_dict()["red"] == 1
+    assert result.totals.verifications.total == 4
+    assert result.totals.tasks.total == 2  # and its GA task
+    # the lists carry them, said to be 核查 tasks, earliest deadline first
+    assert [(r.task.pk if r.task else None) for r in result.overdue] == [
+        district_task.pk,
+        red_task.pk,
+    ]
+    assert {supervision.row_kind(r) for r in result.overdue} == {"verification"}
+    kinds = {r.task.pk: supervision.row_kind(r) for r in result.at_risk if r.task}
+    assert kinds[yellow_task.pk] == "verification"
+    assert set(kinds.values()) == {"verification", "task"}  # the GA review task is yellow too
+    assert [pk for pk, kind in kinds.items() if kind == "verification"] == [yellow_task.pk]
+    assert result.totals.open_work.red == 2
+    assert result.totals.open_work.yellow == 2  # the 核查 task and the GA review task
+    chart = supervision.chart_data(result)
+    scjg_bar = chart["departments"].index("市场监管局")
+    assert chart["series"]["red"][scjg_bar] == 1
+    assert chart["series"]["green"][scjg_bar] == 3  # the 核查 task, the review task, the case
+
+    # the district supervisor oversees 西湖区 only: the city's 核查 tasks are not theirs
+    district_view = overview(people.district_supervisor)
+    assert district_view.totals.verifications.as_dict()["total"] == 1
+    assert [r.task.pk for r in district_view.overdue if r.task] == [district_task.pk]
+    assert district_view.at_risk == []
+    # the head of the handling department sees its own, the head of another department none
+    head_view = overview(people.head)
+    assert head_view.totals.verifications.total == 3
+    assert [r.task.pk for r in head_view.overdue if r.task] == [red_task.pk]
+    ga_view = overview(people.ga_head)
+    assert ga_view.totals.verifications.total == 0
+    assert all(supervision.row_kind(r) != "verification" for r in ga_view.overdue)
+    assert ga_view.totals.tasks.total == 1  # the GA review task of the case under review
+    # a 核查 task closed is counted no more
+    perform(people.reviewer, red.number or "", "verify_commitment", {"finding": "属实"})
+    closed = overview(fresh(people.head))
+    assert closed.totals.verifications.as_dict()["red"] == 0
+    assert review.number not in {r.case.number for r in closed.overdue}
+
+
+def test_verification_tasks_follow_the_filters(people: People) -> None:
+    city = people.approved_on_commitment()
+    district = people.approved_on_commitment("330106")
+    verification_of(city, day(-1))
+    verification_of(district, day(-1))
+    xihu = Division.objects.get(code="330106")
+    by_division = overview(people.city_supervisor, OverviewFilters(division=xihu.pk))
+    assert by_division.totals.verifications.red == 1
+    assert [r.case.number for r in by_division.overdue] == [district.number]
+    by_department = overview(people.city_supervisor, OverviewFilters(department=people.ga.pk))
+    assert by_department.totals.verifications.total == 0
+    assert overview(people.city_supervisor, OverviewFilters(item="出生")).overdue == []
+
+
 # --- escalations and on-time rate ------------------------------------------------------------
 
 
@@ -243,6 +344,57 @@ def test_escalations_sent_in_the_window(people: People) -> None:
     with freeze_time("2025-04-10 10:00:00+08:00"):  # 38 days later: out of the window
         later = overview(fresh(people.city_supervisor), today=dt.date(2025, 4, 10))
         assert later.totals.escalations == 0
+
+
+def test_case_and_verification_escalations_are_counted_each_once(people: People) -> None:
+    # one case escalated on its 预审 period, then (accepted) on its due date: one case
+    twice = submit_draft(
+        people.applicant,
+        check_create_draft(
+            people.applicant,
+            item_code="SC-FOOD-001",
+            division_code="330100",
+            answers={"entity": "individual"},
+        ).pk,
+    )
+    Case.objects.filter(pk=twice.pk).update(received_at=timezone.now() - dt.timedelta(days=14))
+    assert warn_and_escalate(MONDAY)["intake_escalated"] == 1
+    twice = perform(people.window, twice.number or "", "accept")
+    Case.objects.filter(pk=twice.pk).update(due_date=day(-1))
+    late = people.accepted()  # another case past its due date
+    Case.objects.filter(pk=late.pk).update(due_date=day(-2))
+    district = people.accepted("330106")
+    Case.objects.filter(pk=district.pk).update(due_date=day(-1))
+    committed = people.approved_on_commitment()
+    verification_of(committed, day(-1))
+    report = warn_and_escalate(MONDAY)
+    assert report["decision_escalated"] == 3
+    assert report["verification_escalated"] == 1
+    assert "escalated" not in report  # no review task is late
+    warn_and_escalate(MONDAY)  # again: nothing new
+    case_messages = Notification.objects.filter(
+        template__in=["case.intake_overdue", "case.case_overdue"]
+    )
+    told = case_messages.filter(dedupe_key__startswith=f"deadline:{twice.pk}:")
+    assert told.count() >= 4  # two deadlines, each to the head and the supervisor
+
+    result = overview(people.city_supervisor)
+    scjg = line_of(result, "3301-SCJG")
+    assert (scjg.escalated_cases, scjg.escalated_tasks, scjg.escalated_verifications) == (2, 0, 1)
+    assert scjg.escalations == 3
+    assert line_of(result, "330106-SCJG").escalated_cases == 1
+    assert line_of(result, "3301-GA").escalations == 0
+    assert (result.totals.escalated_cases, result.totals.escalated_verifications) == (3, 1)
+    assert result.totals.escalations == 4
+    # each sees the escalations of what they oversee
+    district_view = overview(people.district_supervisor)
+    assert (district_view.totals.escalated_cases, district_view.totals.escalations) == (1, 1)
+    head_view = overview(people.head)
+    assert (head_view.totals.escalated_cases, head_view.totals.escalated_verifications) == (2, 1)
+    assert overview(people.ga_head).totals.escalations == 0
+    with freeze_time("2025-04-10 10:00:00+08:00"):  # 38 days later: out of the window
+        later = overview(fresh(people.city_supervisor), today=dt.date(2025, 4, 10))
+        assert later.totals.escalated_cases == later.totals.escalated_verifications == 0
 
 
 def test_on_time_rate_of_the_last_30_days(people: People) -> None:
@@ -310,15 +462,20 @@ def test_filters_outside_the_oversight_are_refused(people: People) -> None:
 def test_the_overview_costs_a_fixed_number_of_queries(
     people: People, django_assert_max_num_queries: Any
 ) -> None:
-    """Roles, calendar fingerprint, two largest limits, two light counts, escalations, decided,
-    departments, four list queries, division and department choices: 15, whatever the number
-    of cases; a filtered department is checked with one more, and rows of a division with its
-    own calendar days cost one more per kind."""
+    """Roles, calendar fingerprint, two largest limits, two light counts (cases; review and 核查
+    tasks), escalated tasks, escalated cases, decided, departments, four list queries, division
+    and department choices: 16, whatever the number of cases, 核查 tasks and escalations; a
+    filtered department is checked with one more, and rows of a division with its own calendar
+    days cost one more for cases and one for tasks."""
 
     def add_cases(count: int) -> None:
         for n in range(count):
-            case = people.accepted("330106" if n % 2 else "330100")
+            division = "330106" if n % 2 else "330100"
+            case = people.accepted(division)
             Case.objects.filter(pk=case.pk).update(due_date=day(n % 5 - 2))
+            if n % 3 == 0:
+                verification_of(people.approved_on_commitment(division), day(n % 5 - 2))
+        warn_and_escalate(MONDAY)  # 督办 messages about cases and tasks
 
     def measure(budget: int) -> list[int]:
         overview(people.city_supervisor)  # the calendar snapshot is loaded
@@ -334,18 +491,22 @@ def test_the_overview_costs_a_fixed_number_of_queries(
         return counts
 
     add_cases(2)
-    few = measure(15)
+    few = measure(16)
     add_cases(12)
-    assert measure(15) == few
+    grown = overview(fresh(people.city_supervisor))
+    assert grown.totals.verifications.total == 5
+    assert grown.totals.escalated_cases > 0
+    assert grown.totals.escalated_verifications > 0
+    assert measure(16) == few
     DivisionCalendarDay.objects.create(
         division=Division.objects.get(code="330106"),
         date=day(1),
         is_workday=False,
         reason="示例地方假日",
     )
-    local = measure(17)
+    local = measure(18)
     add_cases(6)
-    assert measure(17) == local
+    assert measure(18) == local
 
 
 def test_on_time_is_judged_in_local_days(people: People) -> None:

@@ -1,7 +1,8 @@
 """The 督办总览 page (``/workbench/supervision/``) and ``GET /api/v1/supervision/overview``: the
 permission matrix (anonymous / applicant / staff without the role / supervisor of another
 division / the right supervisor and head), what they show, filters, drill-down links to the case
-pages, the chart's data and the ECharts asset served by the app itself."""
+pages, the chart's data, the 告知承诺 核查 tasks and case-level 督办 shown on their own, and the
+ECharts asset served by the app itself."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from tests.factories import (
     DivisionFactory,
     StaffUserFactory,
 )
-from tongban.cases.models import Case, CaseTask, TaskState
+from tongban.cases.deadlines import warn_and_escalate
+from tongban.cases.models import Case, CaseTask, TaskKind, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.identity.models import Department, Division, DivisionLevel
@@ -233,6 +235,59 @@ def test_api_overview(world: World) -> None:
     assert (risk["kind"], risk["department"], risk["workdays_left"]) == ("task", "3301-GA", 1)
     narrowed = client.get(API, {"department": "3301-GA", "division": "330100", "item": "SC"})
     assert [d["code"] for d in narrowed.json()["departments"]] == ["3301-GA"]
+
+
+def test_verification_tasks_and_case_escalations_are_shown_on_their_own(world: World) -> None:
+    draft = check_create_draft(
+        world.applicant,
+        item_code="SC-FOOD-001",
+        division_code="330100",
+        answers={"entity": "individual"},
+        commitment_materials=[],
+    )
+    submitted = submit_draft(world.applicant, draft.pk)
+    committed = perform(world.window, submitted.number or "", "approve_on_commitment")
+    CaseTask.objects.filter(case=committed, kind=TaskKind.VERIFICATION).update(
+        due_date=dt.date(2025, 2, 27)
+    )
+    report = warn_and_escalate(dt.date(2025, 3, 3))  # the case due 28 Feb, the 核查 due 27 Feb
+    assert (report["decision_escalated"], report["verification_escalated"]) == (1, 1)
+
+    client = as_user(world.supervisor)
+    page = client.get(PAGE)
+    html = page.content.decode()
+    assert "在办核查任务" in html
+    assert "近30日督办（办件 1，审查 0，核查 1）" in html
+    assert "核查任务 · 承诺核查 · 告知承诺核查" in html  # the overdue row says what it is
+    assert committed.number in html
+    chart = page.context["chart"]
+    scjg_bar = chart["departments"].index(world.scjg.short_name)
+    assert chart["series"]["red"][scjg_bar] == 2  # the overdue case and the overdue 核查
+
+    body = client.get(API).json()
+    scjg = next(d for d in body["departments"] if d["code"] == "3301-SCJG")
+    assert scjg["verifications"] == {"red": 1, "yellow": 0, "green": 0, "paused": 0, "total": 1}
+    assert scjg["cases"]["total"] == 1  # the decided case is not counted as an open case
+    assert scjg["escalations_by_kind"] == {"cases": 1, "tasks": 0, "verifications": 1}
+    assert scjg["escalations"] == 2
+    assert body["totals"]["verifications"]["red"] == 1
+    assert body["totals"]["escalations_by_kind"]["cases"] == 1
+    rows = {(row["kind"], row["number"]) for row in body["overdue"]}
+    assert rows == {("case", world.number), ("verification", committed.number)}
+    [verification] = [row for row in body["overdue"] if row["kind"] == "verification"]
+    assert (verification["department"], verification["stage_name"]) == ("3301-SCJG", "承诺核查")
+    assert verification["overdue_workdays"] == 2
+
+    # the supervisor of another city and the head of another department see none of it
+    other = as_user(world.other_supervisor).get(API).json()
+    assert other["totals"]["verifications"]["total"] == 0
+    assert other["totals"]["escalations"] == 0
+    assert committed.number not in as_user(world.other_supervisor).get(PAGE).content.decode()
+    ga_head = StaffUserFactory(department=world.ga, roles=["department_head"])
+    ga = as_user(ga_head).get(API).json()
+    assert ga["totals"]["verifications"]["total"] == 0
+    assert ga["totals"]["escalations_by_kind"] == {"cases": 0, "tasks": 0, "verifications": 0}
+    assert committed.number not in {row["number"] for row in ga["overdue"]}
 
 
 def test_api_unknown_codes_are_422(world: World) -> None:

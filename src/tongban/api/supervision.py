@@ -1,6 +1,7 @@
-"""督办 endpoint: ``GET /api/v1/supervision/overview`` — each department's open cases and review
-tasks by light, the overdue and at-risk work, the 督办 escalations sent and the 按时办结率 of the
-last 30 days, as the workbench's 督办总览 shows them.
+"""督办 endpoint: ``GET /api/v1/supervision/overview`` — each department's open cases, review
+tasks and 告知承诺 核查 tasks by light, the overdue and at-risk work, the 督办 escalations sent
+(cases, review tasks and 核查 tasks, each counted once) and the 按时办结率 of the last 30 days,
+as the workbench's 督办总览 shows them.
 
 Thin: ``tongban.cases.supervision.overview`` decides who may see what (supervisors: their
 division and below; department heads: their departments). Anonymous callers get 401; applicants
@@ -39,13 +40,25 @@ class LightsOut(Schema):
     total: int
 
 
+class EscalationsOut(Schema):
+    cases: int = Field(description="cases whose own deadline (预审 period, due date) was escalated")
+    tasks: int = Field(description="review tasks escalated")
+    verifications: int = Field(description="告知承诺 核查 tasks escalated")
+
+
 class DepartmentOut(Schema):
     code: str
     name: str
     division: str = Field(description="GB/T 2260 code of the department's division")
     cases: LightsOut = Field(description="open cases (审查中, 待决定) by light")
     tasks: LightsOut = Field(description="open review tasks by light")
-    escalations: int = Field(description="review tasks escalated (督办) in the window")
+    verifications: LightsOut = Field(
+        description="open 告知承诺 核查 tasks (cases approved on a commitment) by light"
+    )
+    escalations: int = Field(
+        description="cases, review tasks and 核查 tasks escalated (督办) in the window, each once"
+    )
+    escalations_by_kind: EscalationsOut
     decided: int = Field(description="cases decided in the window")
     decided_on_time: int
     on_time_rate: float | None = Field(description="按时办结率 in percent; null if none decided")
@@ -54,14 +67,16 @@ class DepartmentOut(Schema):
 class TotalsOut(Schema):
     cases: LightsOut
     tasks: LightsOut
+    verifications: LightsOut
     escalations: int
+    escalations_by_kind: EscalationsOut
     decided: int
     decided_on_time: int
     on_time_rate: float | None
 
 
 class RowOut(Schema):
-    kind: str = Field(description="case or task")
+    kind: str = Field(description="case, task (a review) or verification (a 核查 task)")
     number: str
     item_code: str
     item_name: str
@@ -90,7 +105,13 @@ def _figures(line: supervision.DepartmentLine) -> dict[str, Any]:
     return {
         "cases": line.cases.as_dict(),
         "tasks": line.tasks.as_dict(),
+        "verifications": line.verifications.as_dict(),
         "escalations": line.escalations,
+        "escalations_by_kind": {
+            "cases": line.escalated_cases,
+            "tasks": line.escalated_tasks,
+            "verifications": line.escalated_verifications,
+        },
         "decided": line.decided,
         "decided_on_time": line.decided_on_time,
         "on_time_rate": line.on_time_rate,
@@ -101,7 +122,7 @@ def _row(row: QueueRow) -> dict[str, Any]:
     case = row.case
     task = row.task
     return {
-        "kind": row.kind,
+        "kind": supervision.row_kind(row),
         "number": case.number,
         "item_code": case.item_code,
         "item_name": case.item_name,

@@ -1,24 +1,34 @@
-"""督办/效能监察 overview: for each department, the open cases and review tasks counted by traffic
-light, the overdue (红牌) and at-risk (黄牌) work, the 督办 escalations sent and the 按时办结率
-of the last ``WINDOW_DAYS`` days — read-only, for supervisors and department heads.
+"""督办/效能监察 overview: for each department, the open cases, review tasks and 告知承诺 核查
+tasks counted by traffic light (each kind a figure of its own: a 核查 is not a review), the
+overdue (红牌) and at-risk (黄牌) work, the 督办 escalations sent and the 按时办结率 of the last
+``WINDOW_DAYS`` days — read-only, for supervisors and department heads.
 
 Who sees what follows ``cases.access`` and the risk queues: a supervisor (``supervisor`` role)
 oversees every case filed in the division of their department or below it, whichever department
-handles or reviews it; a department head the cases their departments handle and the review
-tasks their departments hold. Anyone else is refused with ``PermissionDenied``, and a filter
-naming a division or department outside the actor's oversight too.
+handles or reviews it; a department head the cases their departments handle and the tasks
+their departments hold (a 核查 task is held by the handling department). Anyone else is refused
+with ``PermissionDenied``, and a filter naming a division or department outside the actor's
+oversight too.
 
 The counts follow the queues' rules: a case is timed while 审查中 or 待决定 (its due date), a
-task while open in a case under review; a stopped clock (中止) makes it ``paused``. Everything
-is counted in SQL, grouped by department, with the light as a SQL expression over the boundary
+review task while open in a case under review, a 核查 task while open in a case approved on the
+commitment (决定 made, as the 待核查 queue lists it: by its verification date); a stopped clock
+(中止) makes a row ``paused``. Everything is counted in SQL, grouped by department (and task
+kind: review and 核查 tasks are one query), with the light as a SQL expression over the boundary
 dates of the national calendar (as ``queues`` filters lights), so the page costs a fixed number
 of queries whatever the number of cases. Only rows not yet overdue in a division that has
-calendar days of its own are fetched and classified in Python (one more query per kind).
+calendar days of its own are fetched and classified in Python (one more query for cases, one
+for tasks).
 
-督办 sent counts the distinct review tasks escalated in the window: a 红牌 escalation to the head
-and supervisors (``deadlines.warn_and_escalate``, the ``case.task_overdue`` message) or a
-timeout escalation (超时督办). 按时办结率: of the cases decided in the window (the statutory
-limit runs until the decision), the share decided on or before their due date.
+督办 sent counts, each on its own, the distinct cases, review tasks and 核查 tasks escalated in
+the window by ``deadlines.warn_and_escalate`` (a 红牌 message to the head and supervisors:
+``case.case_overdue`` or ``case.intake_overdue`` for the case's own due date or 预审 period,
+``case.task_overdue`` and ``case.verification_overdue`` for tasks) or by a timeout escalation
+(超时督办, the task's ``escalated_at``). The messages are read from their dedupe keys
+(``deadline:<case>:…``, ``task:<task>:…``), one row per recipient, so an item is counted once
+however many people were told, however many of its deadlines were escalated and whichever
+way. 按时办结率: of the cases decided in the window (the statutory limit runs until the
+decision), the share decided on or before their due date.
 """
 
 from __future__ import annotations
@@ -46,9 +56,11 @@ from django.db.models import Case as SqlCase
 from django.db.models.functions import Cast, StrIndex, Substr
 from django.utils import timezone
 
-from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskState
+from tongban.cases.deadlines import CASE_TEMPLATES, TASK_TEMPLATES
+from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskKind, TaskState
 from tongban.cases.queues import (
     LIGHT_LABELS,
+    QUEUES,
     QueueRow,
     Signal,
     _yellow_q,
@@ -59,15 +71,18 @@ from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from tongban.identity.models import Department, Division, DivisionLevel, Role
 from tongban.identity.permissions import is_staff_member
 from tongban.identity.selectors import staff_role_grants
-from tongban.notifications.selectors import messages_with_template
+from tongban.notifications.selectors import messages_with_templates
 from tongban.workdays.arithmetic import WorkingCalendar
 from tongban.workdays.selectors import working_calendar
 
 WINDOW_DAYS = 30
 LIST_LIMIT = 20
-ESCALATION_TEMPLATE = "case.task_overdue"
+# the 红牌 督办 messages of ``deadlines.warn_and_escalate``: a case's own deadlines, and tasks'
+CASE_ESCALATION_TEMPLATES = tuple(overdue for _warning, overdue in CASE_TEMPLATES.values())
+TASK_ESCALATION_TEMPLATES = tuple(overdue for _warning, overdue in TASK_TEMPLATES.values())
 TIMED_CASE_STATES = (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION)
 TIMED_TASK_CASE_STATES = (CaseState.IN_REVIEW,)
+VERIFICATION_CASE_STATES = QUEUES["verification"].states  # approved on the commitment
 LIGHTS = ("red", "yellow", "green", "paused")
 _DIVISION_DEPTH = 4  # province → city → district → street
 _CHAIN = "division__parent__parent__parent"
@@ -103,14 +118,40 @@ class LightCounts:
 
 @dataclass
 class DepartmentLine:
-    """One department's figures (or the totals, with ``department`` None)."""
+    """One department's figures (or the totals, with ``department`` None): open cases, review
+    tasks and 核查 tasks (``verifications``) by light, and the cases, review tasks and 核查 tasks
+    escalated in the window."""
 
     department: Department | None
     cases: LightCounts = field(default_factory=LightCounts)
     tasks: LightCounts = field(default_factory=LightCounts)
-    escalations: int = 0
+    verifications: LightCounts = field(default_factory=LightCounts)
+    escalated_cases: int = 0
+    escalated_tasks: int = 0
+    escalated_verifications: int = 0
     decided: int = 0
     decided_on_time: int = 0
+
+    def work(self, kind: str | None) -> LightCounts:
+        """The counts of cases (``kind`` None) or of tasks of ``kind`` (a ``TaskKind``)."""
+        if kind is None:
+            return self.cases
+        return self.verifications if kind == TaskKind.VERIFICATION else self.tasks
+
+    @property
+    def open_work(self) -> LightCounts:
+        """Cases, review tasks and 核查 tasks together (the chart's bars and the red and yellow
+        totals)."""
+        together = LightCounts()
+        for light in LIGHTS:
+            for counts in (self.cases, self.tasks, self.verifications):
+                together.add(light, getattr(counts, light))
+        return together
+
+    @property
+    def escalations(self) -> int:
+        """Everything escalated (督办) in the window: cases, review tasks and 核查 tasks."""
+        return self.escalated_cases + self.escalated_tasks + self.escalated_verifications
 
     @property
     def on_time_rate(self) -> float | None:
@@ -123,7 +164,10 @@ class DepartmentLine:
         for light in LIGHTS:
             self.cases.add(light, getattr(other.cases, light))
             self.tasks.add(light, getattr(other.tasks, light))
-        self.escalations += other.escalations
+            self.verifications.add(light, getattr(other.verifications, light))
+        self.escalated_cases += other.escalated_cases
+        self.escalated_tasks += other.escalated_tasks
+        self.escalated_verifications += other.escalated_verifications
         self.decided += other.decided
         self.decided_on_time += other.decided_on_time
 
@@ -313,13 +357,13 @@ def _timed_cases(scope: Q) -> QuerySet[Case]:
 
 
 def _timed_tasks(scope: Q) -> QuerySet[CaseTask]:
+    """Open review tasks of cases under review and open 核查 tasks of cases approved on the
+    commitment (one queryset: ``kind`` tells them apart)."""
+    timed = Q(kind=TaskKind.REVIEW, case__state__in=TIMED_TASK_CASE_STATES) | Q(
+        kind=TaskKind.VERIFICATION, case__state__in=VERIFICATION_CASE_STATES
+    )
     return (
-        CaseTask.objects.filter(
-            scope,
-            state=TaskState.OPEN,
-            case__state__in=TIMED_TASK_CASE_STATES,
-            due_date__isnull=False,
-        )
+        CaseTask.objects.filter(scope, timed, state=TaskState.OPEN, due_date__isnull=False)
         .annotate(stopped=_stopped("case_id"), limit=F("limit_days"))
         .order_by()
     )
@@ -371,24 +415,27 @@ def _chain(division: Division | None) -> tuple[int, ...]:
 def _count(
     rows: QuerySet[Any],
     lines: dict[int, DepartmentLine],
-    kind: str,
+    case_path: str,
     today: dt.date,
     calendar: WorkingCalendar,
 ) -> None:
-    """Add the light counts of ``rows`` (annotated by ``_with_light``) to ``lines``."""
-    grouped = rows.values("department_id", "light").annotate(n=Count("pk")).order_by()
+    """Add the light counts of ``rows`` (annotated by ``_with_light``): cases (``case_path``
+    "") or tasks ("case__", counted by kind) to ``lines``."""
+    tasks = bool(case_path)
+    group = ("department_id", "kind", "light") if tasks else ("department_id", "light")
+    grouped = rows.values(*group).annotate(n=Count("pk")).order_by()
     checks = False
-    for department_id, light, n in grouped.values_list("department_id", "light", "n"):
+    for *keys, light, n in grouped.values_list(*group, "n"):
         if light == _CHECK:
             checks = True
             continue
-        getattr(_line(lines, department_id), kind).add(light, n)
+        _line(lines, keys[0]).work(keys[1] if tasks else None).add(light, n)
     if not checks:
         return
-    related = _CHAIN if kind == "cases" else f"case__{_CHAIN}"
-    for obj in rows.filter(light=_CHECK).select_related(related):
+    for obj in rows.filter(light=_CHECK).select_related(f"{case_path}{_CHAIN}"):
         light = _signal(obj, today, calendar).light
-        getattr(_line(lines, obj.department_id), kind).add(light if light in LIGHTS else "green")
+        counts = _line(lines, obj.department_id).work(obj.kind if tasks else None)
+        counts.add(light if light in LIGHTS else "green")
 
 
 def _line(lines: dict[int, DepartmentLine], department_id: int) -> DepartmentLine:
@@ -398,18 +445,17 @@ def _line(lines: dict[int, DepartmentLine], department_id: int) -> DepartmentLin
     return line
 
 
-def _escalation_task_ids(since: dt.datetime) -> QuerySet[Any]:
-    """Ids of the tasks a 红牌 督办 message was sent about since ``since``, read from the
-    message's dedupe key ``task:<id>:red:…`` (a subquery; no query of its own)."""
-    keys = messages_with_template(ESCALATION_TEMPLATE, since=since).filter(
-        dedupe_key__regex=r"^task:[0-9]+:"
+def _escalated_ids(templates: Sequence[str], prefix: str, since: dt.datetime) -> QuerySet[Any]:
+    """Ids of the cases (``prefix`` "deadline") or tasks ("task") a 红牌 督办 message of
+    ``templates`` was sent about since ``since``, read from the message's dedupe key
+    ``<prefix>:<id>:…`` (a subquery; no query of its own)."""
+    keys = messages_with_templates(templates, since=since).filter(
+        dedupe_key__regex=rf"^{prefix}:[0-9]+:"
     )
-    rest = Substr("dedupe_key", 6)
+    rest = Substr("dedupe_key", len(prefix) + 2)
     return keys.annotate(
-        task_ref=Cast(
-            Substr(rest, 1, StrIndex(rest, Value(":")) - 1), output_field=BigIntegerField()
-        )
-    ).values("task_ref")
+        ref=Cast(Substr(rest, 1, StrIndex(rest, Value(":")) - 1), output_field=BigIntegerField())
+    ).values("ref")
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -438,7 +484,7 @@ def _lists(
     calendar: WorkingCalendar,
 ) -> tuple[list[QueueRow], bool]:
     """The first ``LIST_LIMIT`` rows of light ``wanted`` (SQL lights ``lights``), cases and
-    tasks together, earliest deadline first; and whether there are more."""
+    tasks (review and 核查) together, earliest deadline first; and whether there are more."""
     picked: list[tuple[dt.date, int, int, QueueRow]] = []
     more = False
     sources: list[tuple[QuerySet[Any], int]] = [
@@ -486,18 +532,39 @@ def overview(
     lines: dict[int, DepartmentLine] = {}
     cases = _with_light(_timed_cases(case_scope), "", today, calendar)
     tasks = _with_light(_timed_tasks(task_scope), "case__", today, calendar)
-    _count(cases, lines, "cases", today, calendar)
-    _count(tasks, lines, "tasks", today, calendar)
+    _count(cases, lines, "", today, calendar)
+    _count(tasks, lines, "case__", today, calendar)
 
-    escalated = (
+    # 督办 sent: each case and each task once, by the department answering for the deadline
+    escalated_tasks = (
         CaseTask.objects.filter(task_scope)
-        .filter(Q(escalated_at__gte=since_start) | Q(pk__in=_escalation_task_ids(since_start)))
+        .filter(
+            Q(escalated_at__gte=since_start)
+            | Q(pk__in=_escalated_ids(TASK_ESCALATION_TEMPLATES, "task", since_start))
+        )
+        .values("department_id")
+        .annotate(
+            review=Count("pk", filter=~Q(kind=TaskKind.VERIFICATION)),
+            verification=Count("pk", filter=Q(kind=TaskKind.VERIFICATION)),
+        )
+        .order_by()
+    )
+    for department_id, review, verification in escalated_tasks.values_list(
+        "department_id", "review", "verification"
+    ):
+        line = _line(lines, department_id)
+        line.escalated_tasks += review
+        line.escalated_verifications += verification
+    escalated_cases = (
+        Case.objects.filter(
+            case_scope, pk__in=_escalated_ids(CASE_ESCALATION_TEMPLATES, "deadline", since_start)
+        )
         .values("department_id")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    for department_id, n in escalated.values_list("department_id", "n"):
-        _line(lines, department_id).escalations += n
+    for department_id, n in escalated_cases.values_list("department_id", "n"):
+        _line(lines, department_id).escalated_cases += n
 
     on_time = _decided_on_time(since, today)
     decided = (
@@ -558,16 +625,24 @@ def overview(
     )
 
 
+def row_kind(row: QueueRow) -> str:
+    """What a listed row is: ``case``, ``task`` (a review) or ``verification`` (a 核查 task)."""
+    if row.task is not None and row.task.kind == TaskKind.VERIFICATION:
+        return "verification"
+    return row.kind
+
+
 def chart_data(result: Overview) -> dict[str, Any]:
-    """The bar chart's data: open work (cases and tasks) by light per department."""
+    """The bar chart's data: open work (cases, review and 核查 tasks) by light per department."""
     names = [
         (line.department.short_name or line.department.name) if line.department else ""
         for line in result.lines
     ]
     series = defaultdict(list)
     for line in result.lines:
+        together = line.open_work
         for light in LIGHTS:
-            series[light].append(getattr(line.cases, light) + getattr(line.tasks, light))
+            series[light].append(getattr(together, light))
     return {
         "departments": names,
         "series": {light: series[light] for light in LIGHTS},

@@ -7,6 +7,7 @@ inbox. Pages and the API read through here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -38,9 +39,11 @@ def undelivered(*, dead_only: bool = False) -> QuerySet[Notification]:
     )
 
 
-def messages_with_template(
-    template: str, *, since: dt.datetime, channel: str = Channel.IN_APP
+def messages_with_templates(
+    templates: Iterable[str], *, since: dt.datetime, channel: str = Channel.IN_APP
 ) -> QuerySet[Notification]:
-    """Messages of ``template`` written on ``channel`` since ``since`` (for figures such as the
-    督办 escalations sent; one row per recipient)."""
-    return Notification.objects.filter(template=template, channel=channel, created_at__gte=since)
+    """Messages of any of ``templates`` written on ``channel`` since ``since`` (for figures such
+    as the 督办 escalations sent; one row per recipient)."""
+    return Notification.objects.filter(
+        template__in=sorted(templates), channel=channel, created_at__gte=since
+    )

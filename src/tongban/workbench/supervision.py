@@ -1,7 +1,7 @@
 """The 督办总览 page (``/workbench/supervision/``): for supervisors and department heads, each
-department's open cases and review tasks by light, the overdue and at-risk work with links to
-the case pages, the 督办 escalations sent and the 按时办结率 of the last 30 days, as a table
-and an ECharts bar chart.
+department's open cases, review tasks and 核查 tasks by light, the overdue and at-risk work with
+links to the case pages, the 督办 escalations sent and the 按时办结率 of the last 30 days, as a
+table and an ECharts bar chart.
 
 Thin: everything is read by ``tongban.cases.supervision.overview``, which decides who may see
 what. Anonymous visitors go to the login page; applicants, staff who are neither supervisor
