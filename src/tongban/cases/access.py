@@ -115,6 +115,11 @@ def may_reveal_applicant(actor: Any, case: Case) -> bool:
     )
 
 
+def reads_as_applicant(actor: Any, case: Case) -> bool:
+    """The actor reads ``case`` as its applicant only (the public view), not also as its staff."""
+    return is_case_applicant(actor, case) and not is_case_staff(actor, case)
+
+
 def can_see_case(actor: Any, case: Case) -> bool:
     return (
         is_case_applicant(actor, case)
