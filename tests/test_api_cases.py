@@ -26,7 +26,8 @@ from tests.factories import (
     StaffUserFactory,
 )
 from tests.test_case_routes import DRAINAGE
-from tongban.cases.models import Case, CaseTask, TaskState
+from tongban.cases.materials import check_attach_material
+from tongban.cases.models import Case, CaseMaterial, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.cases.transitions import TRANSITIONS
 from tongban.catalog.services import import_catalog
@@ -484,6 +485,84 @@ def test_apply_through_the_api(world: World) -> None:
     # a submitted case's form can no longer be changed
     locked = client.put(form, {"form": {"site_area": 90}}, content_type="application/json")
     assert locked.status_code == 409
+
+
+# --- drafts: only their applicant acts on them ---------------------------------------------------
+# staff of another department, and of the department that will handle the application
+DRAFT_MATRIX = [
+    ("anonymous", 401),
+    ("other_applicant", 404),
+    ("other_staff", 404),
+    ("window", 404),
+    ("reviewer", 404),
+    ("head", 404),
+    ("applicant", 200),
+]
+
+
+def _draft(world: World) -> int:
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}}
+    response = post(as_user(world.applicant), "/api/v1/cases", {**body, "form": {"site_area": 80}})
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def _user(world: World, who: str) -> Any:
+    return None if who == "anonymous" else getattr(world, who)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 401), ("window", 403), ("other_staff", 403), ("applicant", 201)],
+)
+def test_create_draft_permission_matrix(world: World, who: str, status: int) -> None:
+    before = Case.objects.count()
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}}
+    response = post(as_user(_user(world, who)), "/api/v1/cases", body)
+    assert response.status_code == status, response.content
+    if status == 403:
+        assert response.json()["code"] == "applicant_required"
+    assert Case.objects.count() == before + (status == 201)
+
+
+@pytest.mark.parametrize(("who", "status"), DRAFT_MATRIX)
+def test_save_form_permission_matrix(world: World, who: str, status: int) -> None:
+    draft = _draft(world)
+    response = as_user(_user(world, who)).put(
+        f"/api/v1/cases/drafts/{draft}/form",
+        {"form": {"site_area": 95}},
+        content_type="application/json",
+    )
+    assert response.status_code == status, response.content
+    if status == 404:
+        assert response.json()["code"] == "draft_not_found"
+    saved = Case.objects.get(pk=draft).form_data["site_area"]
+    assert saved == ("95" if status == 200 else "80")
+
+
+@pytest.mark.parametrize(("who", "status"), [(w, 201 if s == 200 else s) for w, s in DRAFT_MATRIX])
+def test_draft_material_permission_matrix(world: World, who: str, status: int) -> None:
+    draft = _draft(world)
+    upload = SimpleUploadedFile("申请书.pdf", PDF)
+    response = as_user(_user(world, who)).post(
+        f"/api/v1/cases/drafts/{draft}/materials/application", {"file": upload}
+    )
+    assert response.status_code == status, response.content
+    if status == 404:
+        assert response.json()["code"] == "case_not_found"
+    assert CaseMaterial.objects.filter(case_id=draft).exists() == (status == 201)
+
+
+@pytest.mark.parametrize(("who", "status"), DRAFT_MATRIX)
+def test_submit_permission_matrix(world: World, who: str, status: int) -> None:
+    draft = _draft(world)
+    check_attach_material(world.applicant, draft, "application", "申请书.pdf", PDF)
+    response = post(as_user(_user(world, who)), f"/api/v1/cases/drafts/{draft}/submit")
+    assert response.status_code == status, response.content
+    if status == 404:
+        assert response.json()["code"] == "draft_not_found"
+    case = Case.objects.get(pk=draft)
+    assert (case.state == "submitted") == (case.number is not None) == (status == 200)
 
 
 def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:

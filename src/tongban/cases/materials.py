@@ -146,9 +146,13 @@ def do_attach_shared(
 def check_attach_material(
     actor: Any, case_id: int, material_key: str, file_name: str, content: bytes
 ) -> CaseMaterial:
-    """The applicant adds (or replaces) the file for one material of their case."""
+    """The applicant adds (or replaces) the file for one material of their case. A draft is
+    the applicant's own until submitted: to anyone else it is not found, as on its other
+    endpoints; staff who see a submitted case are refused (403)."""
     case = Case.objects.select_for_update().filter(pk=case_id).first()
     if case is None or not access.can_see_case(actor, case):
+        raise NotFound("没有找到该办件", code="case_not_found")
+    if case.state == CaseState.DRAFT and not access.is_case_applicant(actor, case):
         raise NotFound("没有找到该办件", code="case_not_found")
     if not access.is_case_applicant(actor, case):
         raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
