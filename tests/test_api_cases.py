@@ -4,6 +4,7 @@ other-department staff / right staff), 409 and 422 answers, and two staff acting
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from tests.factories import (
     StaffUserFactory,
 )
 from tests.test_case_routes import DRAINAGE
-from tongban.cases.models import Case, CaseTask, TaskState
+from tongban.cases.materials import check_attach_material
+from tongban.cases.models import Case, CaseMaterial, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.cases.transitions import TRANSITIONS
 from tongban.catalog.services import import_catalog
@@ -485,6 +487,84 @@ def test_apply_through_the_api(world: World) -> None:
     assert locked.status_code == 409
 
 
+# --- drafts: only their applicant acts on them ---------------------------------------------------
+# staff of another department, and of the department that will handle the application
+DRAFT_MATRIX = [
+    ("anonymous", 401),
+    ("other_applicant", 404),
+    ("other_staff", 404),
+    ("window", 404),
+    ("reviewer", 404),
+    ("head", 404),
+    ("applicant", 200),
+]
+
+
+def _draft(world: World) -> int:
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}}
+    response = post(as_user(world.applicant), "/api/v1/cases", {**body, "form": {"site_area": 80}})
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def _user(world: World, who: str) -> Any:
+    return None if who == "anonymous" else getattr(world, who)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 401), ("window", 403), ("other_staff", 403), ("applicant", 201)],
+)
+def test_create_draft_permission_matrix(world: World, who: str, status: int) -> None:
+    before = Case.objects.count()
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}}
+    response = post(as_user(_user(world, who)), "/api/v1/cases", body)
+    assert response.status_code == status, response.content
+    if status == 403:
+        assert response.json()["code"] == "applicant_required"
+    assert Case.objects.count() == before + (status == 201)
+
+
+@pytest.mark.parametrize(("who", "status"), DRAFT_MATRIX)
+def test_save_form_permission_matrix(world: World, who: str, status: int) -> None:
+    draft = _draft(world)
+    response = as_user(_user(world, who)).put(
+        f"/api/v1/cases/drafts/{draft}/form",
+        {"form": {"site_area": 95}},
+        content_type="application/json",
+    )
+    assert response.status_code == status, response.content
+    if status == 404:
+        assert response.json()["code"] == "draft_not_found"
+    saved = Case.objects.get(pk=draft).form_data["site_area"]
+    assert saved == ("95" if status == 200 else "80")
+
+
+@pytest.mark.parametrize(("who", "status"), [(w, 201 if s == 200 else s) for w, s in DRAFT_MATRIX])
+def test_draft_material_permission_matrix(world: World, who: str, status: int) -> None:
+    draft = _draft(world)
+    upload = SimpleUploadedFile("申请书.pdf", PDF)
+    response = as_user(_user(world, who)).post(
+        f"/api/v1/cases/drafts/{draft}/materials/application", {"file": upload}
+    )
+    assert response.status_code == status, response.content
+    if status == 404:
+        assert response.json()["code"] == "case_not_found"
+    assert CaseMaterial.objects.filter(case_id=draft).exists() == (status == 201)
+
+
+@pytest.mark.parametrize(("who", "status"), DRAFT_MATRIX)
+def test_submit_permission_matrix(world: World, who: str, status: int) -> None:
+    draft = _draft(world)
+    check_attach_material(world.applicant, draft, "application", "申请书.pdf", PDF)
+    response = post(as_user(_user(world, who)), f"/api/v1/cases/drafts/{draft}/submit")
+    assert response.status_code == status, response.content
+    if status == 404:
+        assert response.json()["code"] == "draft_not_found"
+    case = Case.objects.get(pk=draft)
+    assert (case.state == "submitted") == (case.number is not None) == (status == 200)
+
+
 def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:
     client = as_user(world.applicant)
     drafts = Case.objects.filter(state="draft").count()
@@ -562,6 +642,75 @@ def test_send_back_to_intake_keeps_the_events(world: World) -> None:
     assert after == [*before, (len(before) + 1, "send_back")]
     timeline = as_user(world.window).get(f"/api/v1/cases/{world.number}/events").json()
     assert [e["action"] for e in timeline].count("approve_task") == 2
+
+
+INTERNAL = ("内部意见：场地核查无误", "内部：属区局职责", "内部会签说明", "内部：请王某组织听证")
+
+
+def _internal_steps(world: World) -> None:
+    """Review with an opinion, 转办, 会签 and a 中止 with 恢复计时, each with a staff note."""
+    opinion, transfer, countersign, hearing = INTERNAL
+    perform(world.window, world.number, "accept")
+    scjg, ga = world.task("3301-SCJG"), world.task("3301-GA")
+    perform(world.reviewer, world.number, "approve_task", {"task": scjg, "opinion": opinion})
+    body = {"task": ga, "department": "330106-SCJG", "reason": transfer}
+    perform(world.ga, world.number, "transfer_task", body)
+    body = {"task": ga, "department": "3301-GA", "reason": countersign, "limit_days": 3}
+    perform(world.other_staff, world.number, "countersign", body)  # the task is theirs now
+    perform(world.head, world.number, "suspend", {"kind": "hearing", "reason": hearing})
+    perform(world.head, world.number, "resume")
+
+
+def test_the_applicant_reads_the_public_timeline(world: World) -> None:
+    """Internal routing is not shown, steps are shown without their staff notes, who acted is a
+    role — and the task opinions are not in the case either."""
+    _internal_steps(world)
+    client = as_user(world.applicant)
+    events = client.get(f"/api/v1/cases/{world.number}/events").json()
+    actions = [e["action"] for e in events]
+    assert actions == ["create_draft", "submit", "accept", "approve_task", "suspend", "resume"]
+    assert [e["actor"] for e in events] == ["申请人"] * 2 + ["工作人员"] * 4  # never a name
+    assert all(text not in response_text(events) for text in INTERNAL)
+    by_action = {e["action"]: e for e in events}
+    assert by_action["approve_task"]["data"] == {}
+    assert by_action["approve_task"]["reason"] == ""
+    assert (by_action["suspend"]["data"], by_action["suspend"]["reason"]) == (
+        {"kind": "hearing"},
+        "",
+    )
+    resumed = by_action["resume"]["data"]
+    assert set(resumed) == {"paused_workdays", "due_date"}
+    assert resumed["due_date"] == Case.objects.get(pk=world.case.pk).due_date.isoformat()
+    case = client.get(f"/api/v1/cases/{world.number}").json()
+    assert [t["opinion"] for t in case["tasks"]] == [None] * len(case["tasks"])
+    assert all(text not in response_text(case) for text in INTERNAL)
+
+
+def test_staff_read_the_whole_timeline(world: World) -> None:
+    _internal_steps(world)
+    for staff in (world.window, world.head):
+        client = as_user(staff)
+        events = client.get(f"/api/v1/cases/{world.number}/events").json()
+        assert [e["action"] for e in events][2:] == [
+            "accept",
+            "approve_task",
+            "transfer_task",
+            "countersign",
+            "suspend",
+            "resume",
+        ]
+        by_action = {e["action"]: e for e in events}
+        assert by_action["approve_task"]["actor"] == str(world.reviewer)
+        assert by_action["approve_task"]["data"]["opinion"] == INTERNAL[0]
+        assert by_action["transfer_task"]["reason"] == INTERNAL[1]
+        assert by_action["countersign"]["reason"] == INTERNAL[2]
+        assert by_action["suspend"]["reason"] == INTERNAL[3]
+        tasks = client.get(f"/api/v1/cases/{world.number}").json()["tasks"]
+        assert INTERNAL[0] in [t["opinion"] for t in tasks]
+
+
+def response_text(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False)
 
 
 def test_withdraw_is_refused_once_decided(world: World) -> None:

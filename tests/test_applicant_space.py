@@ -307,6 +307,29 @@ def test_case_page_shows_progress_and_timeline(people: People) -> None:
     assert people.window.display_name not in page  # staff names stay on the workbench
 
 
+def test_case_page_shows_review_steps_without_staff_notes(people: People) -> None:
+    """The applicant reads that the review went on and the clock stopped for 专家评审 and
+    started again; the opinion and the notes staff wrote stay on the workbench."""
+    scjg = Department.objects.get(code="3301-SCJG")
+    reviewer = StaffUserFactory(department=scjg, roles=["reviewer"])
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    number = complete(people, sign_draft(people)).number or ""
+    case = perform(people.window, number, "accept")
+    task = case.tasks.get().pk
+    opinion, note = "内部意见：招牌尺寸已核", "内部备注：请李工评审"
+    perform(head, number, "suspend", {"kind": "expert_review", "reason": note})
+    perform(head, number, "resume")
+    perform(reviewer, number, "approve_task", {"task": task, "opinion": opinion})
+    page = html(as_user(people.applicant).get(reverse("portal:my_case", args=[number])))
+    for shown in ("中止（特别程序）", "特别程序：专家评审", "恢复计时", "审查通过", "审查部门："):
+        assert shown in page, shown
+    for hidden in (opinion, note, reviewer.display_name, head.display_name):
+        assert hidden not in page, hidden
+    staff_page = html(as_user(head).get(reverse("workbench:case", args=[number])))
+    assert opinion in staff_page
+    assert note in staff_page
+
+
 def test_supplement_answers_the_correction_notice(people: People) -> None:
     case = complete(people, sign_draft(people))
     number = case.number or ""

@@ -4,6 +4,7 @@ cases in one transaction, stage scheduling, partial denial, withdrawal."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +15,7 @@ from tongban.bundles import report, selectors, services
 from tongban.bundles.merging import merge
 from tongban.bundles.models import BundleCase, BundleComponent, ComponentState
 from tongban.cases.models import Case, CaseMaterial, CaseState
+from tongban.cases.services import perform
 from tongban.catalog.services import CatalogInvalid, import_catalog
 from tongban.core.errors import NotFound, ValidationFailed
 
@@ -200,6 +202,23 @@ def test_a_later_stage_starts_when_its_input_is_issued(tmp_path: Path) -> None:
     assert actions == ["submit_bundle", "start_stage", "start_stage"]
     entries = selectors.timeline(staff.applicant, bundle_case)
     assert {e.source for e in entries} >= {"测试一件事", "出具证明", "登记", "参保"}
+
+
+@freeze_time(NOW)
+def test_the_applicant_reads_item_events_without_staff_notes(tmp_path: Path) -> None:
+    staff = load(tmp_path)
+    bundle_case = services.check_submit_bundle(
+        staff.applicant, "T-BUNDLE", answers=ANSWERS, form=FORM, files=FILES
+    )
+    cert = BundleComponent.objects.get(bundle_case=bundle_case, item_code="T-CERT").case
+    number = perform(staff.window, cert.number or "", "accept").number or ""
+    perform(staff.a, number, "suspend", {"kind": "inspection", "reason": "内部：送检安排"})
+
+    def suspended(who: Any) -> list[str]:
+        return [e.reason for e in selectors.timeline(who, bundle_case) if e.action == "suspend"]
+
+    assert suspended(staff.applicant) == [""]
+    assert suspended(staff.a) == ["内部：送检安排"]
 
 
 @freeze_time(NOW)

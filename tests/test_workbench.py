@@ -452,6 +452,50 @@ def test_files_are_served_to_those_who_may_see_the_case(world: World) -> None:
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("anonymous", 302),
+        ("other_applicant", 403),
+        ("other_staff", 404),
+        ("ga", 404),  # 公安 reviews only once the case is accepted
+        ("supervisor", 403),  # sees the case, not the applicant's files
+        ("window", 200),
+        ("reviewer", 200),
+    ],
+)
+def test_material_permission_matrix_and_access_log(world: World, who: str, status: int) -> None:
+    """Only handling staff open a case's files; each opening writes one access-log row naming
+    the material, and a refusal writes none."""
+    user = None if who == "anonymous" else getattr(world, who)
+    response = as_user(user).get(material_url(world))
+    assert response.status_code == status
+    logged = list(PersonalDataAccess.objects.values_list("actor_id", "person_id", "purpose"))
+    if status != 200:
+        assert logged == []
+        return
+    assert b"".join(response.streaming_content) == PDF
+    material = world.case.materials.get()
+    assert logged == [
+        (
+            user.pk,
+            world.applicant.person_id,
+            f"查看申请材料：{material.material_name}（申请书.pdf）",
+        )
+    ]
+    as_user(user).get(material_url(world) + "?preview=1")
+    assert PersonalDataAccess.objects.count() == 2
+
+
+def test_the_case_page_offers_files_only_to_handling_staff(world: World) -> None:
+    url = material_url(world)
+    case_url = reverse("workbench:case", args=[world.number])
+    assert url in page(as_user(world.window).get(case_url))
+    supervised = page(as_user(world.supervisor).get(case_url))
+    assert "申请书.pdf" in supervised  # which files there are
+    assert url not in supervised
+
+
 # --- bulk 受理 ------------------------------------------------------------------------------------
 
 

@@ -62,7 +62,7 @@ class TaskOut(Schema):
     state: str
     limit_days: int
     due_date: str | None
-    opinion: str
+    opinion: str | None = Field(None, description="staff only: the department's review opinion")
 
 
 class InstantConditionOut(Schema):
@@ -127,7 +127,7 @@ class CaseOut(Schema):
 class EventOut(Schema):
     sequence: int
     action: str
-    actor: str
+    actor: str = Field(description="for staff the person who acted; for the applicant a role")
     at: str
     from_state: str
     to_state: str
@@ -190,6 +190,7 @@ def _instant(actor: Any, case: Case) -> dict[str, Any] | None:
 
 
 def _case(actor: Any, case: Case) -> dict[str, Any]:
+    staff_view = selectors.shows_staff_view(actor, case)
     return {
         "id": case.pk,
         "number": case.number,
@@ -218,7 +219,7 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
                 "state": t.state,
                 "limit_days": t.limit_days,
                 "due_date": _iso(t.due_date),
-                "opinion": t.opinion,
+                "opinion": t.opinion if staff_view else None,
             }
             for t in case.tasks.current().select_related("department").order_by("stage", "id")
         ],
@@ -331,7 +332,8 @@ def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
 @router.get(
     "/cases/{number}/events",
     response={200: list[EventOut], **ERRORS},
-    summary="The case's timeline (the applicant sees the public events)",
+    summary="The case's timeline (the applicant reads the public view: no internal steps, "
+    "staff notes or staff names)",
 )
 def case_events(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     case = selectors.case_for(request.user, number)

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from tongban.bundles.definitions import database_facts
 from tongban.bundles.models import Bundle, BundleCase, BundleComponent, BundleEvent, ComponentState
 from tongban.bundles.spec import BundleSpec, compile_bundle
 from tongban.cases import access
+from tongban.cases import selectors as case_selectors
 from tongban.cases.models import CaseEvent, CaseState, Outcome
 from tongban.catalog.document import BundleDoc
 from tongban.catalog.models import Implementation, Item
@@ -234,7 +235,8 @@ ACTION_LABELS = {
 
 def timeline(actor: Any, bundle_case: BundleCase) -> list[TimelineEntry]:
     """The bundle's own events and the events of every item case the actor may see, in time
-    order; applicants see only the events marked for them."""
+    order; applicants read the case events as on each case's own timeline (shown events only,
+    without staff notes)."""
     components = visible_components(actor, bundle_case)
     entries = [
         TimelineEntry(
@@ -243,9 +245,14 @@ def timeline(actor: Any, bundle_case: BundleCase) -> list[TimelineEntry]:
         for e in BundleEvent.objects.filter(bundle_case=bundle_case)
     ]
     names = {c.case_id: c.item_name for c in components if c.case_id}
-    events = CaseEvent.objects.filter(case_id__in=list(names))
-    if is_bundle_applicant(actor, bundle_case):
-        events = events.filter(visible_to_applicant=True)
+    events: Iterable[CaseEvent] = CaseEvent.objects.filter(case_id__in=list(names))
+    if is_bundle_applicant(actor, bundle_case):  # what they read on each case's own timeline
+        events = [
+            case_selectors.for_applicant(e)
+            for e in case_selectors.applicant_events(
+                CaseEvent.objects.filter(case_id__in=list(names))
+            ).annotate(actor_kind=F("actor__kind"))
+        ]
     entries += [
         TimelineEntry(
             e.at, names[e.case_id], e.action, ACTION_LABELS.get(e.action, e.action), e.reason

@@ -107,12 +107,27 @@ def is_supervisor_for(actor: Any, case: Case) -> bool:
     return not _role_divisions(actor, Role.SUPERVISOR).isdisjoint(division_chain(case.division))
 
 
+def is_handling_staff(actor: Any, case: Case) -> bool:
+    """The 综合窗口 of the case's division and staff of the handling or a reviewing department:
+    who works on the case, as against supervisors, who oversee it."""
+    return is_window_for(actor, case) or is_case_staff(actor, case)
+
+
 def may_reveal_applicant(actor: Any, case: Case) -> bool:
     """Handling staff (window, reviewers, head) may ask to see the applicant person unmasked
     (查看完整个人信息, ``tongban.cases.reveal``); supervisors and others see them masked."""
-    return case.applicant_person_id is not None and (
-        is_window_for(actor, case) or is_case_staff(actor, case)
-    )
+    return case.applicant_person_id is not None and is_handling_staff(actor, case)
+
+
+def may_open_materials(actor: Any, case: Case) -> bool:
+    """The uploaded files (ID card scans among them) are for handling staff, like the
+    unmasked applicant; supervisors see which files there are, not their content."""
+    return is_handling_staff(actor, case)
+
+
+def reads_as_applicant(actor: Any, case: Case) -> bool:
+    """The actor reads ``case`` as its applicant only (the public view), not also as its staff."""
+    return is_case_applicant(actor, case) and not is_case_staff(actor, case)
 
 
 def can_see_case(actor: Any, case: Case) -> bool:

@@ -1,17 +1,30 @@
 """Case reads: one case as an actor may see it, its event timeline, the 智能秒办 决定依据, an
 applicant's cases, the departments a task may be countersigned with or transferred to, and the
-staff to tell about a case's deadlines."""
+staff to tell about a case's deadlines.
+
+Staff read the whole trail. The applicant reads what the case's transitions declare for them
+(``Transition.applicant_visible`` and ``staff_notes``): 会签 and 转办 route work between
+departments and are not shown, nor is 超期督办; 审查通过/不通过, 退回, 中止, 核查属实 are shown
+as facts — which department finished its review, where the case went back to, that the clock
+stopped and for which special procedure (行政许可法 第四十五条: the time of 听证, 检验 … is not
+counted, and the applicant is told) — but the reason, opinion or finding staff wrote with them
+is an internal note; 恢复计时 shows the working days stopped and the new due date. Reasons the
+applicant is owed stay: 不予受理, 补正, 决定, 延期 (第四十二条), 违诺撤销. Who acted is a role
+(工作人员, 系统, 申请人), never a staff member's name, and task opinions are for staff only."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Final
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tongban.cases import access, instant_explanation
 from tongban.cases.models import Case, CaseEvent, CaseTask
+from tongban.cases.transitions import TRANSITIONS
 from tongban.core.errors import NotFound
-from tongban.identity.models import Department, Role
+from tongban.identity.models import AccountKind, Department, Role
 from tongban.identity.selectors import division_chain, staff_holding
 
 
@@ -31,12 +44,48 @@ def case_for(actor: Any, number: str) -> Case:
     return case
 
 
-def timeline(actor: Any, case: Case) -> QuerySet[CaseEvent]:
-    """Every event for staff; the applicant sees the events marked visible to them."""
+# what a step's staff notes are, besides its reason
+STAFF_NOTE_KEYS: Final = ("opinion", "finding")
+
+
+def shows_staff_view(actor: Any, case: Case) -> bool:
+    """Whether ``actor`` (allowed to see ``case``) reads it as staff: everything recorded,
+    staff names and task opinions included; its applicant reads the public view."""
+    return not access.reads_as_applicant(actor, case)
+
+
+def timeline(actor: Any, case: Case) -> list[CaseEvent]:
+    """Every event for staff; the applicant reads the events shown to them, as
+    ``for_applicant`` gives them."""
     events = case.events.select_related("task__department").order_by("sequence")
-    if access.is_case_applicant(actor, case) and not access.is_case_staff(actor, case):
-        events = events.filter(visible_to_applicant=True)
-    return events
+    if shows_staff_view(actor, case):
+        return list(events)
+    shown = applicant_events(events).annotate(actor_kind=F("actor__kind"))
+    return [for_applicant(e) for e in shown]
+
+
+def applicant_events(events: QuerySet[CaseEvent]) -> QuerySet[CaseEvent]:
+    """Of ``events``, those an applicant is shown: marked visible when recorded, and not of a
+    transition that hides its events (an event recorded before it did is hidden too)."""
+    hidden = [name for name, t in TRANSITIONS.items() if not t.applicant_visible]
+    return events.filter(visible_to_applicant=True).exclude(action__in=hidden)
+
+
+def for_applicant(event: CaseEvent) -> CaseEvent:
+    """``event`` as its applicant reads it: who acted as a role, and without the reason,
+    opinion and finding of a step whose notes are for staff. An unsaved copy: the trail itself
+    is never changed."""
+    shown = copy.copy(event)
+    transition = TRANSITIONS.get(event.action)
+    if transition is not None and transition.staff_notes:
+        shown.reason = ""
+        shown.data = {k: v for k, v in (event.data or {}).items() if k not in STAFF_NOTE_KEYS}
+    if event.actor_id is None:
+        shown.actor_label = _("系统")
+    else:  # the kind is read with the events (``actor_kind``), or else here
+        kind = getattr(event, "actor_kind", None) or getattr(event.actor, "kind", None)
+        shown.actor_label = _("工作人员") if kind == AccountKind.STAFF else _("申请人")
+    return shown
 
 
 def event_details(event: CaseEvent) -> dict[str, Any]:

@@ -326,6 +326,7 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
             reason=ctx.reason,
             data=ctx.event_data,
             task=ctx.task,
+            visible_to_applicant=transition_.applicant_visible,
         )
         # compiled, and one statement on PostgreSQL: every step writes the case and its event
         update_then_insert([*ctx.rows_changed, (case, {*ctx.changed, "event_count"})], event)

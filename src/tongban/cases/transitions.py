@@ -92,6 +92,11 @@ class Transition:
     # whether the transition is on offer for this case at all (e.g. only cases filed with a
     # commitment); ``validate`` still gives the precise refusal when it is forced
     offered: Callable[[Case], bool] = lambda case: True
+    # what the applicant's timeline shows of the step (``tongban.cases.selectors.timeline``):
+    # the event at all, and whether the reason, opinion or finding written with it are staff
+    # notes kept from them
+    applicant_visible: bool = True
+    staff_notes: bool = False
 
 
 TRANSITIONS: dict[str, Transition] = {}
@@ -415,6 +420,7 @@ def _validate_approve_task(ctx: Context) -> None:
     _reviewer,
     validate=_validate_approve_task,
     needs_task=True,
+    staff_notes=True,
 )
 def approve_task(ctx: Context) -> None:
     """A department approves; when every task of the stage has, the next stage opens (or the
@@ -449,6 +455,7 @@ def _validate_reject_task(ctx: Context) -> None:
     _reviewer,
     validate=_validate_reject_task,
     needs_task=True,
+    staff_notes=True,
 )
 def reject_task(ctx: Context) -> None:
     """A department finds the application does not qualify: the other open tasks stop and the
@@ -525,6 +532,7 @@ def _validate_countersign(ctx: Context) -> None:
     _task_staff,
     validate=_validate_countersign,
     needs_task=True,
+    applicant_visible=False,
 )
 def countersign(ctx: Context) -> None:
     """会签: the task's department asks another department to review with it. The new task
@@ -583,6 +591,7 @@ def _validate_transfer(ctx: Context) -> None:
     _task_staff,
     validate=_validate_transfer,
     needs_task=True,
+    applicant_visible=False,
 )
 def transfer_task(ctx: Context) -> None:
     """转办: the task belongs to another department's remit; it moves there with its deadline
@@ -620,6 +629,7 @@ def _head_or_window(ctx: Context) -> bool:
     {S.IN_REVIEW, S.AWAITING_DECISION},
     _head_or_window,
     validate=_validate_send_back,
+    staff_notes=True,
 )
 def send_back(ctx: Context) -> None:
     """退回 to intake (预审) or to an earlier review stage, with a reason."""
@@ -670,6 +680,7 @@ def _review_staff(ctx: Context) -> bool:
     {S.IN_REVIEW, S.AWAITING_DECISION},
     _review_staff,
     validate=_validate_suspend,
+    staff_notes=True,
 )
 def suspend(ctx: Context) -> None:
     """中止 for 听证/检验/检测/专家评审/公示: the clock stops until ``resume``."""
@@ -957,6 +968,7 @@ def _validate_verify(ctx: Context) -> None:
     validate=_validate_verify,
     requires_open_clock=False,
     offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
+    staff_notes=True,
 )
 def verify_commitment(ctx: Context) -> None:
     """The commitment was kept: it is verified and the 核查 task closes."""

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tongban.cases import access, applications, documents, queues, reveal, selectors
+from tongban.cases.materials import check_open_material
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, perform
 from tongban.cases.supervision import may_oversee
@@ -34,7 +35,7 @@ from tongban.identity.permissions import is_staff_member
 from tongban.licences import access as licence_access
 from tongban.policies.applications import benefit_panel
 from tongban.portal.case_display import event_lines
-from tongban.portal.case_files import material_of, material_response
+from tongban.portal.case_files import material_response
 from tongban.portal.notice_files import notice_response, progress_url
 from tongban.workbench import forms
 
@@ -222,6 +223,7 @@ def _case_context(
         "forms": action_forms,
         "banner": banner,
         "may_reveal": access.may_reveal_applicant(actor, case),
+        "may_open_files": access.may_open_materials(actor, case),
         "revealed": revealed is not None,
         "purposes": REVEAL_PURPOSES,
         "documents": documents.visible_notices(actor, case),
@@ -316,10 +318,13 @@ def reveal_applicant(request: HttpRequest, number: str) -> HttpResponseBase:
 @require_GET
 @staff_only
 def material_file(request: HttpRequest, number: str, material_id: int) -> HttpResponseBase:
-    case = _load(request, number)
-    if isinstance(case, HttpResponse):
-        return case
-    material = material_of(case, material_id)
+    """A case file for handling staff, logged as personal-data access; supervisors get 403."""
+    try:
+        material = check_open_material(request.user, number, material_id)
+    except NotFound as exc:
+        return _not_found(request, exc.message)
+    except PermissionDenied as exc:
+        return render(request, "workbench/forbidden.html", {"message": exc.message}, status=403)
     return material_response(material, preview=request.GET.get("preview") == "1")
 
 
