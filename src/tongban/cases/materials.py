@@ -148,7 +148,9 @@ def check_attach_material(
         raise NotFound("没有找到该办件", code="case_not_found")
     if not access.is_case_applicant(actor, case):
         raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
-    tolerated = case.tolerated.filter(material_key=material_key, supplied_at__isnull=True).first()
+    tolerated = (
+        case.tolerated.current().filter(material_key=material_key, supplied_at__isnull=True).first()
+    )
     if case.state not in EDITABLE_STATES and tolerated is None:
         raise state_conflict(
             actor, case, f"办件当前为“{case.get_state_display()}”，不能再上传材料", "locked"

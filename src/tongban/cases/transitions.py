@@ -626,8 +626,11 @@ def send_back(ctx: Context) -> None:
     case, target = ctx.case, ctx.event_data["to"]
     if target == "intake":
         _cancel_open_tasks(case)
-        # the undone acceptance's tasks stay on record (their events name them)
-        case.tasks.current().update(superseded_at=timezone.now())
+        # the undone acceptance's tasks and 容缺 stay on record (their events name them); a
+        # new acceptance starts from none
+        now = timezone.now()
+        case.tasks.current().update(superseded_at=now)
+        case.tolerated.current().update(superseded_at=now)
         access.forget_tasks(case)
         case.state = S.SUBMITTED
         case.current_stage = 0
@@ -790,7 +793,8 @@ DELIVERY_METHODS = ("electronic", "mail", "pickup")
 
 _MISSING_TOLERATED = CompiledRead(
     lambda case_id: (
-        ToleratedMaterial.objects.filter(case_id=case_id, supplied_at__isnull=True)
+        ToleratedMaterial.objects.current()
+        .filter(case_id=case_id, supplied_at__isnull=True)
         .order_by("due_date")
         .values_list("material_name", flat=True)
     ),

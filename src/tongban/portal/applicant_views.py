@@ -326,7 +326,7 @@ def _case_context(
     actions = available_actions(request.user, case)
     notices = list(case.corrections.all())
     open_notice = next((n for n in reversed(notices) if n.answered_at is None), None)
-    tolerated = [t for t in case.tolerated.all() if t.supplied_at is None]
+    tolerated = [t for t in case.tolerated.current() if t.supplied_at is None]
     application = applications.application_of(case)
     return {
         "case": case,
@@ -397,7 +397,7 @@ def hand_in(request: HttpRequest, number: str) -> HttpResponseBase:
     case = _my_case(request, number)
     if isinstance(case, HttpResponse):
         return case
-    keys = [t.material_key for t in case.tolerated.all() if t.supplied_at is None]
+    keys = [t.material_key for t in case.tolerated.current() if t.supplied_at is None]
     stored, errors = _uploads(request, case, keys)
     if errors or not stored:
         errors = errors or {"": _("请选择要补交的文件")}
