@@ -1,6 +1,10 @@
 """Material uploads: the file's real format is read from its content (magic numbers; the inside
 of zip containers for docx/xlsx/ofd), checked against what the item's material accepts and its
-size limit, passed to the virus-scan hook, stored, and recorded with its SHA-256."""
+size limit, passed to the virus-scan hook, stored, and recorded with its SHA-256.
+
+A file is stored before its row is written; an upload that fails removes its file, and several
+uploads made in one transaction with ``atomic_uploads`` (a 补正 answering its notice) remove
+every file they stored when that transaction rolls back, so no file outlives its row."""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ import hashlib
 import io
 import uuid
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import filetype
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,6 +39,27 @@ from tongban.core.plugins import Registry
 Scanner = Callable[[bytes], str | None]
 virus_scanners: Registry[Scanner] = Registry("virus scanner")
 ACTIVE_SCANNERS: list[str] = []  # names of registered scanners a deployment switches on
+
+# files stored inside the innermost ``atomic_uploads`` block: (storage, name)
+_STORED: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("stored_uploads", default=None)
+
+
+@contextmanager
+def atomic_uploads() -> Iterator[None]:
+    """One transaction for several uploads and what follows them: when it rolls back (an
+    exception leaves the block), the files its uploads stored are deleted too."""
+    stored: list[tuple[Storage, str]] = []
+    token = _STORED.set(stored)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    finally:
+        _STORED.reset(token)
+
 
 EDITABLE_STATES = (CaseState.DRAFT, CaseState.CORRECTION, CaseState.SUBMITTED)
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -160,6 +188,9 @@ def check_attach_material(
     stored = _row(actor, case, material, file_name, content, detected)
     extension = {"ole2": "bin", "jpg": "jpg"}.get(detected or "", detected or "bin")
     stored.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
+    pending = _STORED.get()
+    if pending is not None:
+        pending.append((stored.file.storage, stored.file.name))
     try:
         stored.save()
         if tolerated is not None:

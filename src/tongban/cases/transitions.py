@@ -352,15 +352,41 @@ def request_correction(ctx: Context) -> None:
     ctx.touch("state")
 
 
+def _validate_supplement(ctx: Context) -> None:
+    """Every material the open 补正告知 names has a new upload since the notice was issued
+    (a notice names materials only: ``_validate_correction``)."""
+    notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+    ctx.payload["_notice"] = notice
+    if notice is None:
+        return
+    uploaded = set(
+        ctx.case.materials.filter(uploaded_at__gte=notice.issued_at).values_list(
+            "material_key", flat=True
+        )
+    )
+    errors = [
+        FieldError(f"materials.{item['material']}", f"请上传补正后的“{item['name']}”")
+        for item in notice.items
+        if item["material"] not in uploaded
+    ]
+    if errors:
+        raise ValidationFailed(
+            "补正告知所列材料尚未全部重新上传", code="supplement_incomplete", errors=errors
+        )
+
+
 @transition(
     "supplement",
     "提交补正材料",
     {S.CORRECTION},
     lambda ctx: access.is_case_applicant(ctx.actor, ctx.case),
+    validate=_validate_supplement,
 )
 def supplement(ctx: Context) -> None:
+    """补正: the applicant has uploaded every material the notice named; the case goes back
+    to the window for 预审."""
     now = timezone.now()
-    notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+    notice: CorrectionNotice | None = ctx.payload.pop("_notice")
     if notice is not None:
         notice.answered_at = now
         notice.save(update_fields=["answered_at"])
