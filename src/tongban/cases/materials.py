@@ -18,6 +18,8 @@ from contextvars import ContextVar
 from typing import Any
 
 import filetype
+import structlog
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.db import transaction
@@ -35,10 +37,19 @@ from tongban.core.errors import (
 )
 from tongban.core.plugins import Registry
 
-# A scanner gets the bytes and returns None when clean or a reason to refuse.
+logger = structlog.get_logger(__name__)
+
+# A scanner gets the bytes and returns None when clean or a reason to refuse; one that raises
+# refuses the upload (fail closed). ``TONGBAN_VIRUS_SCANNERS`` names those switched on
+# (``tongban.cases.scanners`` has ``clamd``).
 Scanner = Callable[[bytes], str | None]
 virus_scanners: Registry[Scanner] = Registry("virus scanner")
-ACTIVE_SCANNERS: list[str] = []  # names of registered scanners a deployment switches on
+
+
+def active_scanners() -> list[str]:
+    """The scanners switched on (``TONGBAN_VIRUS_SCANNERS``), in order."""
+    return list(getattr(settings, "TONGBAN_VIRUS_SCANNERS", []))
+
 
 # files stored inside the innermost ``atomic_uploads`` block: (storage, name)
 _STORED: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("stored_uploads", default=None)
@@ -122,8 +133,21 @@ def _checked(case: Case, material_key: str, content: bytes) -> tuple[GuideMateri
         )
     if errors:
         raise ValidationFailed("上传的文件不符合要求", code="invalid_file", errors=errors)
-    for name in ACTIVE_SCANNERS:
-        verdict = virus_scanners.get(name)(content)
+    for name in active_scanners():
+        try:
+            verdict = virus_scanners.get(name)(content)
+        except Exception as exc:
+            logger.error(
+                "cases.virus_scan_failed",
+                scanner=name,
+                material=material_key,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            raise ValidationFailed(
+                "文件暂时无法完成安全检查，未能上传，请稍后再试",
+                code="scan_unavailable",
+                errors=[FieldError("file", "安全检查暂时无法进行，请稍后再试")],
+            ) from exc
         if verdict:
             raise ValidationFailed(
                 "文件未通过安全检查", code="infected", errors=[FieldError("file", verdict)]
