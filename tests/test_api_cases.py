@@ -78,6 +78,7 @@ class World:
     def in_correction(self) -> None:
         items = [{"material": "application", "problem": "缺少签字"}]
         perform(self.window, self.number, "request_correction", {"items": items})
+        check_attach_material(self.applicant, self.case.pk, "application", "a.pdf", PDF)
 
     def in_review(self) -> None:
         perform(self.window, self.number, "accept")
@@ -979,6 +980,10 @@ def test_a_correction_is_answered_through_the_api(world: World) -> None:
         "window": 403,  # staff see the case but only the applicant files its materials
     }
     applicant = as_user(world.applicant)
+    response = post(applicant, f"/api/v1/cases/{world.number}/supplement", {"note": "已签字"})
+    assert response.status_code == 422  # nothing uploaded for what the notice named
+    assert [e["path"] for e in response.json()["errors"]] == ["materials.application"]
+    assert Case.objects.get(pk=world.case.pk).state == "correction"
     response = applicant.post(upload, {"file": SimpleUploadedFile("申请书（已签字）.pdf", PDF)})
     assert response.status_code == 201, response.content
     response = post(applicant, f"/api/v1/cases/{world.number}/supplement")

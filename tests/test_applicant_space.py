@@ -356,6 +356,71 @@ def test_supplement_answers_the_correction_notice(people: People) -> None:
     ]
 
 
+def stored_files(tmp_path: Path) -> list[Path]:
+    return sorted(p for p in (tmp_path / "media").rglob("*") if p.is_file())
+
+
+def correction_of_both(people: People) -> str:
+    number = complete(people, sign_draft(people)).number or ""
+    items = [
+        {"material": "design", "problem": "尺寸标注不清"},
+        {"material": "safety", "problem": "缺少签字"},
+    ]
+    perform(people.window, number, "request_correction", {"items": items})
+    return number
+
+
+def current_files(number: str) -> list[tuple[str, str]]:
+    rows = CaseMaterial.objects.filter(case__number=number, superseded=False)
+    return sorted(rows.values_list("material_key", "original_name"))
+
+
+def test_one_bad_file_replaces_nothing(people: People, tmp_path: Path) -> None:
+    """补正 is one step: the good file posted with a bad one replaces nothing, and its stored
+    copy is gone with the rolled-back upload."""
+    number = correction_of_both(people)
+    before, on_disk = current_files(number), stored_files(tmp_path)
+    response = as_user(people.applicant).post(
+        reverse("portal:supplement", args=[number]),
+        {
+            "m_design": SimpleUploadedFile("新设计图.pdf", PDF),
+            "m_safety": SimpleUploadedFile("承诺书.pdf", b"not a pdf at all"),
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="file-error-safety"' in html(response)
+    assert current_files(number) == before
+    assert CaseMaterial.objects.filter(case__number=number).count() == 2
+    assert stored_files(tmp_path) == on_disk
+    assert Case.objects.get(number=number).state == CaseState.CORRECTION
+
+
+def test_a_supplement_missing_a_named_material_is_refused_whole(
+    people: People, tmp_path: Path
+) -> None:
+    number = correction_of_both(people)
+    before, on_disk = current_files(number), stored_files(tmp_path)
+    client = as_user(people.applicant)
+    url = reverse("portal:supplement", args=[number])
+    response = client.post(url, {"m_design": SimpleUploadedFile("新设计图.pdf", PDF)})
+    assert response.status_code == 422
+    page = html(response)
+    assert "请上传补正后的“安全承诺书”" in page
+    assert current_files(number) == before  # the design drawing was not replaced either
+    assert stored_files(tmp_path) == on_disk
+    response = client.post(
+        url,
+        {
+            "m_design": SimpleUploadedFile("新设计图.pdf", PDF),
+            "m_safety": SimpleUploadedFile("已签承诺书.pdf", PDF),
+        },
+    )
+    assert response.status_code == 302
+    assert current_files(number) == [("design", "新设计图.pdf"), ("safety", "已签承诺书.pdf")]
+    assert len(stored_files(tmp_path)) == len(on_disk) + 2
+    assert Case.objects.get(number=number).state == CaseState.SUBMITTED
+
+
 def test_tolerated_materials_are_handed_in_later(people: People) -> None:
     case = complete(people, sign_draft(people))
     number = case.number or ""

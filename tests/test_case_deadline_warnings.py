@@ -13,7 +13,7 @@ import pytest
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.factories import ApplicantFactory, StaffUserFactory, answer_correction
 from tongban.cases.deadlines import warn_and_escalate
 from tongban.cases.models import Case, CaseState, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
@@ -120,7 +120,7 @@ def test_a_correction_stops_the_intake_watch_and_new_materials_restart_it(people
     perform(people.window, number, "request_correction", {"items": items})
     assert warn_and_escalate(dt.date(2025, 3, 20)) == {}  # with the applicant: not timed
     with freeze_time("2025-03-20 09:00:00+08:00"):  # Thursday: the period runs to 27 March
-        perform(people.applicant, number, "supplement")
+        answer_correction(people.applicant, number, "application")
     assert warn_and_escalate(dt.date(2025, 3, 21)) == {}
     assert warn_and_escalate(dt.date(2025, 3, 25)) == {"intake_warned": 1}
     [warning] = messages(people.window, "case.intake_warning")

@@ -22,7 +22,12 @@ from freezegun import freeze_time
 from pypdf import PdfReader
 
 from tests.catalog_fixtures import BODIES, sample, write_catalog
-from tests.factories import ApplicantFactory, EnterpriseAgentFactory, StaffUserFactory
+from tests.factories import (
+    ApplicantFactory,
+    EnterpriseAgentFactory,
+    StaffUserFactory,
+    answer_correction,
+)
 from tongban.cases import documents
 from tongban.cases.models import Case, CaseTask, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
@@ -123,7 +128,7 @@ def test_correction_acceptance_and_approval_notices_say_what_happened(people: Pe
             ]
         },
     )
-    perform(people.applicant, case.number, "supplement")
+    answer_correction(people.applicant, case.number, "application", "id_card")
     perform(people.window, case.number, "accept")
     review(people, case)
     perform(people.head, case.number, "decide", {"outcome": "approved"})
@@ -256,7 +261,7 @@ def test_second_correction_gets_its_own_number_and_address(people: People) -> No
     case = new_case(people)
     items = [{"material": "application", "problem": "缺少签字"}]
     perform(people.window, case.number, "request_correction", {"items": items})
-    perform(people.applicant, case.number, "supplement")
+    answer_correction(people.applicant, case.number, "application")
     perform(people.window, case.number, "request_correction", {"items": items})
     first, second = documents.notices_of(case)
     assert first.number == "〔2025〕补字第 330100-20250124-00001 号"

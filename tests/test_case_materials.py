@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import socket
+import struct
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -87,13 +90,21 @@ def test_size_limit_and_unknown_material(case: Any) -> None:
     assert info.value.errors[0].path == "material"
 
 
-def test_virus_scan_hook(case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    def eicar(content: bytes) -> str | None:
-        return "检测到恶意代码" if b"EICAR" in content else None
+def _eicar(content: bytes) -> str | None:
+    return "检测到恶意代码" if b"EICAR" in content else None
 
-    if "test-eicar" not in materials.virus_scanners:
-        materials.virus_scanners.register("test-eicar")(eicar)
-    monkeypatch.setattr(materials, "ACTIVE_SCANNERS", ["test-eicar"])
+
+def _broken(content: bytes) -> str | None:
+    raise ConnectionRefusedError("scanner down")
+
+
+for _name, _scanner in (("test-eicar", _eicar), ("test-broken", _broken)):
+    if _name not in materials.virus_scanners:
+        materials.virus_scanners.register(_name)(_scanner)
+
+
+def test_virus_scan_hook(case: Any, settings: Any) -> None:
+    settings.TONGBAN_VIRUS_SCANNERS = ["test-eicar"]
     with pytest.raises(ValidationFailed) as info:
         check_attach_material(
             case.submitted_by,
@@ -104,6 +115,83 @@ def test_virus_scan_hook(case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         )
     assert info.value.code == "infected"
     check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", PDF)
+
+
+def test_a_failing_scanner_refuses_the_upload(case: Any, settings: Any, tmp_path: Path) -> None:
+    """Fail closed: no verdict, no upload — and nothing stored."""
+    settings.TONGBAN_VIRUS_SCANNERS = ["test-eicar", "test-broken"]
+    with pytest.raises(ValidationFailed) as info:
+        check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", PDF)
+    assert info.value.code == "scan_unavailable"
+    assert info.value.errors[0].path == "file"
+    assert not case.materials.exists()
+    assert not [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    settings.TONGBAN_VIRUS_SCANNERS = []
+    check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", PDF)
+
+
+def test_an_unknown_scanner_name_fails_the_system_check(settings: Any) -> None:
+    from tongban.cases.apps import check_virus_scanners
+
+    settings.TONGBAN_VIRUS_SCANNERS = ["clamd", "clamav-typo"]
+    [error] = check_virus_scanners()
+    assert error.id == "cases.E001"
+    assert "'clamav-typo'" in error.msg
+    assert "clamd" in error.msg  # the known ones are listed
+    settings.TONGBAN_VIRUS_SCANNERS = ["clamd"]
+    assert check_virus_scanners() == []
+
+
+class FakeClamd:
+    """A clamd speaking INSTREAM on a local port: finds EICAR, or answers ``reply``."""
+
+    def __init__(self, reply: bytes | None = None) -> None:
+        self.reply = reply
+        self.received = b""
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.server.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn, conn.makefile("rb") as stream:
+            command = stream.read(len(b"zINSTREAM\0"))
+            assert command == b"zINSTREAM\0"
+            while size := struct.unpack("!L", stream.read(4))[0]:
+                self.received += stream.read(size)
+            found = b"EICAR" in self.received
+            reply = self.reply or (b"stream: Eicar-Signature FOUND" if found else b"stream: OK")
+            conn.sendall(reply + b"\0")
+        self.server.close()
+
+
+def test_the_clamd_scanner_speaks_instream(case: Any, settings: Any) -> None:
+    from tongban.cases import scanners
+
+    settings.TONGBAN_VIRUS_SCANNERS = ["clamd"]
+    settings.TONGBAN_CLAMD_TIMEOUT = 5
+    big = PDF + b"0" * (200 * 1024)  # more than one chunk
+    clean = FakeClamd()
+    settings.TONGBAN_CLAMD_ADDRESS = clean.address
+    check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", big)
+    clean.thread.join(5)
+    assert clean.received == big
+    infected = FakeClamd()
+    settings.TONGBAN_CLAMD_ADDRESS = infected.address
+    with pytest.raises(ValidationFailed) as info:
+        check_attach_material(case.submitted_by, case.pk, "application", "b.pdf", PDF + b"EICAR")
+    assert info.value.code == "infected"
+    assert "Eicar-Signature" in info.value.errors[0].message
+    failing = FakeClamd(b"INSTREAM size limit exceeded. ERROR")
+    with pytest.raises(scanners.ScannerUnavailable):
+        scanners.clamd_scan(PDF, failing.address, 5)
+    settings.TONGBAN_CLAMD_ADDRESS = failing.address  # served once: now nobody listens
+    failing.thread.join(5)
+    with pytest.raises(ValidationFailed) as info:
+        check_attach_material(case.submitted_by, case.pk, "application", "c.pdf", PDF)
+    assert info.value.code == "scan_unavailable"
+    assert case.materials.filter(superseded=False).get().original_name == "a.pdf"
 
 
 def test_only_the_applicant_uploads_and_only_while_editable(case: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.catalog_fixtures import sample
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.factories import ApplicantFactory, StaffUserFactory, answer_correction
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import ValidationFailed
@@ -34,7 +34,7 @@ def test_accept_and_correction_notify_the_applicant_once(tmp_path: Path) -> None
         "request_correction",
         {"items": [{"material": "application", "problem": "缺少签字"}]},
     )
-    perform(applicant, case.number, "supplement")
+    answer_correction(applicant, case.number, "application")
     perform(window, case.number, "accept")
     rows = Notification.objects.filter(recipient=applicant).order_by("id")
     assert {r.template for r in rows} == {"case.request_correction", "case.accept"}

@@ -259,3 +259,75 @@ def test_a_sweep_killed_half_way_is_rerun_and_applies_each_timeout_once(
         assert list(case.events.values_list("sequence", flat=True)) == list(
             range(1, case.event_count + 1)
         )
+
+
+ALL_DEEMED = FOOD.replace(
+    "- {department: 3301-SCJG, name: 食品安全审查, limit_days: 3}",
+    "- {department: 3301-SCJG, name: 食品安全审查, limit_days: 3, on_timeout: approve}",
+).replace(
+    "- {department: 3301-GA, name: 消防安全核查, limit_days: 2}",
+    "- {department: 3301-GA, name: 消防安全核查, limit_days: 2, on_timeout: approve}",
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.shipped_calendar  # the known calendar ends on 31 December 2026
+def test_a_timeout_past_the_known_calendar_is_left_alone_and_the_sweep_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Case A's stage 1 completes by silence in the sweep of 28 December 2026; its stage 2 (4
+    working days) would be due in 2027, which nobody has entered. A is left exactly as it was,
+    the heads and the administrators are told once, and case B's timeouts, later in the sweep,
+    still apply. Once 2027 is entered, the next sweep deems A approved too."""
+    from tests.test_workdays import SAMPLE_2027
+    from tongban.notifications.models import Notification
+    from tongban.workdays.services import check_import_year_file
+
+    assert ALL_DEEMED != FOOD
+    other = TIMEOUTS.replace("SC-FOOD-001", "SC-FOOD-002").replace("（餐饮服务）", "（单位食堂）")
+    import_catalog(write_catalog(tmp_path, bodies=BODIES, food=ALL_DEEMED, canteen=other))
+    scjg = Department.objects.get(code="3301-SCJG")
+    window = StaffUserFactory(department=scjg, roles=["window"])
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    admin = StaffUserFactory(department=scjg, roles=["system_admin"])
+    reviewer = StaffUserFactory(department=scjg, roles=["reviewer"])
+
+    def accepted(item: str, day: str) -> Case:
+        applicant = ApplicantFactory()
+        with freeze_time(f"{day} 10:00:00+08:00"):
+            draft = check_create_draft(applicant, item_code=item, division_code="330100")
+            case = submit_draft(applicant, draft.pk)
+            return perform(window, case.number, "accept")
+
+    a = accepted("SC-FOOD-001", "2026-12-14")  # GA due 16 Dec, SCJG due 17 Dec
+    b = accepted("SC-FOOD-002", "2026-12-15")  # GA due 17 Dec, SCJG (escalate) due 18 Dec
+    a_scjg = a.tasks.get(department=scjg, stage=1)
+    assert a_scjg.due_date == dt.date(2026, 12, 17)
+    today = dt.date(2026, 12, 28)
+
+    report = apply_timeouts(today)
+    assert report == {"deemed_approved": 2, "escalated": 1, "calendar_unknown": 1}
+    a_scjg.refresh_from_db()
+    assert a_scjg.state == TaskState.OPEN  # nothing half-written
+    a.refresh_from_db()
+    assert (a.state, a.current_stage) == (CaseState.IN_REVIEW, 1)
+    assert a.tasks.get(stage=2).state == TaskState.WAITING
+    assert a.events.filter(action="deemed_approval").count() == 1  # the GA task only
+    assert b.tasks.get(department__code="3301-GA").state == TaskState.APPROVED
+    assert b.events.filter(action="timeout_escalation").count() == 1
+    told = Notification.objects.filter(template="case.timeout_calendar_unknown")
+    assert sorted(told.values_list("recipient_id", flat=True)) == sorted([head.pk, admin.pk])
+    assert "2027" in told.get(recipient=head).subject
+    assert "tongban workdays import 2027.yaml" in told.get(recipient=admin).body
+    assert not told.filter(recipient=reviewer).exists()
+
+    assert apply_timeouts(today) == {"calendar_unknown": 1}  # the next run: still waiting
+    assert told.count() == 2  # told once
+
+    year_file = tmp_path / "2027.yaml"
+    year_file.write_text(SAMPLE_2027, encoding="utf-8")
+    check_import_year_file(year_file, entered_by="admin")
+    assert apply_timeouts(today) == {"deemed_approved": 1}
+    a.refresh_from_db()
+    assert a.current_stage == 2
+    assert a.tasks.get(stage=2).due_date == dt.date(2027, 1, 4)  # 29–31 Dec, then 元旦 off

@@ -15,8 +15,9 @@ from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
 from tests.concurrency import at_once
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.factories import SAMPLE_PDF, ApplicantFactory, StaffUserFactory
 from tongban.cases import selectors
+from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case, CaseEvent, CaseState, CaseTask, TaskState
 from tongban.cases.services import available_actions, check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
@@ -172,6 +173,16 @@ def test_correction_lists_everything_once(people: People) -> None:
     assert case.state == CaseState.CORRECTION
     with pytest.raises(Conflict):  # the applicant has not answered yet
         perform(people.window, case.number, "accept")
+    with pytest.raises(ValidationFailed) as info:  # a note alone does not answer it
+        perform(people.applicant, case.number, "supplement", {"note": "已补签"})
+    assert info.value.code == "supplement_incomplete"
+    assert [e.path for e in info.value.errors] == ["materials.application", "materials.id_card"]
+    check_attach_material(people.applicant, case.pk, "application", "a.pdf", SAMPLE_PDF)
+    with pytest.raises(ValidationFailed) as info:  # every material named, not only one
+        perform(people.applicant, case.number, "supplement", {"note": "已补签"})
+    assert [e.path for e in info.value.errors] == ["materials.id_card"]
+    assert Case.objects.get(pk=case.pk).state == CaseState.CORRECTION
+    check_attach_material(people.applicant, case.pk, "id_card", "id.pdf", SAMPLE_PDF)
     case = perform(people.applicant, case.number, "supplement", {"note": "已补签"})
     assert case.state == CaseState.SUBMITTED
     with pytest.raises(ValidationFailed) as info:

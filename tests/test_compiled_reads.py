@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.factories import ApplicantFactory, StaffUserFactory, answer_correction
 from tongban.cases import access
 from tongban.cases.models import Case, CaseTask
 from tongban.cases.queues import queue_page
@@ -189,7 +189,7 @@ def test_received_at_is_the_submission_then_the_answer_to_a_correction(catalog: 
             {"items": [{"material": "application", "problem": "缺少签字"}]},
         )
     with freeze_time("2025-03-06 15:00:00+08:00"):
-        answered = perform(p["applicant"], first.number, "supplement", {"note": "已补签"})
+        answered = answer_correction(p["applicant"], first.number, "application", note="已补签")
     assert answered.received_at == dt.datetime(2025, 3, 6, 7, 0, tzinfo=dt.UTC)
     assert answered.submitted_at == first.submitted_at  # the application date stays
     with freeze_time("2025-03-07 09:00:00+08:00"):

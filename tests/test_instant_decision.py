@@ -44,6 +44,7 @@ items:
         when: {q: form.monthly_days, gt: 12}
         outcome: deny
         reason: 当月累计夜间施工不得超过12天
+        legal_basis: 示例：《武汉市夜间施工管理规定》（当月累计天数上限取自 seeds/002）
       - name: 符合条件且无违诺记录
         when: {all: [{q: form.consecutive_days, lte: 3}, {q: form.monthly_days, lte: 12}, {q: fact.commitment_barred, eq: false}]}
         outcome: approve
@@ -90,6 +91,29 @@ def test_rules_deny_with_the_reason(applicant: Any) -> None:
     assert case.decision_reason == "连续夜间施工不得超过3天"
     case = apply(applicant, consecutive_days=1, monthly_days=13)
     assert case.decision_reason == "当月累计夜间施工不得超过12天"
+
+
+def test_a_denial_records_its_legal_basis(applicant: Any) -> None:
+    case = apply(applicant, consecutive_days=1, monthly_days=13)
+    assert (
+        case.decision_basis == "示例：《武汉市夜间施工管理规定》（当月累计天数上限取自 seeds/002）"
+    )
+    event = case.events.get(action="instant_decision")
+    assert event.data["legal_basis"] == case.decision_basis
+
+
+def test_a_deny_rule_without_legal_basis_is_refused_on_import(tmp_path: Path) -> None:
+    basis = (
+        "        legal_basis: 示例：《武汉市夜间施工管理规定》（当月累计天数上限取自 seeds/002）\n"
+    )
+    assert basis in NIGHT_WORK
+    with pytest.raises(CatalogInvalid) as info:
+        import_catalog(write_catalog(tmp_path, bodies=BODIES, night=NIGHT_WORK.replace(basis, "")))
+    problems = [p for p in info.value.problems if p.path.endswith("legal_basis")]
+    assert [p.path for p in problems] == ["items[0].instant_rules[1].legal_basis"]
+    assert "法律依据" in problems[0].message
+    # an approve rule needs none
+    assert "outcome: approve\n        reason: 符合夜间施工条件，系统自动准予\n" in NIGHT_WORK
 
 
 def test_missing_data_goes_to_a_person(applicant: Any) -> None:

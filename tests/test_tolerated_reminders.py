@@ -172,6 +172,61 @@ def test_nothing_for_materials_handed_in_or_cases_no_longer_waiting(people: Peop
     assert not ToleratedReminder.objects.exists()
 
 
+def send_back_to_intake(people: People, case: Case) -> None:
+    with at("2025-03-05"):
+        perform(people.window, case.number or "", "send_back", {"to": "intake", "reason": "重审"})
+
+
+def test_accepting_again_after_a_send_back_tolerates_afresh(people: People) -> None:
+    """退回 to 预审 undoes the acceptance and its 容缺: accepting again with the same material
+    tolerated works and gives it the new due date; the old one is not reminded of."""
+    case = people.accepted(["water_report"])
+    send_back_to_intake(people, case)
+    with at("2025-03-05"):
+        perform(
+            people.window,
+            case.number or "",
+            "accept",
+            {"tolerated": ["water_report"], "tolerance_days": 5},
+        )
+    current = case.tolerated.current().get()
+    assert (current.material_key, current.due_date) == ("water_report", dt.date(2025, 3, 12))
+    undone = case.tolerated.exclude(pk=current.pk).get()
+    assert undone.superseded_at is not None
+    assert undone.due_date == dt.date(2025, 3, 10)
+    with at("2025-03-10"):  # the undone acceptance's due date: only the new one's reminder
+        assert send_tolerated_reminders() == {"before_due": 1}
+    assert list(ToleratedReminder.objects.values_list("material_id", flat=True)) == [current.pk]
+    with at("2025-03-06"):  # handing it in supplies the current row
+        check_attach_material(people.applicant, case.pk, "water_report", "r.pdf", PDF)
+    current.refresh_from_db()
+    undone.refresh_from_db()
+    assert current.supplied_at is not None
+    assert undone.supplied_at is None
+
+
+def test_accepting_again_without_tolerance_leaves_nothing_awaited(people: People) -> None:
+    """Accepted again with every material present: nothing blocks 送达, nobody is reminded."""
+    case = people.accepted(["water_report"])
+    send_back_to_intake(people, case)
+    number = case.number or ""
+    head = StaffUserFactory(
+        department=Department.objects.get(code="3301-SCJG"), roles=["department_head"]
+    )
+    with at("2025-03-05"):
+        case = perform(people.window, number, "accept")
+    for day in ("2025-03-06", "2025-03-10", "2025-03-11"):
+        with at(day):
+            assert send_tolerated_reminders() == {}
+    assert sent() == []
+    with at("2025-03-11"):
+        task = case.tasks.current().get()
+        perform(people.reviewer, number, "approve_task", {"task": task.pk})
+        perform(head, number, "decide", {"outcome": "approved"})
+        case = perform(people.window, number, "deliver", {"method": "electronic"})
+    assert case.state == "delivered"
+
+
 def test_nothing_at_night(people: People) -> None:
     people.accepted(["water_report"])
     with at("2025-03-10", hour=6):

@@ -15,7 +15,7 @@ from django.utils import translation
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
-from tests.factories import ApplicantFactory, StaffUserFactory
+from tests.factories import ApplicantFactory, StaffUserFactory, answer_correction
 from tongban.cases import queues
 from tongban.cases.models import Case, CaseTask, TaskState
 from tongban.cases.queues import QueueFilters, classify, queue_page, yellow_threshold
@@ -239,7 +239,7 @@ def test_intake_pages_follow_the_day_materials_arrived(people: People) -> None:
         {"items": [{"material": "application", "problem": "缺少签字"}]},
     )
     with freeze_time("2025-03-04 09:00:00+08:00"):
-        perform(people.applicant, first.number or "", "supplement")
+        answer_correction(people.applicant, first.number or "", "application")
         page = queue_page(people.window, "intake", page_size=2)
         assert numbers(page) == [second.number, third.number]
         rest = queue_page(people.window, "intake", page_size=2, cursor=page.next_cursor)

@@ -280,6 +280,12 @@ if TONGBAN_TOLERATED_REMINDER_WORKDAYS < 0:
         "expected a whole number of at least 0"
     )
 
+# Virus scanners every material upload passes (names registered in
+# tongban.cases.materials.virus_scanners; ``manage.py check`` refuses an unknown one).
+TONGBAN_VIRUS_SCANNERS = env_list("TONGBAN_VIRUS_SCANNERS", [])
+TONGBAN_CLAMD_ADDRESS = env_str("TONGBAN_CLAMD_ADDRESS", "127.0.0.1:3310").strip()
+TONGBAN_CLAMD_TIMEOUT = env_int("TONGBAN_CLAMD_TIMEOUT", 30)
+
 # --- PDF documents (notices, decisions) ----------------------------------------------------------
 # A TrueType (.ttf/.ttc) font with Chinese glyphs to embed; unset: the Debian font paths in
 # tongban.core.pdf, else the built-in, not embedded STSong-Light.

@@ -5,6 +5,9 @@ action is deemed approved, or escalated, as its item configures) and 红黄牌 s
 Each timeout is handled in its own transaction under the case's row lock and re-checked there,
 so a sweep that runs twice, or two workers running it at once, apply each timeout exactly once;
 a worker killed mid-sweep leaves every task either fully handled or untouched for the next run.
+A deemed approval whose next stage would fall past the known working-day calendar is left
+untouched (counted as ``calendar_unknown``; the department's heads and the system administrators
+are told once) while the sweep goes on with the other tasks.
 A deemed approval tells the applicant, as any step does (``notices``); an escalation tells the
 department's head and the supervisors, in the same transaction.
 
@@ -25,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -42,9 +46,12 @@ from tongban.cases.selectors import heads_and_supervisors, window_staff
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
 from tongban.core.compiled_writes import update_then_insert
 from tongban.identity.models import Role
-from tongban.identity.selectors import staff_holding
+from tongban.identity.selectors import staff_holding, system_administrators
 from tongban.notifications.services import queue_notification
+from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.selectors import one_calendar, working_calendar
+
+logger = structlog.get_logger(__name__)
 
 DEEMED_OPINION = "审查期限届满未作出意见，依规定视为同意（超时默认）"
 STAFF_CHANNELS = ("in_app",)
@@ -60,8 +67,42 @@ def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
     ).exclude(on_timeout="escalate", escalated_at__isnull=False)
     report: Counter[str] = Counter()
     for task_id, case_id in due.values_list("id", "case_id").order_by("due_date", "id"):
-        report[_handle(task_id, case_id, today)] += 1
+        try:
+            outcome = _handle(task_id, case_id, today)
+        except CalendarUnknown as exc:  # _handle rolled back: the task is untouched
+            _calendar_unknown(task_id, case_id, exc)
+            outcome = "calendar_unknown"
+        report[outcome] += 1
     return report
+
+
+def _calendar_unknown(task_id: int, case_id: int, exc: CalendarUnknown) -> None:
+    """A deemed approval whose next stage would be due in a year nobody has entered: log it and
+    tell the handling department's heads and the system administrators, once per task and year,
+    that the calendar must be extended; the next sweep after that applies the timeout."""
+    logger.warning("cases.timeout_calendar_unknown", task=task_id, case=case_id, year=exc.year)
+    with transaction.atomic():
+        task = CaseTask.objects.select_related(f"case__{_CHAIN}", "department").get(pk=task_id)
+        case = task.case
+        recipients = [
+            *staff_holding(Role.DEPARTMENT_HEAD, departments=[case.department_id]),
+            *system_administrators(),
+        ]
+        assert task.due_date is not None
+        context = {
+            "item": case.item_name,
+            "number": case.number,
+            "department": task.department.name,
+            "stage": task.stage_name,
+            "due_date": task.due_date.isoformat(),
+            "year": exc.year,
+        }
+        _queue(
+            recipients,
+            "case.timeout_calendar_unknown",
+            context,
+            f"timeout-calendar:{task.pk}:{exc.year}",
+        )
 
 
 def _handle(task_id: int, case_id: int, today: dt.date) -> str:

@@ -307,7 +307,9 @@ def _acceptance(
     tolerated_keys = set(data.get("tolerated", []))
     if tolerated_keys:
         tolerance_due = _iso_date(data.get("tolerance_due"))
-        names = [t.material_name for t in case.tolerated.all() if t.material_key in tolerated_keys]
+        # this acceptance's materials: a later one (after 退回) may tolerate the same again
+        named = {t.material_key: t.material_name for t in case.tolerated.all()}
+        names = [named[k] for k in data.get("tolerated", []) if k in named]
         by = f"于{numeric_date(tolerance_due)}前" if tolerance_due else "在规定期限内"
         doc.paragraph(
             f"下列材料按容缺受理，请你（单位）{by}补交；材料补齐前，办理结果暂不送达："

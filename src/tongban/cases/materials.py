@@ -2,7 +2,11 @@
 of zip containers for docx/xlsx/ofd), checked against what the item's material accepts and its
 size limit, passed to the virus-scan hook, stored, and recorded with its SHA-256. Staff open a
 case's files through ``check_open_material``: handling staff only, each opening logged as a
-personal-data access (个人信息访问记录) naming the material."""
+personal-data access (个人信息访问记录) naming the material.
+
+A file is stored before its row is written; an upload that fails removes its file, and several
+uploads made in one transaction with ``atomic_uploads`` (a 补正 answering its notice) remove
+every file they stored when that transaction rolls back, so no file outlives its row."""
 
 from __future__ import annotations
 
@@ -10,11 +14,16 @@ import hashlib
 import io
 import uuid
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 import filetype
+import structlog
+from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,10 +41,40 @@ from tongban.core.errors import (
 from tongban.core.plugins import Registry
 from tongban.identity.services import record_personal_data_access
 
-# A scanner gets the bytes and returns None when clean or a reason to refuse.
+logger = structlog.get_logger(__name__)
+
+# A scanner gets the bytes and returns None when clean or a reason to refuse; one that raises
+# refuses the upload (fail closed). ``TONGBAN_VIRUS_SCANNERS`` names those switched on
+# (``tongban.cases.scanners`` has ``clamd``).
 Scanner = Callable[[bytes], str | None]
 virus_scanners: Registry[Scanner] = Registry("virus scanner")
-ACTIVE_SCANNERS: list[str] = []  # names of registered scanners a deployment switches on
+
+
+def active_scanners() -> list[str]:
+    """The scanners switched on (``TONGBAN_VIRUS_SCANNERS``), in order."""
+    return list(getattr(settings, "TONGBAN_VIRUS_SCANNERS", []))
+
+
+# files stored inside the innermost ``atomic_uploads`` block: (storage, name)
+_STORED: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("stored_uploads", default=None)
+
+
+@contextmanager
+def atomic_uploads() -> Iterator[None]:
+    """One transaction for several uploads and what follows them: when it rolls back (an
+    exception leaves the block), the files its uploads stored are deleted too."""
+    stored: list[tuple[Storage, str]] = []
+    token = _STORED.set(stored)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    finally:
+        _STORED.reset(token)
+
 
 EDITABLE_STATES = (CaseState.DRAFT, CaseState.CORRECTION, CaseState.SUBMITTED)
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -98,8 +137,21 @@ def _checked(case: Case, material_key: str, content: bytes) -> tuple[GuideMateri
         )
     if errors:
         raise ValidationFailed("上传的文件不符合要求", code="invalid_file", errors=errors)
-    for name in ACTIVE_SCANNERS:
-        verdict = virus_scanners.get(name)(content)
+    for name in active_scanners():
+        try:
+            verdict = virus_scanners.get(name)(content)
+        except Exception as exc:
+            logger.error(
+                "cases.virus_scan_failed",
+                scanner=name,
+                material=material_key,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            raise ValidationFailed(
+                "文件暂时无法完成安全检查，未能上传，请稍后再试",
+                code="scan_unavailable",
+                errors=[FieldError("file", "安全检查暂时无法进行，请稍后再试")],
+            ) from exc
         if verdict:
             raise ValidationFailed(
                 "文件未通过安全检查", code="infected", errors=[FieldError("file", verdict)]
@@ -156,7 +208,9 @@ def check_attach_material(
         raise NotFound("没有找到该办件", code="case_not_found")
     if not access.is_case_applicant(actor, case):
         raise PermissionDenied("只有申请人可以上传申请材料", code="not_applicant")
-    tolerated = case.tolerated.filter(material_key=material_key, supplied_at__isnull=True).first()
+    tolerated = (
+        case.tolerated.current().filter(material_key=material_key, supplied_at__isnull=True).first()
+    )
     if case.state not in EDITABLE_STATES and tolerated is None:
         raise state_conflict(
             actor, case, f"办件当前为“{case.get_state_display()}”，不能再上传材料", "locked"
@@ -166,6 +220,9 @@ def check_attach_material(
     stored = _row(actor, case, material, file_name, content, detected)
     extension = {"ole2": "bin", "jpg": "jpg"}.get(detected or "", detected or "bin")
     stored.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
+    pending = _STORED.get()
+    if pending is not None:
+        pending.append((stored.file.storage, stored.file.name))
     try:
         stored.save()
         if tolerated is not None:

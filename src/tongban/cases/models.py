@@ -397,20 +397,38 @@ class CaseMaterial(models.Model):
         return f"{self.case} · {self.material_name}"
 
 
+class ToleratedMaterialQuerySet(models.QuerySet["ToleratedMaterial"]):
+    def current(self) -> ToleratedMaterialQuerySet:
+        """The tolerated materials of the case's current acceptance (not of one undone by 退回
+        to intake)."""
+        return self.filter(superseded_at__isnull=True)
+
+
 class ToleratedMaterial(models.Model):
     """容缺受理: a non-essential material accepted as missing, due by a date; the result is
-    delivered only once every tolerated material has arrived."""
+    delivered only once every tolerated material has arrived.
+
+    A 退回 to intake undoes the acceptance that tolerated it: the row stays on record (with its
+    reminders) marked ``superseded_at``, and neither blocks 送达 nor is reminded of again; a
+    new acceptance tolerates afresh."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tolerated")
     material_key = models.CharField(_("材料"), max_length=64)
     material_name = models.CharField(_("材料名称"), max_length=255)
     due_date = models.DateField(_("补交期限"))
     supplied_at = models.DateTimeField(_("补交时间"), null=True, blank=True)
+    superseded_at = models.DateTimeField(_("退回重新受理时间"), null=True, blank=True)
+
+    objects = ToleratedMaterialQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar = ["case", "due_date"]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["case", "material_key"], name="tolerated_once")
+            models.UniqueConstraint(
+                fields=["case", "material_key"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="tolerated_once",
+            )
         ]
         verbose_name = _("容缺材料")
         verbose_name_plural = _("容缺材料")

@@ -166,6 +166,23 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "{{ due_date }} and is {{ days }} working day(s) late without a decision.",
         },
     ),
+    "timeout_calendar_unknown": (
+        {
+            "zh-hans": "超时默认无法执行：{{ year }} 年工作日历尚未录入",
+            "en": "Deemed approval held up: {{ year }} calendar not entered",
+        },
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）已于 {{ due_date }} "
+            "到期，依规定视为同意后应开启下一审查环节，但其期限落在 {{ year }} 年，该年的工作日历"
+            "尚未录入，超时默认暂不执行。请系统管理员按国务院办公厅公布的安排录入 {{ year }} 年"
+            "工作日历（tongban workdays import {{ year }}.yaml），录入后下一次巡查将自动处理。",
+            "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) was due "
+            "on {{ due_date }} and is deemed approved, but the next stage's deadline falls in "
+            "{{ year }}, whose working-day calendar has not been entered, so nothing was done. "
+            "Please enter the {{ year }} calendar (tongban workdays import {{ year }}.yaml); the "
+            "next sweep then applies it.",
+        },
+    ),
     "timeout_escalation": (
         {"zh-hans": "超时督办：审查期限届满未办理", "en": "Escalated: review not done in time"},
         {

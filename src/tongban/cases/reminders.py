@@ -126,7 +126,8 @@ def send_tolerated_reminders(now: dt.datetime | None = None) -> Counter[str]:
     lead = lead_workdays()
     horizon = today + dt.timedelta(days=2 * lead + _SLACK_DAYS)
     candidates = (
-        ToleratedMaterial.objects.filter(
+        ToleratedMaterial.objects.current()
+        .filter(
             supplied_at__isnull=True,
             case__state__in=WAITING_STATES,
             due_date__lte=horizon,
@@ -168,9 +169,9 @@ def _remind(
             .select_related("division__parent__parent__parent", "submitted_by")
             .get(pk=case_id)
         )
-        material = ToleratedMaterial.objects.filter(pk=material_id).first()
+        material = ToleratedMaterial.objects.current().filter(pk=material_id).first()
         if material is None or material.supplied_at is not None or case.state not in WAITING_STATES:
-            return "skipped"
+            return "skipped"  # handed in, or its acceptance undone (退回 to intake) meanwhile
         if ToleratedReminder.objects.filter(material=material, kind=kind).exists():
             return "already_sent"
         if kind == ToleratedReminderKind.OVERDUE:

@@ -232,7 +232,11 @@ def _decide_instantly(case: Case) -> None:
         None,
         from_state=CaseState.SUBMITTED,
         reason=result.rule["reason"],
-        data={"rule": result.rule["name"], "explanation": result.explanation},
+        data={
+            "rule": result.rule["name"],
+            "legal_basis": case.decision_basis,
+            "explanation": result.explanation,
+        },
     )
     fields = [
         "accepted_at",

@@ -357,15 +357,41 @@ def request_correction(ctx: Context) -> None:
     ctx.touch("state")
 
 
+def _validate_supplement(ctx: Context) -> None:
+    """Every material the open 补正告知 names has a new upload since the notice was issued
+    (a notice names materials only: ``_validate_correction``)."""
+    notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+    ctx.payload["_notice"] = notice
+    if notice is None:
+        return
+    uploaded = set(
+        ctx.case.materials.filter(uploaded_at__gte=notice.issued_at).values_list(
+            "material_key", flat=True
+        )
+    )
+    errors = [
+        FieldError(f"materials.{item['material']}", f"请上传补正后的“{item['name']}”")
+        for item in notice.items
+        if item["material"] not in uploaded
+    ]
+    if errors:
+        raise ValidationFailed(
+            "补正告知所列材料尚未全部重新上传", code="supplement_incomplete", errors=errors
+        )
+
+
 @transition(
     "supplement",
     "提交补正材料",
     {S.CORRECTION},
     lambda ctx: access.is_case_applicant(ctx.actor, ctx.case),
+    validate=_validate_supplement,
 )
 def supplement(ctx: Context) -> None:
+    """补正: the applicant has uploaded every material the notice named; the case goes back
+    to the window for 预审."""
     now = timezone.now()
-    notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+    notice: CorrectionNotice | None = ctx.payload.pop("_notice")
     if notice is not None:
         notice.answered_at = now
         notice.save(update_fields=["answered_at"])
@@ -636,8 +662,11 @@ def send_back(ctx: Context) -> None:
     case, target = ctx.case, ctx.event_data["to"]
     if target == "intake":
         _cancel_open_tasks(case)
-        # the undone acceptance's tasks stay on record (their events name them)
-        case.tasks.current().update(superseded_at=timezone.now())
+        # the undone acceptance's tasks and 容缺 stay on record (their events name them); a
+        # new acceptance starts from none
+        now = timezone.now()
+        case.tasks.current().update(superseded_at=now)
+        case.tolerated.current().update(superseded_at=now)
         access.forget_tasks(case)
         case.state = S.SUBMITTED
         case.current_stage = 0
@@ -801,7 +830,8 @@ DELIVERY_METHODS = ("electronic", "mail", "pickup")
 
 _MISSING_TOLERATED = CompiledRead(
     lambda case_id: (
-        ToleratedMaterial.objects.filter(case_id=case_id, supplied_at__isnull=True)
+        ToleratedMaterial.objects.current()
+        .filter(case_id=case_id, supplied_at__isnull=True)
         .order_by("due_date")
         .values_list("material_name", flat=True)
     ),

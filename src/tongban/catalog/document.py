@@ -142,7 +142,8 @@ class ReviewStageDoc(_Strict):
 class InstantRuleDoc(_Strict):
     """智能秒办: decide at once when ``when`` holds. ``q`` in the rule names ``answer.<question>``,
     ``form.<field>`` or a registered ``fact.<name>``; rules are tried in order and an earlier
-    rule that cannot be decided (missing data) sends the case to a person."""
+    rule that cannot be decided (missing data) sends the case to a person. A ``deny`` rule must
+    give its ``legal_basis`` (the import refuses one without): a denial states its basis."""
 
     name: str = Field(min_length=1, max_length=64)
     when: RuleDoc

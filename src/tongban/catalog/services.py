@@ -439,6 +439,11 @@ def _check_item(
             )
         except RuleError as exc:
             err(("instant_rules", j, *_rule_path(exc.path)), exc.message)
+        if rule_doc.outcome == "deny" and not rule_doc.legal_basis.strip():
+            err(
+                ("instant_rules", j, "legal_basis"),
+                "不予（deny）的秒办规则须写明法律依据：不予许可决定书必须载明依据",
+            )
     _check_reach(compiled, specs, err)
     _check_reach(decisions, decision_specs, err)
     return out

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongban.cases import access, applications, documents, selectors
-from tongban.cases.materials import check_attach_material
+from tongban.cases.materials import atomic_uploads, check_attach_material
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, check_create_draft, perform
 from tongban.catalog.guide import evaluate, spec_for
@@ -326,7 +326,7 @@ def _case_context(
     actions = available_actions(request.user, case)
     notices = list(case.corrections.all())
     open_notice = next((n for n in reversed(notices) if n.answered_at is None), None)
-    tolerated = [t for t in case.tolerated.all() if t.supplied_at is None]
+    tolerated = [t for t in case.tolerated.current() if t.supplied_at is None]
     application = applications.application_of(case)
     return {
         "case": case,
@@ -373,21 +373,37 @@ def supplement(request: HttpRequest, number: str) -> HttpResponseBase:
         return case
     notice = next((n for n in case.corrections.all() if n.answered_at is None), None)
     keys = [item["material"] for item in notice.items] if notice else []
-    stored, errors = _uploads(request, case, keys)
     note = request.POST.get("note", "").strip()[:500]
-    if not errors and not stored and not note:
-        errors = {"": _("请上传补正后的材料，或写明补正说明")}
-    if not errors:
-        try:
+    errors: dict[str, str] = {}
+    try:
+        # all the replacements and the answer, or none of them (nor their files)
+        with atomic_uploads():
+            errors = _uploads(request, case, keys)[1]
+            if errors:
+                raise _Undo
             perform(request.user, number, "supplement", {"note": note} if note else {})
-        except DomainError as exc:
-            errors = {"": exc.message}
-        else:
-            messages.success(request, _("补正材料已提交，等待窗口重新预审。"))
-            return HttpResponseRedirect(reverse("portal:my_case", args=[number]))
+    except _Undo:
+        pass
+    except DomainError as exc:
+        errors = {
+            "": exc.message,
+            **{_material_key(e.path): e.message for e in exc.errors if _material_key(e.path)},
+        }
+    else:
+        messages.success(request, _("补正材料已提交，等待窗口重新预审。"))
+        return HttpResponseRedirect(reverse("portal:my_case", args=[number]))
     case = selectors.case_for(request.user, number)
     context = _case_context(request, case, supplement_errors=errors, error=errors.get("", ""))
     return render(request, "portal/my_case.html", context, status=422)
+
+
+class _Undo(Exception):
+    """Leaves an ``atomic_uploads`` block so that it rolls back."""
+
+
+def _material_key(path: str) -> str:
+    """The material of a ``materials.<key>`` error path ("" for any other path)."""
+    return path.removeprefix("materials.") if path.startswith("materials.") else ""
 
 
 @require_POST
@@ -397,7 +413,7 @@ def hand_in(request: HttpRequest, number: str) -> HttpResponseBase:
     case = _my_case(request, number)
     if isinstance(case, HttpResponse):
         return case
-    keys = [t.material_key for t in case.tolerated.all() if t.supplied_at is None]
+    keys = [t.material_key for t in case.tolerated.current() if t.supplied_at is None]
     stored, errors = _uploads(request, case, keys)
     if errors or not stored:
         errors = errors or {"": _("请选择要补交的文件")}

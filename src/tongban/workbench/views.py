@@ -213,7 +213,7 @@ def _case_context(
         "signal": signals.case,
         "tasks": [(task, signals.tasks.get(task.pk)) for task in tasks],
         "corrections": corrections,
-        "tolerated": list(case.tolerated.all()),
+        "tolerated": list(case.tolerated.current()),
         "commitment": application.commitment,
         "clock_stops": clock_stops,
         "events": event_lines(selectors.timeline(actor, case), application.material_names),
