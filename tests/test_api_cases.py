@@ -32,7 +32,7 @@ from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.cases.transitions import TRANSITIONS
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict
-from tongban.identity.models import Department
+from tongban.identity.models import Department, Division
 from tongban.workdays.services import do_sync_chinese_calendar
 
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -395,6 +395,86 @@ def test_countersign_permission_matrix(world: World, who: str, status: int) -> N
     if status == 200:
         (co,) = [t for t in response.json()["tasks"] if t["countersign_for"] == task.pk]
         assert (co["department_code"], co["state"], co["limit_days"]) == ("330106-SCJG", "open", 3)
+
+
+@pytest.mark.parametrize("action", ["countersign", "transfer_task"])
+def test_routing_to_a_department_outside_the_case_s_region_is_refused(
+    world: World, action: str
+) -> None:
+    ningbo = Division.objects.create(
+        code="330200", name="宁波市", level="city", parent=Division.objects.get(code="330000")
+    )
+    Department.objects.create(code="3302-SCJG", name="宁波市市场监督管理局", division=ningbo)
+    perform(world.window, world.number, "accept")
+    task = CaseTask.objects.get(case=world.case, department__code="3301-GA")
+    tasks, events = world.case.tasks.count(), world.case.events.count()
+    body = {"task": task.pk, "department": "3302-SCJG", "reason": "需协同", "limit_days": 3}
+    response = post(as_user(world.ga), f"/api/v1/cases/{world.number}/{action}", body)
+    assert response.status_code == 422, response.content
+    answer = response.json()
+    assert answer["code"] == "department_out_of_scope"
+    assert [e["path"] for e in answer["errors"]] == ["department"]
+    assert "宁波市市场监督管理局" in answer["errors"][0]["message"]
+    task.refresh_from_db()
+    assert task.department.code == "3301-GA"
+    assert (world.case.tasks.count(), world.case.events.count()) == (tasks, events)
+
+
+@pytest.mark.parametrize(
+    ("items", "paths"),
+    [
+        ([{"material": "application", "problem": 5}], ["items[0].problem"]),
+        ([{"material": ["x"], "problem": "缺少签字"}], ["items[0].material"]),
+        (
+            [{"material": "application", "problem": "缺少签字"}, {"material": {"k": 1}}],
+            ["items[1].material", "items[1].problem"],
+        ),
+    ],
+)
+def test_correction_items_of_the_wrong_shape_are_a_422(
+    world: World, items: list[Any], paths: list[str]
+) -> None:
+    events = world.case.events.count()
+    response = post(
+        as_user(world.window),
+        f"/api/v1/cases/{world.number}/request_correction",
+        {"items": items},
+    )
+    assert response.status_code == 422, response.content
+    assert [e["path"] for e in response.json()["errors"]] == paths
+    world.case.refresh_from_db()
+    assert world.case.state == "submitted"
+    assert not world.case.corrections.exists()
+    assert world.case.events.count() == events
+
+
+def test_a_correction_item_that_is_not_an_object_is_a_422(world: World) -> None:
+    response = post(
+        as_user(world.window),
+        f"/api/v1/cases/{world.number}/request_correction",
+        {"items": ["application"]},
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["path"].startswith("items")
+    assert not world.case.corrections.exists()
+
+
+def test_extending_after_the_deadline_is_a_409(world: World) -> None:
+    with freeze_time("2025-03-03 09:00:00+08:00"):
+        perform(world.window, world.number, "accept")
+    with freeze_time("2025-03-18 09:00:00+08:00"):
+        response = post(
+            as_user(world.head),
+            f"/api/v1/cases/{world.number}/extend",
+            {"days": 5, "reason": "情况复杂"},
+        )
+    assert response.status_code == 409, response.content
+    answer = response.json()
+    assert answer["code"] == "extension_after_deadline"
+    assert "2025年03月17日" in answer["message"]
+    assert {"path": "state", "message": "in_review"} in answer["errors"]
+    world.case.refresh_from_db()
+    assert world.case.extended_days == 0
 
 
 def test_tolerated_acceptance_through_the_api(world: World) -> None:

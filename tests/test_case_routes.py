@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import BODIES, DRAINAGE, write_catalog
@@ -126,6 +127,24 @@ def test_broken_commitment_revokes_and_bars_for_three_years(people: People) -> N
     assert "2028年03月03日" in info.value.message
     assert submitted(people).state == CaseState.SUBMITTED  # the ordinary route stays open
     with freeze_time("2028-03-04 10:00:00+08:00"):
+        assert submitted(people, commitment_materials=["drainage_plan"]).number
+
+
+@freeze_time("2025-03-03 10:00:00+08:00")
+def test_the_bar_lasts_the_configured_years(people: People) -> None:
+    case = submitted(people, commitment_materials=["drainage_plan"])
+    perform(people.window, case.number, "approve_on_commitment")
+    with override_settings(TONGBAN_COMMITMENT_BAR_YEARS=1):
+        case = perform(
+            people.head, case.number, "revoke_for_broken_commitment", {"reason": "承诺不实"}
+        )
+    assert CommitmentBar.objects.get().until == dt.date(2026, 3, 3)
+    assert case.events.get(action="revoke_for_broken_commitment").data == {
+        "barred_until": "2026-03-03"
+    }
+    with freeze_time("2026-03-03 10:00:00+08:00"), pytest.raises(PermissionDenied):
+        submitted(people, commitment_materials=["drainage_plan"])
+    with freeze_time("2026-03-04 10:00:00+08:00"):
         assert submitted(people, commitment_materials=["drainage_plan"]).number
 
 

@@ -22,7 +22,8 @@ from tongban.cases.models import Case, CaseEvent, CaseState, CaseTask, TaskState
 from tongban.cases.services import available_actions, check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tongban.identity.models import Department
+from tongban.identity.models import Department, Division
+from tongban.portal.case_display import event_details
 from tongban.workdays.services import do_sync_chinese_calendar
 
 pytestmark = pytest.mark.django_db
@@ -295,7 +296,13 @@ def test_clock_stop_moves_every_deadline(people: People) -> None:
     assert stop.paused_workdays == 5  # (26 Sep, 10 Oct]: 28, 29, 30 Sep, 9, 10 Oct
     case.refresh_from_db()
     assert case.due_date == dt.date(2025, 10, 23)  # 16 Oct + 5: 17, 20, 21, 22, 23 Oct
-    assert case.events.filter(action="resume").get().data["paused_workdays"] == 5
+    resumed = case.events.filter(action="resume").get()
+    assert resumed.data["paused_workdays"] == 5
+    assert (resumed.data["due_date_before"], resumed.data["due_date_after"]) == (
+        "2025-10-16",
+        "2025-10-23",
+    )
+    assert "办结期限：2025-10-16 → 2025-10-23" in event_details(resumed)
 
 
 def test_extension_is_capped_by_law(people: People) -> None:
@@ -310,6 +317,30 @@ def test_extension_is_capped_by_law(people: People) -> None:
     assert case.due_date > due
     with pytest.raises(ValidationFailed):
         perform(people.head, case.number, "extend", {"days": 1, "reason": "再延"})
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_extension_is_decided_before_the_deadline_passes(people: People) -> None:
+    late = perform(people.window, new_case(people).number, "accept")
+    timely = perform(people.window, new_case(people).number, "accept")
+    assert late.due_date == timely.due_date == dt.date(2025, 3, 17)  # Mon 3 Mar + 10
+    with freeze_time("2025-03-18 09:00:00+08:00"), pytest.raises(Conflict) as info:
+        perform(people.head, late.number, "extend", {"days": 5, "reason": "情况复杂"})
+    assert info.value.code == "extension_after_deadline"
+    assert "2025年03月17日" in info.value.message
+    paths = {e.path: e.message for e in info.value.errors}
+    assert paths["state"] == CaseState.IN_REVIEW
+    late.refresh_from_db()
+    assert (late.extended_days, late.due_date) == (0, dt.date(2025, 3, 17))
+    assert not late.events.filter(action="extend").exists()
+
+    with freeze_time("2025-03-17 17:00:00+08:00"):  # the last day of the period still counts
+        timely = perform(people.head, timely.number, "extend", {"days": 5, "reason": "情况复杂"})
+    assert timely.due_date == dt.date(2025, 3, 24)
+    event = timely.events.get(action="extend")
+    assert event.data["due_date_before"] == "2025-03-17"
+    assert event.data["due_date_after"] == event.data["due_date"] == "2025-03-24"
+    assert "办结期限：2025-03-17 → 2025-03-24" in event_details(event)
 
 
 def test_rejection_by_a_department_goes_to_the_head(people: People) -> None:
@@ -494,7 +525,105 @@ def test_transfer_moves_the_task_with_its_deadline(people: People) -> None:
     task.refresh_from_db()
     assert (task.department.code, task.due_date, task.state) == ("330106-SCJG", due, "open")
     event = case.events.get(action="transfer_task")
-    assert event.data == {"from": "3301-GA", "to": "330106-SCJG"}
+    assert event.data == {"from": "3301-GA", "to": "330106-SCJG", "task_due_date": "2025-03-05"}
+    assert "审查期限：2025-03-05" in event_details(event)
     with pytest.raises(NotFound):  # 公安 no longer reviews this case at all
         perform(people.ga, case.number, "approve_task", {"task": task.pk})
     perform(people.outsider, case.number, "approve_task", {"task": task.pk, "opinion": "同意"})
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_countersign_event_records_both_task_deadlines(people: People) -> None:
+    case = perform(people.window, new_case(people).number, "accept")
+    ga_task = open_task(case, "3301-GA")  # due Wed 5 Mar
+    case = perform(
+        people.ga,
+        case.number,
+        "countersign",
+        {"task": ga_task.pk, "department": "330106-SCJG", "reason": "涉及区属", "limit_days": 4},
+    )
+    event = case.events.get(action="countersign")
+    assert (event.data["task_due_date"], event.data["countersign_due_date"]) == (
+        "2025-03-05",
+        "2025-03-07",
+    )
+    assert "due_date" not in event.data  # not the case's 办结期限
+    lines = event_details(event)
+    assert "会签期限：2025-03-07" in lines
+    assert "审查期限：2025-03-05" in lines
+    assert not any(line.startswith("办结期限") for line in lines)
+
+
+@freeze_time("2025-03-03 09:00:00+08:00")
+def test_countersign_and_transfer_stay_within_the_case_s_region(people: People) -> None:
+    ningbo = Division.objects.create(
+        code="330200", name="宁波市", level="city", parent=Division.objects.get(code="330000")
+    )
+    elsewhere = Department.objects.create(
+        code="3302-SCJG", name="宁波市市场监督管理局", division=ningbo
+    )
+    street = Department.objects.create(
+        code="330106001-ZX", name="北山街道办事处", division=Division.objects.get(code="330106001")
+    )
+    far = StaffUserFactory(department=elsewhere, roles=["reviewer", "department_head"])
+    case = perform(people.window, new_case(people).number, "accept")
+    task = open_task(case, "3301-GA")
+    events = case.events.count()
+    refusals = [
+        ("countersign", elsewhere.code, "department_out_of_scope"),
+        ("countersign", street.code, "department_out_of_scope"),  # two levels below
+        ("countersign", "3301-GA", "same_department"),
+        ("transfer_task", elsewhere.code, "department_out_of_scope"),
+        ("transfer_task", "3301-GA", "same_department"),
+    ]
+    messages = {}
+    for action, code, error in refusals:
+        with pytest.raises(ValidationFailed) as info:
+            perform(
+                people.ga,
+                case.number,
+                action,
+                {"task": task.pk, "department": code, "reason": "需协同", "limit_days": 2},
+            )
+        assert info.value.code == error, (action, code)
+        assert [e.path for e in info.value.errors] == ["department"]
+        messages[action, code] = info.value.errors[0].message
+    assert "宁波市市场监督管理局不在本办件可会签的范围内" in messages["countersign", "3302-SCJG"]
+    assert "不在本办件可转办的范围内" in messages["transfer_task", "3302-SCJG"]
+    task.refresh_from_db()
+    assert task.department.code == "3301-GA"
+    assert case.tasks.count() == 3  # no countersign task was created
+    assert case.events.count() == events
+    with pytest.raises(NotFound):  # the far department still cannot see the case
+        selectors.case_for(far, case.number)
+    assert {d.code for d in selectors.routing_departments(case)} == {
+        "3301-SCJG",
+        "3301-GA",
+        "330106-SCJG",
+    }
+
+
+def test_correction_items_of_the_wrong_shape_are_named(people: People) -> None:
+    case = new_case(people)
+    bad = [
+        ({"material": "application", "problem": 5}, "items[0].problem"),
+        ({"material": ["application"], "problem": "缺少签字"}, "items[0].material"),
+        ({"material": None, "problem": "缺少签字"}, "items[0].material"),
+        ("application", "items[0]"),
+        (["application", "缺少签字"], "items[0]"),
+    ]
+    for item, path in bad:
+        with pytest.raises(ValidationFailed) as info:
+            perform(people.window, case.number, "request_correction", {"items": [item]})
+        assert [e.path for e in info.value.errors] == [path], item
+    with pytest.raises(ValidationFailed) as info:
+        perform(
+            people.window,
+            case.number,
+            "request_correction",
+            {"items": [{"material": "application", "problem": "缺少签字"}, {"material": 7}]},
+        )
+    assert [e.path for e in info.value.errors] == ["items[1].material", "items[1].problem"]
+    case.refresh_from_db()
+    assert case.state == CaseState.SUBMITTED
+    assert not case.corrections.exists()

@@ -139,6 +139,12 @@ def test_implementation_overrides_apply_in_the_division_and_below(tmp_path: Path
             "各审查环节时限之和 11 个工作日超过承诺时限 10 个工作日",
         ),
         (
+            "extension_max_days: 10",
+            "extension_max_days: 15",
+            "extension_max_days: 15",
+            "items[0].extension_max_days: 可延长期限 15 个工作日超过行政许可法第四十二条可以延长的 10 个",
+        ),
+        (
             "{key: layout,",
             "{key: application,",
             "{key: application, name: 经营场所",
@@ -217,6 +223,27 @@ def test_changed_item_gets_a_new_version_and_the_old_one_stays(tmp_path: Path) -
     assert first.promised_limit_days == 10
     assert first.materials.count() == 6
     assert Implementation.objects.count() == 1
+
+
+def test_an_extension_beyond_ten_days_needs_its_own_legal_basis(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path, FOOD.replace("extension_max_days: 10", "extension_max_days: 11")
+    )
+    assert any("extension_legal_basis" in p for p in problems), problems
+    basis = "《某省食品安全条例》第二十条（示例）：可以延长十五个工作日"
+    longer = FOOD.replace(
+        "extension_max_days: 10",
+        f"extension_max_days: 15\n    extension_legal_basis: {basis}",
+    )
+    report = import_catalog(write_catalog(tmp_path, bodies=BODIES, food=longer))
+    assert report.counts["items_created"] == 1
+    version = ItemVersion.objects.get()
+    assert (version.extension_max_days, version.extension_legal_basis) == (15, basis)
+    export_catalog(tmp_path / "out")
+    exported = yaml.safe_load((tmp_path / "out" / "items" / "3301-SCJG.yaml").read_text())
+    assert exported["items"][0]["extension_legal_basis"] == basis
+    again = import_catalog(write_catalog(tmp_path, bodies=BODIES, food=longer))
+    assert again.counts["items_unchanged"] == 1
 
 
 def test_published_versions_cannot_be_edited(tmp_path: Path) -> None:

@@ -118,7 +118,8 @@ def items(draw: st.DrawFn) -> list[dict[str, Any]]:
                     max_size=min(limit, 2),
                 )
             ),
-            "extension_max_days": draw(st.integers(0, 30)),
+            "extension_max_days": (extension := draw(st.integers(0, 30))),
+            **({"extension_legal_basis": draw(TEXT)} if extension > 10 else {}),
             "questions": qs,
             "materials": [
                 {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +110,25 @@ def test_config_helpers_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None
         env_int("X_NUM", 1)
     monkeypatch.setenv("X_LIST", "a, b,,c")
     assert env_list("X_LIST") == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("years", ["0", "-3"])
+def test_a_commitment_bar_shorter_than_a_year_fails_at_start_up(years: str) -> None:
+    env = {**os.environ, "TONGBAN_TESTING": "1", "TONGBAN_COMMITMENT_BAR_YEARS": years}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tongban.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "ConfigError" in last
+    assert f"TONGBAN_COMMITMENT_BAR_YEARS={years}" in last
+    assert "at least 1" in last
+    env["TONGBAN_COMMITMENT_BAR_YEARS"] = "1"
+    accepted = subprocess.run(
+        [sys.executable, "-c", "import tongban.settings"], env=env, check=False
+    )
+    assert accepted.returncode == 0

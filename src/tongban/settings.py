@@ -269,6 +269,11 @@ DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "通办 <noreply@tongban.inva
 # --- Cases -------------------------------------------------------------------------------------
 # 告知承诺: how long an applicant who broke a commitment is barred from the commitment route.
 TONGBAN_COMMITMENT_BAR_YEARS = env_int("TONGBAN_COMMITMENT_BAR_YEARS", 3)
+if TONGBAN_COMMITMENT_BAR_YEARS < 1:
+    raise ConfigError(
+        f"TONGBAN_COMMITMENT_BAR_YEARS={TONGBAN_COMMITMENT_BAR_YEARS}: "
+        "expected a whole number of years, at least 1"
+    )
 # 红黄牌: a deadline turns yellow with this many working days left (or 20 % of its limit).
 TONGBAN_YELLOW_WORKDAYS = env_int("TONGBAN_YELLOW_WORKDAYS", 2)
 # 容缺受理: remind the applicant this many working days before a tolerated material is due (and

@@ -137,6 +137,7 @@ class ItemDetail(Schema):
     sample_note: str
     review_stages: list[ReviewStageOut]
     extension_max_days: int
+    extension_legal_basis: str
     instant_rules: list[dict[str, Any]]
     implementation: ImplementationOut | None
     implemented_in: list[str]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from tongban.cases.models import Case, CaseTask
 from tongban.core.compiled import CompiledRead
 from tongban.identity.models import Role
@@ -101,6 +103,15 @@ def is_case_staff(actor: Any, case: Case) -> bool:
         return True  # the handling department: no need to read the tasks
     departments = {t.department_id for t in case_tasks(case)}
     return any(has_role(actor, role, department) for role in roles for department in departments)
+
+
+def routing_scope(case: Case) -> Q:
+    """The departments a task of ``case`` may go to for 会签 or 转办, and whose staff may so come
+    to see the case: those of the case's division, of the divisions above it and of the
+    divisions directly below it (a filter on ``Department``)."""
+    return Q(division_id__in=list(division_chain(case.division))) | Q(
+        division__parent_id=case.division_id
+    )
 
 
 def is_supervisor_for(actor: Any, case: Case) -> bool:

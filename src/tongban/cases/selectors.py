@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from tongban.cases import access, instant_explanation
@@ -121,11 +121,8 @@ def cases_of_applicant(actor: Any) -> QuerySet[Case]:
 def routing_departments(case: Case) -> list[Department]:
     """Departments a task of ``case`` may go to for 会签 or 转办: those of the case's division,
     the divisions above it, and the divisions directly below it."""
-    chain = list(division_chain(case.division))
     return list(
-        Department.objects.filter(
-            Q(division_id__in=chain) | Q(division__parent_id=case.division_id)
-        )
+        Department.objects.filter(access.routing_scope(case))
         .select_related("division")
         .order_by("division__code", "code")
     )

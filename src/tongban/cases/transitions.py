@@ -319,24 +319,33 @@ def _validate_correction(ctx: Context) -> None:
     seen = set()
     cleaned = []
     for n, item in enumerate(items):
-        key = item.get("material") if isinstance(item, dict) else None
-        problem = (item.get("problem") or "").strip() if isinstance(item, dict) else ""
-        if key not in materials:
-            errors.append(FieldError(f"items[{n}].material", f"本事项没有材料 {key!r}"))
+        if not isinstance(item, dict):
+            errors.append(
+                FieldError(f"items[{n}]", "应为写明材料（material）和问题（problem）的一项")
+            )
             continue
-        if key in seen:
+        key, problem = item.get("material"), item.get("problem") or ""
+        if not isinstance(key, str):
+            errors.append(FieldError(f"items[{n}].material", "应为材料标识（文字）"))
+        elif key not in materials:
+            errors.append(FieldError(f"items[{n}].material", f"本事项没有材料 {key!r}"))
+        elif key in seen:
             errors.append(FieldError(f"items[{n}].material", "同一材料只需列出一次"))
-        if not problem:
-            errors.append(FieldError(f"items[{n}].problem", "请写明需要补正的问题"))
-        if named_before is not None and key not in named_before:
+        elif named_before is not None and key not in named_before:
             errors.append(
                 FieldError(
                     f"items[{n}].material",
                     f"“{materials[key]}”不在首次补正告知中：补正须一次性告知，不能再追加新的材料",
                 )
             )
-        seen.add(key)
-        cleaned.append({"material": key, "name": materials[key], "problem": problem})
+        if not isinstance(problem, str):
+            errors.append(FieldError(f"items[{n}].problem", "应为文字"))
+        elif not problem.strip():
+            errors.append(FieldError(f"items[{n}].problem", "请写明需要补正的问题"))
+        if isinstance(key, str) and key in materials:
+            seen.add(key)
+            text = problem.strip() if isinstance(problem, str) else ""
+            cleaned.append({"material": key, "name": materials[key], "problem": text})
     if errors:
         raise ValidationFailed("补正告知有误", code="invalid_correction", errors=errors)
     ctx.event_data = {"items": cleaned}
@@ -499,19 +508,37 @@ def reject_task(ctx: Context) -> None:
 
 
 def _department_for(ctx: Context, verb: str) -> Department:
+    """The department ``department`` names, if a task of the case may go there
+    (``access.routing_scope``): 会签 and 转办 open the whole case to that department's staff."""
     code = ctx.payload.get("department")
+    named = isinstance(code, str) and bool(code)
     department = (
-        Department.objects.select_related("division").filter(code=code).first()
-        if isinstance(code, str) and code
+        Department.objects.select_related("division")
+        .filter(access.routing_scope(ctx.case), code=code)
+        .first()
+        if named
         else None
     )
-    if department is None:
+    if department is not None:
+        return department
+    elsewhere = Department.objects.filter(code=code).first() if named else None
+    if elsewhere is not None:
         raise ValidationFailed(
-            f"请选择{verb}的部门",
-            code="invalid_department",
-            errors=[FieldError("department", f"没有代码为 {code!r} 的部门")],
+            f"不能{verb}给{elsewhere.name}",
+            code="department_out_of_scope",
+            errors=[
+                FieldError(
+                    "department",
+                    f"{elsewhere.name}不在本办件可{verb}的范围内："
+                    "只能是本地区、上级地区或直属下级地区的部门",
+                )
+            ],
         )
-    return department
+    raise ValidationFailed(
+        f"请选择{verb}的部门",
+        code="invalid_department",
+        errors=[FieldError("department", f"没有代码为 {code!r} 的部门")],
+    )
 
 
 def _task_staff(ctx: Context) -> bool:
@@ -529,6 +556,12 @@ def _validate_countersign(ctx: Context) -> None:
     task = ctx.task
     assert task is not None
     department = _department_for(ctx, "会签")
+    if department.pk == task.department_id:
+        raise ValidationFailed(
+            "不能与本部门会签",
+            code="same_department",
+            errors=[FieldError("department", "请选择其他部门")],
+        )
     busy = {
         t.department_id
         for t in ctx.tasks()
@@ -582,7 +615,8 @@ def countersign(ctx: Context) -> None:
     )
     access.remember_tasks(case, [*ctx.tasks(), created])
     ctx.event_data["countersign_task"] = created.pk
-    ctx.event_data["due_date"] = _iso(created.due_date)
+    ctx.event_data["countersign_due_date"] = _iso(created.due_date)
+    ctx.event_data["task_due_date"] = _iso(task.due_date)
 
 
 def _validate_transfer(ctx: Context) -> None:
@@ -627,6 +661,7 @@ def transfer_task(ctx: Context) -> None:
     department: Department = ctx.payload.pop("_department")
     task.department = department
     task.save(update_fields=["department"])
+    ctx.event_data["task_due_date"] = _iso(task.due_date)
 
 
 def _validate_send_back(ctx: Context) -> None:
@@ -731,6 +766,7 @@ def suspend(ctx: Context) -> None:
 def resume(ctx: Context) -> None:
     """End the clock stop; every deadline moves by the working days it lasted."""
     stop = ctx.case.clock_stops.get(ended_on__isnull=True)
+    before = ctx.case.due_date
     paused = workdays_between(stop.started_on, ctx.today, ctx.case.division)
     stop.ended_on = ctx.today
     stop.paused_workdays = paused
@@ -738,7 +774,7 @@ def resume(ctx: Context) -> None:
     ctx.case.clock_stopped = False
     ctx.touch("clock_stopped")
     _move_deadlines(ctx, paused)
-    ctx.event_data = {"paused_workdays": paused, "due_date": _iso(ctx.case.due_date)}
+    ctx.event_data = {"paused_workdays": paused, **_due_dates(before, ctx.case.due_date)}
 
 
 def _move_deadlines(ctx: Context, workdays: int) -> None:
@@ -758,7 +794,19 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+def _due_dates(before: dt.date | None, after: dt.date | None) -> dict[str, str | None]:
+    """How a step moved the case's 办结期限, for its event (``due_date`` is the one now)."""
+    return {"due_date": _iso(after), "due_date_before": _iso(before), "due_date_after": _iso(after)}
+
+
 def _validate_extend(ctx: Context) -> None:
+    """延期 is decided within the period (行政许可法 第四十二条): not once the deadline has passed."""
+    due = ctx.case.due_date
+    if due is not None and ctx.today > due:
+        raise Conflict(
+            f"办结期限 {due:%Y年%m月%d日} 已过，不能再延期：延期须在期限届满前决定",
+            code="extension_after_deadline",
+        )
     _need_reason(ctx)
     days = ctx.payload.get("days")
     room = ctx.case.extension_max_days - ctx.case.extended_days
@@ -784,10 +832,11 @@ def _validate_extend(ctx: Context) -> None:
 )
 def extend(ctx: Context) -> None:
     days = ctx.event_data["days"]
+    before = ctx.case.due_date
     ctx.case.extended_days += days
     ctx.touch("extended_days")
     _move_deadlines(ctx, days)
-    ctx.event_data["due_date"] = _iso(ctx.case.due_date)
+    ctx.event_data.update(_due_dates(before, ctx.case.due_date))
 
 
 # --- decision and delivery ------------------------------------------------------------------------

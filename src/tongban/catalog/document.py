@@ -18,6 +18,9 @@ Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_
 Scalar = str | int | float | bool
 
 SCHEMA_ID = "tongban-catalog/1"
+# 行政许可法 第四十二条: the head may extend the period by ten (working) days; a longer extension
+# needs a law or regulation that provides for it (``ItemDoc.extension_legal_basis``).
+STATUTORY_EXTENSION_DAYS = 10
 
 
 class _Strict(BaseModel):
@@ -187,6 +190,7 @@ class ItemDoc(_Strict):
     sample_note: str = ""
     review_stages: list[ReviewStageDoc] = Field(default_factory=list)
     extension_max_days: int = Field(default=0, ge=0, le=365)
+    extension_legal_basis: str = ""
     instant_rules: list[InstantRuleDoc] = Field(default_factory=list)
     questions: list[QuestionDoc] = Field(default_factory=list)
     materials: list[MaterialDoc] = Field(default_factory=list)

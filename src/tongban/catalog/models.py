@@ -174,6 +174,11 @@ class ItemVersion(models.Model):
         help_text=_("串行的环节，每个环节内各部门并联审查；为空时由实施主体一个环节审查"),
     )
     extension_max_days = models.PositiveIntegerField(_("可延长期限上限（工作日）"), default=0)
+    extension_legal_basis = models.TextField(
+        _("延期依据"),
+        blank=True,
+        help_text=_("可延长期限超过十个工作日时，另行规定的法律、法规依据"),
+    )
     instant_rules = models.JSONField(_("秒办规则"), default=list, blank=True)
 
     class Meta:

@@ -31,6 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from tongban.catalog.document import (
     SCHEMA_ID,
+    STATUTORY_EXTENSION_DAYS,
     CatalogDocument,
     DataElementDoc,
     DivisionDoc,
@@ -389,6 +390,16 @@ def _check_item(
             ("review_stages",),
             f"各审查环节时限之和 {longest} 个工作日超过承诺时限 {item.promised_limit_days} 个工作日",
         )
+    if (
+        item.extension_max_days > STATUTORY_EXTENSION_DAYS
+        and not item.extension_legal_basis.strip()
+    ):
+        err(
+            ("extension_max_days",),
+            f"可延长期限 {item.extension_max_days} 个工作日超过行政许可法第四十二条可以延长的 "
+            f"{STATUTORY_EXTENSION_DAYS} 个工作日：须在 extension_legal_basis 中写明另有规定的"
+            "法律、法规依据",
+        )
     if item.result == "licence" and not item.result_licence_type:
         err(("result_licence_type",), "办理结果为证照时须给出证照类型")
     if item.handling_mode == "immediate" and item.promised_limit_days > 1:
@@ -622,7 +633,11 @@ def canonical_item(item: ItemDoc) -> ItemDoc:
 
 
 def item_content_hash(item: ItemDoc) -> str:
-    payload = json.dumps(item.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    # an item without an extension basis hashes as before the field existed: re-importing an
+    # unchanged catalog makes no new versions
+    unset = set() if item.extension_legal_basis else {"extension_legal_basis"}
+    data = item.model_dump(mode="json", exclude=unset)
+    payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -664,6 +679,7 @@ def _apply_item(
         sample_note=doc.sample_note,
         review_stages=[stage.model_dump() for stage in doc.review_stages],
         extension_max_days=doc.extension_max_days,
+        extension_legal_basis=doc.extension_legal_basis,
         instant_rules=[rule.model_dump() for rule in doc.instant_rules],
     )
     Question.objects.bulk_create(
@@ -854,6 +870,7 @@ def _item_data(v: ItemVersion) -> dict[str, Any]:
         "sample_note": v.sample_note,
         "review_stages": list(v.review_stages),
         "extension_max_days": v.extension_max_days,
+        "extension_legal_basis": v.extension_legal_basis,
         "instant_rules": list(v.instant_rules),
         "questions": [
             {

@@ -121,8 +121,7 @@ def event_details(
             _("送达方式：%(method)s")
             % {"method": DELIVERY_LABELS.get(data["method"], data["method"])}
         )
-    if data.get("due_date"):
-        lines.append(_("办结期限：%(date)s") % {"date": data["due_date"]})
+    lines.extend(_deadline_lines(event.action, data))
     if data.get("to"):
         lines.append(_("退回至：%(where)s") % {"where": send_back_target(data["to"])})
     if data.get("tolerated"):
@@ -139,6 +138,25 @@ def event_details(
         key = data["material"]
         lines.append(_("材料：%(name)s") % {"name": (material_names or {}).get(key, key)})
     return tuple(lines)
+
+
+def _deadline_lines(action: str, data: Mapping[str, Any]) -> list[str]:
+    """The 办结期限 an event set or moved (from → to), and the review task deadlines it names."""
+    lines = []
+    before, after = data.get("due_date_before"), data.get("due_date_after")
+    # older 会签 events kept the new task's deadline under ``due_date``: not the 办结期限
+    countersign_due = data.get("countersign_due_date") or (
+        data.get("due_date") if action == "countersign" else None
+    )
+    if before and after and before != after:
+        lines.append(_("办结期限：%(before)s → %(after)s") % {"before": before, "after": after})
+    elif data.get("due_date") and action != "countersign":
+        lines.append(_("办结期限：%(date)s") % {"date": data["due_date"]})
+    if countersign_due:
+        lines.append(_("会签期限：%(date)s") % {"date": countersign_due})
+    if data.get("task_due_date"):
+        lines.append(_("审查期限：%(date)s") % {"date": data["task_due_date"]})
+    return lines
 
 
 def send_back_target(target: str) -> str:
