@@ -12,6 +12,7 @@ from tests.catalog_fixtures import BODIES, write_catalog
 from tests.factories import ApplicantFactory
 from tongban.cases.models import CaseState, Outcome
 from tongban.cases.services import check_create_draft, submit_draft
+from tongban.catalog.models import Item, ItemVersion
 from tongban.catalog.services import CatalogInvalid, import_catalog
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +147,19 @@ def test_rules_are_checked_on_import(tmp_path: Path, old: str, new: str, fragmen
     with pytest.raises(CatalogInvalid) as info:
         import_catalog(write_catalog(tmp_path, bodies=BODIES, night=NIGHT_WORK.replace(old, new)))
     assert any("instant_rules" in p.path and fragment in p.message for p in info.value.problems)
+
+
+def test_a_stored_deny_rule_without_legal_basis_sends_the_case_to_a_person(
+    applicant: Any,
+) -> None:
+    version = Item.objects.get(code="CG-NIGHT-001").current_version
+    assert version is not None
+    rules = [dict(rule) for rule in version.instant_rules]
+    rules[1]["legal_basis"] = ""  # as a version imported before the basis was required
+    ItemVersion.objects.filter(pk=version.pk).update(instant_rules=rules)
+    case = apply(applicant, consecutive_days=1, monthly_days=13)
+    assert case.state == CaseState.SUBMITTED
+    assert case.outcome == ""
+    assert case.instant_explanation[1]["result"] == "true"
+    assert case.instant_explanation[1]["held_back"] == "no_legal_basis"
+    assert case.events.get(action="instant_check").reason == "规则无法自动判定，转人工办理"

@@ -2,7 +2,9 @@
 
 Rules are tried in order. The first rule that holds decides (approve or deny). A rule that
 cannot be decided because data is missing stops the attempt: the case goes to a person, and the
-explanation says which data was missing. Every rule looked at is recorded with the values it
+explanation says which data was missing. A deny rule without a legal basis (only a version
+imported before catalog validation required one can hold it) never denies: the case goes to a
+person. Every rule looked at is recorded with the values it
 saw, so staff and the applicant can read why.
 """
 
@@ -113,6 +115,10 @@ def evaluate(case: Case) -> InstantResult:
             }
         )
         if truth is Truth.TRUE:
+            if rule_doc["outcome"] == "deny" and not (rule_doc.get("legal_basis") or "").strip():
+                # a version imported before denials needed a basis: never 不予 without one
+                explanation[-1]["held_back"] = "no_legal_basis"
+                return InstantResult(None, None, explanation)
             return InstantResult(rule_doc["outcome"], rule_doc, explanation)
         if truth is Truth.UNKNOWN:
             return InstantResult(None, None, explanation)
