@@ -760,8 +760,10 @@ def test_the_applicant_reads_the_public_timeline(world: World) -> None:
         "",
     )
     resumed = by_action["resume"]["data"]
-    assert set(resumed) == {"paused_workdays", "due_date"}
+    # 第四十五条: the applicant is told the days not counted and how the due date moved
+    assert set(resumed) == {"paused_workdays", "due_date", "due_date_before", "due_date_after"}
     assert resumed["due_date"] == Case.objects.get(pk=world.case.pk).due_date.isoformat()
+    assert resumed["due_date_after"] == resumed["due_date"]
     case = client.get(f"/api/v1/cases/{world.number}").json()
     assert [t["opinion"] for t in case["tasks"]] == [None] * len(case["tasks"])
     assert all(text not in response_text(case) for text in INTERNAL)
