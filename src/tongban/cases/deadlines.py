@@ -82,27 +82,14 @@ def _calendar_unknown(task_id: int, case_id: int, exc: CalendarUnknown) -> None:
     that the calendar must be extended; the next sweep after that applies the timeout."""
     logger.warning("cases.timeout_calendar_unknown", task=task_id, case=case_id, year=exc.year)
     with transaction.atomic():
-        task = CaseTask.objects.select_related(f"case__{_CHAIN}", "department").get(pk=task_id)
-        case = task.case
+        task = CaseTask.objects.select_related("case", "department").get(pk=task_id)
         recipients = [
-            *staff_holding(Role.DEPARTMENT_HEAD, departments=[case.department_id]),
+            *staff_holding(Role.DEPARTMENT_HEAD, departments=[task.case.department_id]),
             *system_administrators(),
         ]
-        assert task.due_date is not None
-        context = {
-            "item": case.item_name,
-            "number": case.number,
-            "department": task.department.name,
-            "stage": task.stage_name,
-            "due_date": task.due_date.isoformat(),
-            "year": exc.year,
-        }
-        _queue(
-            recipients,
-            "case.timeout_calendar_unknown",
-            context,
-            f"timeout-calendar:{task.pk}:{exc.year}",
-        )
+        context = {**_task_context(task), "year": exc.year}
+        key = f"timeout-calendar:{task.pk}:{exc.year}"
+        _queue(recipients, "case.timeout_calendar_unknown", context, key)
 
 
 def _handle(task_id: int, case_id: int, today: dt.date) -> str:
@@ -337,17 +324,20 @@ def _case_light(
 def _tell_staff(
     task: CaseTask, recipients: list[Any], template: str, key: str, days: int | None
 ) -> None:
+    _queue(recipients, template, {**_task_context(task), "days": days or 0}, key)
+
+
+def _task_context(task: CaseTask) -> dict[str, Any]:
+    """What a message to staff about one of ``task``'s deadlines names."""
     case = task.case
     assert task.due_date is not None
-    context = {
+    return {
         "item": case.item_name,
         "number": case.number,
         "department": task.department.name,
         "stage": task.stage_name,
         "due_date": task.due_date.isoformat(),
-        "days": days or 0,
     }
-    _queue(recipients, template, context, key)
 
 
 def _queue(recipients: list[Any], template: str, context: dict[str, Any], key: str) -> None:
