@@ -183,6 +183,7 @@ class Action:
 
 
 REASON = {"reason": "依法办理"}
+ANSWERED = {"entity": "individual", "area": 80, "cold": False}  # every 情形 question
 ACTIONS: dict[str, Action] = {
     "accept": Action("submitted", "window", ("applicant", "reviewer"), "in_review", "in_review"),
     "refuse": Action(
@@ -520,10 +521,19 @@ def test_apply_through_the_api(world: World) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "answers.area"
+    # every question the answers lead to is answered first: until then the materials are open
+    before = Case.objects.count()
     response = post(
         client,
         "/api/v1/cases",
         {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "unanswered"
+    assert {e["path"] for e in response.json()["errors"]} == {"answers.entity", "answers.cold"}
+    assert Case.objects.count() == before
+    response = post(
+        client, "/api/v1/cases", {"item": "SC-FOOD-001", "division": "330100", "answers": ANSWERED}
     )
     assert response.status_code == 201
     draft = response.json()
@@ -536,8 +546,8 @@ def test_apply_through_the_api(world: World) -> None:
     assert {e["path"] for e in response.json()["errors"]} == {
         "form.site_area",
         "materials.application",
-    }  # the operator's name and ID number came from the verified identity, the ID card from
-    # shared data (免提交)
+        "materials.id_card",  # 户籍 has no record of this person: the file is needed after all
+    }  # the operator's name and ID number came from the verified identity
     assert Case.objects.get(pk=draft["id"]).number is None
     form = f"/api/v1/cases/drafts/{draft['id']}/form"
     bad = client.put(form, {"form": {"site_area": "很大"}}, content_type="application/json")
@@ -557,6 +567,8 @@ def test_apply_through_the_api(world: World) -> None:
     response = client.post(f"{materials}/application", {"file": SimpleUploadedFile("a.pdf", PDF)})
     assert response.status_code == 201, response.content
     assert (response.json()["material"], response.json()["format"]) == ("application", "pdf")
+    response = client.post(f"{materials}/id_card", {"file": SimpleUploadedFile("b.pdf", PDF)})
+    assert response.status_code == 201, response.content
     response = post(client, f"/api/v1/cases/drafts/{draft['id']}/submit")
     assert response.status_code == 200
     assert response.json()["number"].startswith("330100-")
@@ -582,7 +594,7 @@ DRAFT_MATRIX = [
 
 
 def _draft(world: World) -> int:
-    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}}
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": ANSWERED}
     response = post(as_user(world.applicant), "/api/v1/cases", {**body, "form": {"site_area": 80}})
     assert response.status_code == 201, response.content
     return int(response.json()["id"])
@@ -592,13 +604,22 @@ def _user(world: World, who: str) -> Any:
     return None if who == "anonymous" else getattr(world, who)
 
 
+def test_an_infinite_answer_is_a_422_and_nothing_is_stored(world: World) -> None:
+    before = Case.objects.count()
+    body = '{"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 1e999}}'
+    response = as_user(world.applicant).post("/api/v1/cases", body, content_type="application/json")
+    assert response.status_code == 422, response.content
+    assert [e["path"] for e in response.json()["errors"]] == ["answers.area"]
+    assert Case.objects.count() == before
+
+
 @pytest.mark.parametrize(
     ("who", "status"),
     [("anonymous", 401), ("window", 403), ("other_staff", 403), ("applicant", 201)],
 )
 def test_create_draft_permission_matrix(world: World, who: str, status: int) -> None:
     before = Case.objects.count()
-    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"area": 80}}
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": ANSWERED}
     response = post(as_user(_user(world, who)), "/api/v1/cases", body)
     assert response.status_code == status, response.content
     if status == 403:
@@ -638,6 +659,7 @@ def test_draft_material_permission_matrix(world: World, who: str, status: int) -
 def test_submit_permission_matrix(world: World, who: str, status: int) -> None:
     draft = _draft(world)
     check_attach_material(world.applicant, draft, "application", "申请书.pdf", PDF)
+    check_attach_material(world.applicant, draft, "id_card", "身份证.pdf", PDF)
     response = post(as_user(_user(world, who)), f"/api/v1/cases/drafts/{draft}/submit")
     assert response.status_code == status, response.content
     if status == 404:
@@ -655,7 +677,7 @@ def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:
         {
             "item": "SC-FOOD-001",
             "division": "330100",
-            "answers": {"area": 80},
+            "answers": ANSWERED,
             "form": {"site_area": "not a number", "shop": {"nested": 1}},
         },
     )
@@ -667,7 +689,7 @@ def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:
         {
             "item": "SC-FOOD-001",
             "division": "330100",
-            "answers": {"area": 80},
+            "answers": ANSWERED,
             "form": {"site_area": "not a number"},
         },
     )
@@ -924,7 +946,7 @@ def test_an_agent_files_only_for_the_enterprise_they_act_for(world: World) -> No
         body = {
             "item": "SC-FOOD-001",
             "division": "330100",
-            "answers": {"entity": "company"},
+            "answers": {**ANSWERED, "entity": "company"},
             "enterprise_uscc": uscc,
         }
         return post(client, "/api/v1/cases", body)
@@ -952,6 +974,32 @@ def test_an_agent_files_only_for_the_enterprise_they_act_for(world: World) -> No
     response = post(as_user(colleague), f"/api/v1/cases/{number}/withdraw")
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "withdrawn"
+
+
+def test_an_agent_whose_authorisation_ends_loses_the_enterprise_s_cases(world: World) -> None:
+    agency = EnterpriseAgentFactory(person=world.applicant.person)
+    draft = check_create_draft(
+        world.applicant,
+        item_code="SC-FOOD-001",
+        division_code="330100",
+        answers={**ANSWERED, "entity": "company"},
+        enterprise_uscc=agency.enterprise.uscc,
+    )
+    number = submit_draft(world.applicant, draft.pk).number
+    client = as_user(world.applicant)
+    assert client.get(f"/api/v1/cases/{number}").status_code == 200
+    assert number in client.get("/my/cases/").content.decode()
+    agency.revoked_at = timezone.now()
+    agency.save(update_fields=["revoked_at"])
+    # the enterprise's case is gone for the former agent, although they filed it ...
+    assert client.get(f"/api/v1/cases/{number}").status_code == 404
+    assert post(client, f"/api/v1/cases/{number}/withdraw").status_code == 404
+    page = client.get("/my/cases/").content.decode()
+    assert number not in page
+    # ... while the case they filed for themselves stays theirs
+    assert client.get(f"/api/v1/cases/{world.number}").status_code == 200
+    assert world.number in page
+    assert Case.objects.get(number=number).state == "submitted"
 
 
 ACTION_NAMES = (

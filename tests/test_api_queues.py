@@ -217,6 +217,15 @@ def test_cursor_pages_walk_the_queue_in_due_date_order(world: World) -> None:
     assert seen == expected
 
 
+def test_a_cursor_the_queue_did_not_give_is_a_422(world: World) -> None:
+    world.accepted()
+    for bad in ("%%%", "bm90LWEta2V5"):  # not base64; base64 of "not-a-key"
+        response = get(world.ga_reviewer, "/api/v1/queues/review", cursor=bad)
+        assert response.status_code == 422, bad
+        assert response.json()["code"] == "invalid_cursor"
+        assert [e["path"] for e in response.json()["errors"]] == ["cursor"]
+
+
 def test_filters(world: World) -> None:
     late, fine = world.accepted(), world.accepted()
     Case.objects.filter(pk=late.pk).update(due_date=MONDAY - dt.timedelta(days=1))

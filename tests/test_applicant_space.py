@@ -12,9 +12,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.catalog_fixtures import sample, write_catalog
 from tests.factories import ApplicantFactory, EnterpriseAgentFactory, StaffUserFactory
+from tongban.cases import applications
 from tongban.cases.applications import application_of
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case, CaseMaterial, CaseState
@@ -52,6 +54,7 @@ items:
       - {key: design, name: 招牌设计图, formats: [pdf, png]}
       - {key: safety, name: 安全承诺书, commitment_replaceable: true}
       - {key: photo, name: 现场照片, requirement: tolerable, formats: [jpg, png]}
+      - {key: plan, name: 位置示意图, requirement: tolerable, formats: [pdf]}
     fields:
       - {key: name, label: 申请人姓名, element: person_name, prefill: identity}
       - {key: idno, label: 身份证号, element: id_number, prefill: identity}
@@ -273,6 +276,36 @@ def test_history_prefill_offers_earlier_values(people: People) -> None:
     assert '<datalist id="options-shop"><option value="老王面馆">' in page
 
 
+def test_history_prefill_takes_only_the_same_applicant_s_submitted_cases(people: People) -> None:
+    complete(people, sign_draft(people))  # 老王面馆, filed for the applicant themselves
+    theirs = complete(people, sign_draft(people, people.other), people.other)  # newer, not mine
+    Case.objects.filter(pk=theirs.pk).update(form_data={"shop": "别人的店"})
+    unsent = sign_draft(people)  # a draft of the applicant's own, never submitted
+    Case.objects.filter(pk=unsent.pk).update(form_data={"shop": "草稿里的店"})
+    agency = EnterpriseAgentFactory(person=people.applicant.person)
+    for_company = sign_draft(people, enterprise_uscc=agency.enterprise.uscc)
+    Case.objects.filter(pk=for_company.pk).update(form_data={"shop": "公司的店"})
+    check_attach_material(people.applicant, for_company.pk, "design", "设计图.pdf", PDF)
+    check_attach_material(people.applicant, for_company.pk, "safety", "安全承诺书.pdf", PDF)
+    submit_draft(people.applicant, for_company.pk)
+
+    version = Case.objects.get(pk=unsent.pk).item_version
+    mine = applications.initial_form_data(people.applicant, version)
+    assert mine["shop"] == "老王面馆"  # not the company's newer case, not the draft
+    draft = Case.objects.get(pk=sign_draft(people).pk)
+    assert applications.history_options(people.applicant, draft) == {"shop": ("老王面馆",)}
+    company = applications.initial_form_data(
+        people.applicant, version, enterprise=agency.enterprise
+    )
+    assert company["shop"] == "公司的店"
+    assert applications.initial_form_data(people.other, version)["shop"] == "别人的店"
+    # an agent no longer authorised gets nothing from the enterprise's cases
+    agency.revoked_at = timezone.now()
+    agency.save(update_fields=["revoked_at"])
+    gone = applications.initial_form_data(people.applicant, version, enterprise=agency.enterprise)
+    assert "shop" not in gone
+
+
 # --- 我的办件 -------------------------------------------------------------------------------------
 
 
@@ -434,6 +467,37 @@ def test_tolerated_materials_are_handed_in_later(people: People) -> None:
     assert case.tolerated.get().supplied_at is not None
 
 
+def test_tolerated_materials_handed_in_together_are_kept_all_or_none(
+    people: People, tmp_path: Path
+) -> None:
+    case = complete(people, sign_draft(people))
+    number = case.number or ""
+    perform(people.window, number, "accept", {"tolerated": ["photo", "plan"]})
+    client = as_user(people.applicant)
+    on_disk = stored_files(tmp_path)
+    response = client.post(
+        reverse("portal:hand_in", args=[number]),
+        {
+            "m_photo": SimpleUploadedFile("照片.png", PNG),  # fine
+            "m_plan": SimpleUploadedFile("示意图.pdf", PNG),  # a PNG calling itself a PDF
+        },
+    )
+    assert response.status_code == 422
+    assert "png" in html(response)
+    assert all(t.supplied_at is None for t in case.tolerated.all())
+    assert not case.materials.filter(material_key__in=["photo", "plan"]).exists()
+    assert stored_files(tmp_path) == on_disk  # the photo's file went with its row
+    response = client.post(
+        reverse("portal:hand_in", args=[number]),
+        {
+            "m_photo": SimpleUploadedFile("照片.png", PNG),
+            "m_plan": SimpleUploadedFile("示意图.pdf", PDF),
+        },
+    )
+    assert response.status_code == 302
+    assert all(t.supplied_at is not None for t in case.tolerated.all())
+
+
 def test_withdraw_asks_first(people: People) -> None:
     case = complete(people, sign_draft(people))
     url = reverse("portal:withdraw", args=[case.number])
@@ -465,6 +529,26 @@ def test_reapply_copies_answers_and_form(people: People) -> None:
     assert again.answers == earlier.answers
     assert again.form_data["site_area"] == "120"
     assert again.form_data["operator_id"] == people.applicant.person.id_number
+
+
+def test_reapply_drops_what_today_s_form_would_refuse(people: People) -> None:
+    client = as_user(people.applicant)
+    client.post(
+        reverse("portal:apply", args=[FOOD]),
+        {"a_entity": "individual", "a_area": "120", "a_cold": "no"},
+    )
+    earlier = Case.objects.get()
+    # a value the area element no longer accepts, and a field the item no longer has
+    Case.objects.filter(pk=earlier.pk).update(
+        form_data={**earlier.form_data, "site_area": "很大", "retired_field": "x"}
+    )
+    assert client.post(reverse("portal:reapply", args=[earlier.pk])).status_code == 302
+    again = Case.objects.latest("pk")
+    assert "site_area" not in again.form_data
+    assert "retired_field" not in again.form_data
+    assert again.form_data["operator_name"] == people.applicant.person.name
+    page = html(client.get(reverse("portal:draft", args=[again.pk])))
+    assert "很大" not in page
 
 
 def test_own_files_download(people: People) -> None:

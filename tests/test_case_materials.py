@@ -7,10 +7,12 @@ import socket
 import struct
 import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.catalog_fixtures import sample
 from tests.factories import ApplicantFactory, StaffUserFactory
@@ -88,6 +90,48 @@ def test_size_limit_and_unknown_material(case: Any) -> None:
     with pytest.raises(ValidationFailed) as info:
         check_attach_material(case.submitted_by, case.pk, "passport", "a.pdf", PDF)
     assert info.value.errors[0].path == "material"
+
+
+class Streamed:
+    """An upload as Django hands it over: a declared size and chunks read on demand."""
+
+    def __init__(self, chunks: list[bytes], size: int | None) -> None:
+        self._chunks = chunks
+        self.size = size
+        self.read_chunks = 0
+
+    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.read_chunks += 1
+            yield chunk
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(case: Any) -> None:
+    limit = 10 * 1024 * 1024  # SC-FOOD-001's application: 10 MB
+    declared = Streamed([PDF], size=limit + 1)
+    with pytest.raises(ValidationFailed) as info:
+        check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", declared)
+    assert [(e.path, e.message) for e in info.value.errors] == [("file", "文件超过 10 MB")]
+    assert declared.read_chunks == 0  # judged by its declared size alone
+    # a size that lies (or is missing): reading stops at the first chunk past the limit
+    chunk = b"0" * (4 * 1024 * 1024)
+    lying = Streamed([PDF, chunk, chunk, chunk, chunk, chunk], size=None)
+    with pytest.raises(ValidationFailed):
+        check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", lying)
+    assert lying.read_chunks == 4
+    assert not case.materials.exists()
+    fits = Streamed([PDF[:10], PDF[10:]], size=len(PDF))
+    stored = check_attach_material(case.submitted_by, case.pk, "application", "a.pdf", fits)
+    assert (stored.size, Path(stored.file.path).read_bytes()) == (len(PDF), PDF)
+
+
+def test_an_oversized_upload_through_the_api_is_a_422_at_file(case: Any, client: Any) -> None:
+    client.force_login(case.submitted_by)
+    big = SimpleUploadedFile("big.pdf", PDF + b"0" * (10 * 1024 * 1024))
+    response = client.post(f"/api/v1/cases/drafts/{case.pk}/materials/application", {"file": big})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"path": "file", "message": "文件超过 10 MB"}]
+    assert not case.materials.exists()
 
 
 def _eicar(content: bytes) -> str | None:

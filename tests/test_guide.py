@@ -86,6 +86,16 @@ def test_invalid_answers_report_every_path(spec: guide.GuideSpec) -> None:
     assert paths == {"answers.entity", "answers.area", "answers.colour"}
 
 
+@pytest.mark.parametrize("raw", [float("inf"), float("-inf"), float("nan"), "1e999", "NaN", "-inf"])
+def test_a_number_that_is_not_finite_is_refused(spec: guide.GuideSpec, raw: object) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        guide.parse_answers(spec, {"area": raw})
+    assert [(e.path, e.message) for e in info.value.errors] == [
+        ("answers.area", "请填写一个有限的数字")
+    ]
+    assert guide.parse_answers(spec, {"area": 1e300})["area"] == 1e300
+
+
 def test_fields_follow_rules(spec: guide.GuideSpec) -> None:
     result = run(spec, entity="company", area=0)
     assert {f.field.key for f in result.fields} == {"operator_name", "operator_id"}

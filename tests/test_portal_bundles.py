@@ -14,6 +14,7 @@ from tongban.bundles.models import BundleCase
 
 pytestmark = pytest.mark.django_db
 NOW = "2025-03-03 09:00:00+08:00"
+PHOTO_LIMIT_MB = 10  # the catalog's default size limit of a material
 
 
 def test_guide_shows_merged_lists_and_report(tmp_path: Path) -> None:
@@ -65,6 +66,20 @@ def test_apply_once_then_follow_the_bundle_case(tmp_path: Path) -> None:
         )
     bundle_case.refresh_from_db()
     assert bundle_case.state == "withdrawn"
+
+
+def test_an_oversized_upload_is_named_and_nothing_is_filed(tmp_path: Path) -> None:
+    staff = load(tmp_path)
+    client = Client()
+    client.force_login(staff.applicant)
+    data = {"q_kind": "a", **{f"f_{k}": v for k, v in FORM.items()}}
+    data["m_photo"] = SimpleUploadedFile("p.png", PNG + b"\0" * (PHOTO_LIMIT_MB * 1024 * 1024))
+    data["m_form_sheet"] = SimpleUploadedFile("s.png", PNG)
+    with freeze_time(NOW):
+        response = client.post("/bundles/T-BUNDLE/apply/", data)
+    assert response.status_code == 422
+    assert f"文件超过 {PHOTO_LIMIT_MB} MB" in response.content.decode()
+    assert not BundleCase.objects.exists()
 
 
 def test_composer_previews_live_and_saves_with_the_import_checks(tmp_path: Path) -> None:

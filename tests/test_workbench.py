@@ -228,6 +228,17 @@ def test_the_window_finds_decided_cases_to_deliver(world: World) -> None:
     )  # the district window: not its division
 
 
+def test_a_broken_page_link_goes_back_to_the_first_page_saying_so(world: World) -> None:
+    client = as_user(world.window)
+    response = client.get("/workbench/queues/intake/", {"cursor": "%%%", "item": "SC-FOOD"})
+    assert response.status_code == 302
+    assert response["Location"] == "/workbench/queues/intake/?item=SC-FOOD"
+    first = client.get(response["Location"])
+    assert first.status_code == 200
+    assert "翻页链接无效，已回到第一页" in page(first)
+    assert world.number in page(first)
+
+
 def test_unknown_queue_is_404(world: World) -> None:
     assert as_user(world.window).get("/workbench/queues/nothing/").status_code == 404
 

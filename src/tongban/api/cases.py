@@ -274,9 +274,8 @@ def save_form(request: HttpRequest, draft_id: int, payload: FormIn) -> dict[str,
 def _material(
     request: HttpRequest, case_id: int, material_key: str, file: UploadedFile
 ) -> Status[dict[str, Any]]:
-    content = b"".join(file.chunks())
     stored = check_attach_material(
-        request.user, case_id, material_key, file.name or material_key, content
+        request.user, case_id, material_key, file.name or material_key, file
     )
     return Status(
         201,

@@ -23,7 +23,7 @@ from tongban.cases.models import CaseEvent, CaseState, Outcome
 from tongban.catalog.document import BundleDoc
 from tongban.catalog.models import Implementation, Item
 from tongban.core.errors import NotFound
-from tongban.identity.permissions import is_applicant
+from tongban.identity.permissions import acts_for_enterprise, is_applicant
 
 _CACHE: dict[tuple[Any, ...], BundleSpec] = {}
 _CACHE_MAX = 256
@@ -87,9 +87,13 @@ def _cases_qs() -> QuerySet[BundleCase]:
 
 
 def is_bundle_applicant(actor: Any, bundle_case: BundleCase) -> bool:
-    return (
-        bool(getattr(actor, "is_authenticated", False)) and bundle_case.submitted_by_id == actor.pk
-    )
+    """As for an item case: a person's bundle case is the filer's, an enterprise's belongs to
+    its valid 经办人 of today (``cases.access.is_case_applicant``)."""
+    if not is_applicant(actor):
+        return False
+    if bundle_case.applicant_enterprise_id is None:
+        return bundle_case.submitted_by_id == actor.pk
+    return acts_for_enterprise(actor, bundle_case.applicant_enterprise)
 
 
 def visible_components(actor: Any, bundle_case: BundleCase) -> list[BundleComponent]:
@@ -117,7 +121,7 @@ def get_bundle_case(actor: Any, number: str) -> BundleCase:
 def my_bundle_cases(actor: Any, limit: int = 50) -> list[BundleCase]:
     if not is_applicant(actor):
         return []
-    return list(_cases_qs().filter(submitted_by=actor).order_by("-id")[:limit])
+    return list(_cases_qs().filter(access.applicant_scope(actor)).order_by("-id")[:limit])
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,33 @@ from tongban.cases.models import Case, CaseTask
 from tongban.core.compiled import CompiledRead
 from tongban.identity.models import Role
 from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
-from tongban.identity.selectors import division_chain, staff_departments, staff_role_grants
+from tongban.identity.selectors import (
+    division_chain,
+    enterprises_represented,
+    staff_departments,
+    staff_role_grants,
+)
 
 
 def is_case_applicant(actor: Any, case: Case) -> bool:
-    """The account that filed the case, or a valid 经办人 of the applicant enterprise."""
+    """A person's case belongs to the account that filed it; an enterprise's case to whoever
+    is a valid 经办人 of the enterprise today. An agent whose authorisation ended or was revoked
+    loses the enterprise's cases, those they filed included."""
     if not is_applicant(actor):
         return False
-    if case.submitted_by_id == actor.pk:
-        return True
-    enterprise = case.applicant_enterprise
-    return enterprise is not None and acts_for_enterprise(actor, enterprise)
+    if case.applicant_enterprise_id is None:
+        return case.submitted_by_id == actor.pk
+    return acts_for_enterprise(actor, case.applicant_enterprise)
+
+
+def applicant_scope(actor: Any) -> Q:
+    """The cases ``is_case_applicant`` grants ``actor``, as a filter ("my cases")."""
+    if not is_applicant(actor):
+        return Q(pk__in=[])
+    own = Q(submitted_by=actor, applicant_enterprise__isnull=True)
+    if actor.person_id is None:
+        return own
+    return own | Q(applicant_enterprise__in=enterprises_represented(actor.person))
 
 
 def _role_divisions(actor: Any, role: str) -> set[int]:

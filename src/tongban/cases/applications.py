@@ -436,8 +436,19 @@ def _identity_value(element: str, person: Person | None, enterprise: Enterprise 
     return None
 
 
-def _earlier_forms(actor: Any, exclude: int | None = None) -> list[dict[str, Any]]:
-    cases = Case.objects.filter(submitted_by=actor).exclude(form_data={})
+def _earlier_forms(
+    actor: Any, enterprise_id: int | None, exclude: int | None = None
+) -> list[dict[str, Any]]:
+    """Forms of the same applicant's earlier submitted cases, newest first: the person's own
+    when applying for themselves, the enterprise's (filed by any of its 经办人) when applying
+    for it — never another applicant's, and only while the actor may act for the enterprise."""
+    if enterprise_id is None:
+        cases = Case.objects.filter(submitted_by=actor, applicant_enterprise__isnull=True)
+    else:
+        cases = Case.objects.filter(
+            access.applicant_scope(actor), applicant_enterprise_id=enterprise_id
+        )
+    cases = cases.exclude(state=CaseState.DRAFT).exclude(form_data={})
     if exclude is not None:
         cases = cases.exclude(pk=exclude)
     return list(cases.order_by("-id").values_list("form_data", flat=True)[:_HISTORY_CASES])
@@ -451,7 +462,7 @@ def history_options(actor: Any, case: Case) -> dict[str, tuple[str, ...]]:
     if not keys:
         return {}
     options: dict[str, list[str]] = {key: [] for key in keys}
-    for form in _earlier_forms(actor, exclude=case.pk):
+    for form in _earlier_forms(actor, case.applicant_enterprise_id, exclude=case.pk):
         for key in keys:
             value = form.get(key)
             if value not in (None, "") and str(value) not in options[key]:
@@ -471,22 +482,47 @@ def initial_form_data(
     case's form instead, with the identity fields refreshed."""
     spec = spec_for(version)
     person = getattr(actor, "person", None)
-    data: dict[str, Any] = dict(copy_of.form_data or {}) if copy_of is not None else {}
+    copied = (copy_of.form_data or {}) if copy_of is not None else {}
+    elements = _elements(f.element_code for f in spec.fields) if spec.fields else {}
+    data: dict[str, Any] = {}
     earlier: list[dict[str, Any]] | None = None
     for field in spec.fields:
+        element = elements.get(field.element_code)
         if field.prefill == "identity":
             value = _identity_value(field.element_code, person, enterprise)
-        elif field.prefill == "history" and field.key not in data:
+            if value is None:
+                value = _recheck(element, copied.get(field.key))
+        elif field.key in copied:
+            value = _recheck(element, copied[field.key])
+        elif field.prefill == "history":
             if earlier is None:
-                earlier = _earlier_forms(actor)
+                earlier = _earlier_forms(actor, enterprise.pk if enterprise else None)
             value = next(
-                (f[field.key] for f in earlier if f.get(field.key) not in (None, "")), None
+                (
+                    checked
+                    for f in earlier
+                    if (checked := _recheck(element, f.get(field.key))) is not None
+                ),
+                None,
             )
         else:
             continue
         if value is not None:
             data[field.key] = value
     return data
+
+
+def _recheck(element: DataElement | None, value: Any) -> Any:
+    """A value from an earlier case checked again against today's data element: ``None`` when
+    there is none or it no longer passes (the field is then empty and the applicant types it)
+    — a copied form never carries a value the form itself would refuse."""
+    if value is None or value == "":
+        return None
+    raw = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    try:
+        return clean_value(element, raw)
+    except ValueError:
+        return None
 
 
 def draft_for(actor: Any, draft_id: int) -> Case:
@@ -620,6 +656,10 @@ def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) 
     return case
 
 
+def _unanswered_error(key: str) -> FieldError:
+    return FieldError(f"answers.{key}", _("请回答这个问题"))
+
+
 @transaction.atomic
 def check_start_application(
     actor: Any,
@@ -631,7 +671,9 @@ def check_start_application(
     enterprise_uscc: str | None = None,
 ) -> Case:
     """The draft with its form: 自动填 from the verified identity and ``values`` checked as
-    ``check_save_draft_form`` checks them (422 ``form.<key>``), all of it or nothing."""
+    ``check_save_draft_form`` checks them (422 ``form.<key>``), all of it or nothing. Every
+    情形 question the answers lead to must be answered first (422 ``answers.<key>``), as on
+    the guide page: until then it is not known which materials and fields apply."""
     case = services.check_create_draft_here(
         actor,
         item_code=item_code,
@@ -639,6 +681,13 @@ def check_start_application(
         answers=answers,
         enterprise_uscc=enterprise_uscc,
     )
+    unanswered = _guide(case)[1].unanswered
+    if unanswered:  # the draft goes with the transaction
+        raise ValidationFailed(
+            _("请先回答全部情形问题"),
+            code="unanswered",
+            errors=[_unanswered_error(key) for key in unanswered],
+        )
     return check_save_draft_form(actor, case.pk, values)
 
 
@@ -682,6 +731,8 @@ def check_submit_created(actor: Any, case: Case, attached: list[CaseMaterial]) -
 
 def _submit_complete(actor: Any, case: Case, attached: list[CaseMaterial] | None = None) -> Case:
     application = application_of(case, attached=attached)
-    if application.missing:
-        raise ValidationFailed(_("申请还不完整"), code="incomplete", errors=application.missing)
+    _spec, result = _guide(case)
+    errors = [_unanswered_error(key) for key in result.unanswered] + application.missing
+    if errors:  # an unanswered 情形 question leaves its materials and fields undecided
+        raise ValidationFailed(_("申请还不完整"), code="incomplete", errors=errors)
     return services.do_submit(actor, case, commitment=application.commitment)

@@ -39,6 +39,7 @@ from tongban.core.errors import (
     ValidationFailed,
 )
 from tongban.core.plugins import Registry
+from tongban.core.uploads import MB, Upload, read_within
 from tongban.identity.services import record_personal_data_access
 
 logger = structlog.get_logger(__name__)
@@ -109,10 +110,7 @@ def _accepts(formats: Sequence[str], detected: str) -> bool:
     return detected in formats
 
 
-def _checked(case: Case, material_key: str, content: bytes) -> tuple[GuideMaterial, str | None]:
-    """The item's material ``material_key`` and the format read from ``content``; refuses an
-    unknown material, an empty or oversized file, a format the material does not accept and a
-    file a virus scanner rejects."""
+def _material_of(case: Case, material_key: str) -> GuideMaterial:
     material = next(
         (m for m in spec_for(case.item_version).materials if m.key == material_key), None
     )
@@ -122,6 +120,14 @@ def _checked(case: Case, material_key: str, content: bytes) -> tuple[GuideMateri
             code="unknown_material",
             errors=[FieldError("material", f"未知的材料 {material_key!r}")],
         )
+    return material
+
+
+def _checked(case: Case, material_key: str, content: bytes) -> tuple[GuideMaterial, str | None]:
+    """The item's material ``material_key`` and the format read from ``content``; refuses an
+    unknown material, an empty or oversized file, a format the material does not accept and a
+    file a virus scanner rejects."""
+    material = _material_of(case, material_key)
     errors = []
     if not content:
         errors.append(FieldError("file", "文件为空"))
@@ -196,11 +202,13 @@ def do_attach_shared(
 
 @transaction.atomic
 def check_attach_material(
-    actor: Any, case_id: int, material_key: str, file_name: str, content: bytes
+    actor: Any, case_id: int, material_key: str, file_name: str, content: bytes | Upload
 ) -> CaseMaterial:
     """The applicant adds (or replaces) the file for one material of their case. A draft is
     the applicant's own until submitted: to anyone else it is not found, as on its other
-    endpoints; staff who see a submitted case are refused (403)."""
+    endpoints; staff who see a submitted case are refused (403). ``content`` may be the upload
+    itself: it is read only after the case and material are known, and no further than the
+    material's size limit."""
     case = Case.objects.select_for_update().filter(pk=case_id).first()
     if case is None or not access.can_see_case(actor, case):
         raise NotFound("没有找到该办件", code="case_not_found")
@@ -215,6 +223,8 @@ def check_attach_material(
         raise state_conflict(
             actor, case, f"办件当前为“{case.get_state_display()}”，不能再上传材料", "locked"
         )
+    if not isinstance(content, bytes):
+        content = read_within(content, _material_of(case, material_key).max_size_mb * MB)
     material, detected = _checked(case, material_key, content)
     case.materials.filter(material_key=material_key, superseded=False).update(superseded=True)
     stored = _row(actor, case, material, file_name, content, detected)

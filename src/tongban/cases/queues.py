@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tongban.cases.models import Case, CaseState, CaseTask, TaskKind, TaskState
+from tongban.core.errors import FieldError, ValidationFailed
 from tongban.identity.models import Department, Division, Role
 from tongban.identity.selectors import staff_role_grants
 from tongban.workdays.arithmetic import WorkingCalendar
@@ -415,19 +416,28 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
+def invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        str(_("翻页位置无效，请从第一页重新开始")),
+        code="invalid_cursor",
+        errors=[FieldError("cursor", str(_("不是本队列给出的翻页位置")))],
+    )
+
+
 def decode_cursor(cursor: str | None) -> str | None:
-    """The row key inside a cursor; None for no cursor."""
+    """The row key inside a cursor; None for no cursor. A cursor that does not decode (edited
+    by hand, cut short) is a 422 at ``cursor`` — never silently the first page again."""
     if not cursor:
         return None
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
+        raise invalid_cursor() from None
 
 
 def _after(sort_field: str, key: str | None, from_act: bool) -> Q:
     """Rows after the row whose key is ``key`` in ``(sort_field, id)`` order; a key that does
-    not parse (a cursor edited by hand) starts from the beginning."""
+    not parse as this queue's (a cursor of another queue, or made up) is a 422."""
     if key is None:
         return Q()
     value, _sep, pk = key.rpartition("|")
@@ -435,7 +445,7 @@ def _after(sort_field: str, key: str | None, from_act: bool) -> Q:
         parsed: Any = dt.datetime.fromisoformat(value) if from_act else dt.date.fromisoformat(value)
         number = int(pk)
     except ValueError:
-        return Q()
+        raise invalid_cursor() from None
     # ``(sort, id) > (value, pk)``; the redundant ``>=`` gives the index scan its start, so a
     # page deep in the queue costs what the first one does
     return Q(**{f"{sort_field}__gte": parsed}) & (

@@ -115,7 +115,12 @@ def instant_decision(
 
 
 def cases_of_applicant(actor: Any) -> QuerySet[Case]:
-    return Case.objects.filter(submitted_by=actor).select_related("department").order_by("-id")
+    """The applicant's own cases and those of the enterprises they are a valid 经办人 for."""
+    return (
+        Case.objects.filter(access.applicant_scope(actor))
+        .select_related("department", "applicant_enterprise")
+        .order_by("-id")
+    )
 
 
 def routing_departments(case: Case) -> list[Department]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -332,12 +333,14 @@ def parse_answer(spec: QuestionSpec, raw: Any) -> Answer:
     if kind == "number":
         if isinstance(raw, bool):
             raise AnswerError(spec.key, _("请填写数字"))
-        if isinstance(raw, int | float):
+        if isinstance(raw, int):
             return raw
         try:
-            number = float(str(raw))
+            number = raw if isinstance(raw, float) else float(str(raw))
         except ValueError:
             raise AnswerError(spec.key, _("请填写数字")) from None
+        if not math.isfinite(number):  # 1e999, "inf", "nan": no real quantity, and not JSON
+            raise AnswerError(spec.key, _("请填写一个有限的数字"))
         return int(number) if number.is_integer() else number
     if isinstance(raw, dt.date):
         return raw

@@ -18,7 +18,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -178,16 +177,12 @@ def _uploads(request: HttpRequest, case: Case, keys: list[str]) -> tuple[list[st
         if upload is None:
             continue
         try:
-            check_attach_material(request.user, case.pk, key, upload.name or key, _read(upload))
+            check_attach_material(request.user, case.pk, key, upload.name or key, upload)
         except DomainError as exc:
             errors[key] = "；".join(e.message for e in exc.errors) or exc.message
         else:
             stored.append(key)
     return stored, errors
-
-
-def _read(upload: UploadedFile) -> bytes:
-    return b"".join(upload.chunks())
 
 
 def _draft_context(
@@ -414,7 +409,15 @@ def hand_in(request: HttpRequest, number: str) -> HttpResponseBase:
     if isinstance(case, HttpResponse):
         return case
     keys = [t.material_key for t in case.tolerated.current() if t.supplied_at is None]
-    stored, errors = _uploads(request, case, keys)
+    stored: list[str] = []
+    errors: dict[str, str] = {}
+    try:
+        with atomic_uploads():  # every file handed in, or none of them
+            stored, errors = _uploads(request, case, keys)
+            if errors:
+                raise _Undo
+    except _Undo:
+        stored = []
     if errors or not stored:
         errors = errors or {"": _("请选择要补交的文件")}
         context = _case_context(request, case, supplement_errors=errors, error=errors.get("", ""))

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tongban.bundles import report, selectors, services
 from tongban.bundles.merging import Merged, merge
-from tongban.core.errors import DomainError, NotFound, ValidationFailed
+from tongban.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from tongban.core.uploads import MB, read_within
 from tongban.identity.permissions import is_applicant
 from tongban.portal.views import not_found
 
@@ -154,12 +155,8 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponseBase:
         context = _form_context(request, code, merged, values)
         return render(request, "portal/bundles/apply.html", context)
     form = {f.key: request.POST.get(f"f_{f.key}", "") for f in merged.fields}
-    files = {
-        m.key: (upload.name or m.key, upload.read())
-        for m in merged.materials
-        if (upload := request.FILES.get(f"m_{m.key}")) is not None
-    }
     try:
+        files = _read_files(request, merged)
         bundle_case = services.check_submit_bundle(
             request.user, code, answers=answers, form=form, files=files
         )
@@ -177,6 +174,26 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponseBase:
         return HttpResponseRedirect(reverse("portal:bundle_guide", args=[code]))
     messages.success(request, _("一件事申请已提交，各事项将并联办理。"))
     return HttpResponseRedirect(reverse("portal:my_bundle", args=[bundle_case.number]))
+
+
+def _read_files(request: HttpRequest, merged: Merged) -> dict[str, tuple[str, bytes]]:
+    """The uploaded files by material, each read no further than its material's size limit;
+    every file that is too large is named at once (``materials.<key>``)."""
+    files: dict[str, tuple[str, bytes]] = {}
+    errors: list[FieldError] = []
+    for m in merged.materials:
+        upload = request.FILES.get(f"m_{m.key}")
+        if upload is None:
+            continue
+        try:
+            content = read_within(upload, m.max_size_mb * MB, path=f"materials.{m.key}")
+        except ValidationFailed as exc:
+            errors += exc.errors
+        else:
+            files[m.key] = (upload.name or m.key, content)
+    if errors:
+        raise ValidationFailed(_("上传的文件不符合要求"), code="file_too_large", errors=errors)
+    return files
 
 
 @require_GET

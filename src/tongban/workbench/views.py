@@ -121,9 +121,15 @@ def queue(request: HttpRequest, name: str) -> HttpResponseBase:
         return _render(request, "workbench/forbidden.html", {"queue": spec}, status=403)
     departments = queues.supervised_departments(request.user) if name.startswith("risk") else []
     filters = _filters(request, spec, departments)
-    page = queues.queue_page(
-        request.user, name, filters=filters, cursor=request.GET.get("cursor") or None
-    )
+    try:
+        page = queues.queue_page(
+            request.user, name, filters=filters, cursor=request.GET.get("cursor") or None
+        )
+    except ValidationFailed:  # a page link edited or cut short: start again at the first page
+        messages.warning(request, _("翻页链接无效，已回到第一页。"))
+        first = {k: v for k, v in request.GET.items() if k != "cursor"}
+        url = reverse("workbench:queue", args=[name])
+        return HttpResponseRedirect(f"{url}?{urlencode(first)}" if first else url)
     missing = (
         applications.missing_by_case(row.case for row in page.rows) if name == "intake" else {}
     )
