@@ -49,13 +49,22 @@ REVEAL_PURPOSES = (
 MAX_BULK = 50
 
 
+def _after_login(request: HttpRequest) -> str:
+    """Where the login page sends the user back: the page asked for; for a form posted once the
+    session has ended, the page the form is on — its URL takes only POST, and every workbench
+    form posts to the URL one step below its page (a case's actions, a queue's bulk 受理)."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    return request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
 def staff_only(view: View) -> View:
     """Anonymous → login; signed in but not staff → 403."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return redirect_to_login(_after_login(request))
         if not is_staff_member(request.user):
             return render(request, "workbench/forbidden.html", status=403)
         return view(request, *args, **kwargs)
