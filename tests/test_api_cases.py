@@ -137,7 +137,8 @@ def test_an_action_in_the_wrong_state_names_the_state_and_what_is_allowed(
     allowed = [e["message"] for e in body["errors"] if e["path"] == "allowed"]
     assert name not in allowed
     assert allowed == client.get(f"/api/v1/cases/{world.number}").json()["actions"]
-    assert f"当前可执行：{', '.join(allowed) or '无'}" in body["message"]
+    labels = "、".join(TRANSITIONS[a].label for a in allowed) or "无"
+    assert f"当前可执行：{labels}" in body["message"]  # in words; the names are at ``allowed``
 
 
 def test_each_review_action_needs_the_right_department(world: World) -> None:

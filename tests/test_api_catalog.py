@@ -225,6 +225,19 @@ def test_import_problems_come_back_with_file_and_line(client: Client) -> None:
     assert not Item.objects.exists()
 
 
+def test_an_oversized_catalog_upload_is_refused_unread_and_only_for_administrators(
+    client: Client,
+) -> None:
+    big = b"#" * (20 * 1024 * 1024 + 1)
+    client.force_login(StaffUserFactory(roles=["reviewer"]))
+    assert upload(client, "c.yaml", big).status_code == 403  # who asks comes first
+    client.force_login(StaffUserFactory(roles=["catalog_admin"]))
+    response = upload(client, "c.yaml", big)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"path": "file", "message": "文件超过 20 MB"}]
+    assert not Item.objects.exists()
+
+
 def test_import_rejects_unsafe_and_non_catalog_uploads(client: Client) -> None:
     client.force_login(StaffUserFactory(roles=["catalog_admin"]))
     buffer = io.BytesIO()

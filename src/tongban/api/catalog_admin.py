@@ -28,7 +28,7 @@ class ImportOut(Schema):
     summary="Import a catalog YAML file or a zip of YAML files (atomic)",
 )
 def import_catalog(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
-    report = check_import_catalog_upload(request.user, file.name or "", file.read())
+    report = check_import_catalog_upload(request.user, file.name or "", file)
     return {
         "files": report.files,
         "counts": dict(report.counts),

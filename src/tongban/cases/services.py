@@ -352,7 +352,7 @@ def state_conflict(
     state and what ``actor`` may do now (paths ``state`` and ``allowed``)."""
     allowed = available_actions(actor, case) if case.number else []
     return Conflict(
-        f"{message}。当前可执行：{', '.join(allowed) or '无'}",
+        f"{message}。当前可执行：{_labels(allowed)}",
         code=code,
         errors=[
             *(errors or []),
@@ -362,6 +362,12 @@ def state_conflict(
     )
 
 
+def _labels(actions: list[str]) -> str:
+    """The actions in the words staff and applicants read (the API also lists their names,
+    at ``allowed``)."""
+    return "、".join(TRANSITIONS[a].label for a in actions) or "无"
+
+
 def _check_state(transition_: Transition, ctx: Context) -> None:
     case = ctx.case
     stopped = clock_stopped(case)
@@ -369,8 +375,7 @@ def _check_state(transition_: Transition, ctx: Context) -> None:
         allowed = available_actions(ctx.actor, case)
         state = case.get_state_display() + ("（中止中）" if stopped else "")
         raise Conflict(
-            f"办件当前状态为“{state}”，不能“{transition_.label}”。"
-            f"当前可执行：{', '.join(allowed) or '无'}",
+            f"办件当前状态为“{state}”，不能“{transition_.label}”。当前可执行：{_labels(allowed)}",
             code="invalid_transition",
             errors=[FieldError("state", case.state), *(FieldError("allowed", a) for a in allowed)],
         )

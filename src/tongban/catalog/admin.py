@@ -169,7 +169,7 @@ class ItemAdmin(CatalogReadOnlyAdmin):
             upload: UploadedFile = form.cleaned_data["file"]
             try:
                 report = catalog_services.check_import_catalog_upload(
-                    request.user, upload.name or "", upload.read()
+                    request.user, upload.name or "", upload
                 )
                 context["report"] = report
                 # A Counter answers 0 for ``counts.items`` in a template: pass the pairs.

@@ -58,6 +58,7 @@ from tongban.catalog.rules import (
 )
 from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from tongban.core.sourcefiles import LoadedFile, PathKey, Problem, load_yaml, yaml_files
+from tongban.core.uploads import Upload, read_within
 from tongban.identity import services as identity_services
 from tongban.identity.models import Department, Division, ServiceCentre
 
@@ -939,17 +940,20 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ARCHIVE_FILES = 2000
 
 
-def check_import_catalog_upload(actor: Any, filename: str, content: bytes) -> ImportReport:
+def check_import_catalog_upload(actor: Any, filename: str, content: bytes | Upload) -> ImportReport:
     """A catalog administrator uploads one YAML file or a zip of YAML files and imports it.
 
     The upload is judged by its content: a zip archive by its signature, anything else must be
     UTF-8 YAML. Archive members are unpacked into a private temporary folder (no absolute paths,
-    no ``..``, bounded size and count). Raises ``PermissionDenied``, ``ValidationFailed`` or
-    ``CatalogInvalid``; imports nothing unless everything is valid."""
+    no ``..``, bounded size and count). ``content`` may be the upload itself, read only for a
+    catalog administrator and no further than the size limit. Raises ``PermissionDenied``,
+    ``ValidationFailed`` or ``CatalogInvalid``; imports nothing unless everything is valid."""
     from tongban.identity.permissions import can_manage_catalog
 
     if not can_manage_catalog(actor):
         raise PermissionDenied("只有事项管理员可以导入事项目录", code="catalog_admin_required")
+    if not isinstance(content, bytes):
+        content = read_within(content, MAX_UPLOAD_BYTES)
     if not content:
         raise ValidationFailed(
             "上传的文件为空", code="empty_upload", errors=[FieldError("file", "上传的文件为空")]
