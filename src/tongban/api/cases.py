@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from tongban.api.catalog_schemas import ErrorOut
 from tongban.cases import applications, selectors, services
@@ -30,14 +30,22 @@ ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Error
 
 
 class DraftIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is a 422, not silently ignored
+
     item: str = Field(description="item code")
     division: str = Field(description="division code where the application is filed")
     answers: dict[str, Any] = Field(default_factory=dict)
     form: dict[str, Any] = Field(default_factory=dict)
     enterprise_uscc: str | None = None
+    commitment_materials: list[str] | None = Field(
+        None,
+        description="告知承诺: the materials a signed commitment replaces (the item must allow it)",
+    )
 
 
 class FormIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     form: dict[str, Any] = Field(description="field key → value (text, number or yes/no)")
 
 
@@ -138,6 +146,8 @@ class EventOut(Schema):
 class ActionIn(Schema):
     """Action input; which keys are used depends on the action (see each action's summary)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     reason: str | None = None
     legal_basis: str | None = None
     opinion: str | None = None
@@ -222,6 +232,7 @@ def _case(actor: Any, case: Case) -> dict[str, Any]:
                 "opinion": t.opinion if staff_view else None,
             }
             for t in case.tasks.current().select_related("department").order_by("stage", "id")
+            if staff_view or t.countersign_for_id is None  # 会签 is staff business
         ],
         "actions": services.available_actions(actor, case) if case.number else ["submit"],
         "instant_decision": _instant(actor, case),
@@ -256,6 +267,7 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status[dict[str, Any
         answers=payload.answers,
         values=_form_values(payload.form),
         enterprise_uscc=payload.enterprise_uscc,
+        commitment_materials=payload.commitment_materials,
     )
     check_fill_draft(request.user, case.pk)  # (GET /sharing/drafts/{id})
     return Status(201, _case(request.user, case))

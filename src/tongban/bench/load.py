@@ -50,7 +50,13 @@ from tongban.bench.base import Benchmark, BenchmarkFailed, Log, Option, benchmar
 
 ITEM = "330106-SCJG.food-business-licence"
 DIVISION = "330106"
-ANSWERS = {"subject_type": "individual", "business_form": "retail", "area": 60}
+ANSWERS = {
+    "subject_type": "individual",
+    "business_form": "retail",
+    "area": 60,
+    "online_sales": False,
+    "by_agent": False,
+}
 # what the applicant types on the form and uploads (a complete application; sample values)
 MATERIALS = ("application", "business_licence", "layout", "safety_rules")
 SAMPLE_PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"

@@ -91,9 +91,10 @@ def is_bundle_applicant(actor: Any, bundle_case: BundleCase) -> bool:
     its valid 经办人 of today (``cases.access.is_case_applicant``)."""
     if not is_applicant(actor):
         return False
-    if bundle_case.applicant_enterprise_id is None:
+    enterprise = bundle_case.applicant_enterprise  # no query for a person's case
+    if enterprise is None:
         return bundle_case.submitted_by_id == actor.pk
-    return acts_for_enterprise(actor, bundle_case.applicant_enterprise)
+    return acts_for_enterprise(actor, enterprise)
 
 
 def visible_components(actor: Any, bundle_case: BundleCase) -> list[BundleComponent]:

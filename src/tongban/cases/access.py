@@ -26,9 +26,10 @@ def is_case_applicant(actor: Any, case: Case) -> bool:
     loses the enterprise's cases, those they filed included."""
     if not is_applicant(actor):
         return False
-    if case.applicant_enterprise_id is None:
+    enterprise = case.applicant_enterprise  # no query for a person's case
+    if enterprise is None:
         return case.submitted_by_id == actor.pk
-    return acts_for_enterprise(actor, case.applicant_enterprise)
+    return acts_for_enterprise(actor, enterprise)
 
 
 def applicant_scope(actor: Any) -> Q:

@@ -669,6 +669,7 @@ def check_start_application(
     answers: dict[str, Any],
     values: Mapping[str, str],
     enterprise_uscc: str | None = None,
+    commitment_materials: list[str] | None = None,
 ) -> Case:
     """The draft with its form: 自动填 from the verified identity and ``values`` checked as
     ``check_save_draft_form`` checks them (422 ``form.<key>``), all of it or nothing. Every
@@ -680,6 +681,7 @@ def check_start_application(
         division_code=division_code,
         answers=answers,
         enterprise_uscc=enterprise_uscc,
+        commitment_materials=commitment_materials,
     )
     unanswered = _guide(case)[1].unanswered
     if unanswered:  # the draft goes with the transaction

@@ -40,7 +40,7 @@ from tongban.core.errors import (
 )
 from tongban.core.plugins import Registry
 from tongban.core.uploads import MB, Upload, read_within
-from tongban.identity.services import record_personal_data_access
+from tongban.identity.services import PURPOSE_MAX_LENGTH, record_personal_data_access
 
 logger = structlog.get_logger(__name__)
 
@@ -258,6 +258,17 @@ def check_attach_material(
 OPEN_PURPOSE: Final = "查看申请材料"  # the access log's words, stored as written
 
 
+def _open_purpose(material: CaseMaterial) -> str:
+    """The access log's line for opening ``material``: the material's name always whole, the
+    uploaded file's name shortened to what the line has room for."""
+    head = f"{OPEN_PURPOSE}：{material.material_name}"
+    room = PURPOSE_MAX_LENGTH - len(head) - 2
+    name = material.original_name
+    if len(name) > room:
+        name = name[: max(room - 1, 0)] + "…"
+    return f"{head}（{name}）" if room > 1 else head[:PURPOSE_MAX_LENGTH]
+
+
 def check_open_material(actor: Any, number: str, material_id: int) -> CaseMaterial:
     """File ``material_id`` of case ``number`` for a staff member to open: 404 when they may
     not see the case or it has no such file, 403 for staff who see the case but not its files
@@ -270,7 +281,7 @@ def check_open_material(actor: Any, number: str, material_id: int) -> CaseMateri
     if material is None or not material.file.storage.exists(material.file.name):
         raise NotFound(_("没有找到该材料文件"), code="material_not_found")
     if case.applicant_person is not None:
-        purpose = f"{OPEN_PURPOSE}：{material.material_name}（{material.original_name}）"
+        purpose = _open_purpose(material)
         with transaction.atomic():
             record_personal_data_access(actor, case.applicant_person, purpose)
     return material

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tongban.cases import access
 from tongban.cases.models import Case, CaseEvent
 from tongban.core.compiled import CompiledRead
 from tongban.identity.models import User
+from tongban.identity.selectors import agent_accounts
 from tongban.notifications.message_templates import register_template
 from tongban.notifications.services import queue_notification
 
@@ -221,20 +223,29 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         department, task = data.get("department", ""), data.get("task", "")
         detail = f"{department}（{task}）" if task else department
     if Case.submitted_by.is_cached(case):  # the locked case brings its applicant along
-        recipient = case.submitted_by
+        filer = case.submitted_by
     else:
-        recipient = _RECIPIENT(case.submitted_by_id)[0]
-    queue_notification(
-        recipient,
-        f"case.{event.action}",
-        {
-            "item": case.item_name,
-            "number": case.number,
-            "reason": event.reason,
-            "due_date": case.due_date.isoformat() if case.due_date else "",
-            "outcome": OUTCOMES.get(case.outcome, case.outcome),
-            "detail": detail,
-        },
-        CHANNELS,
-        dedupe_key=f"case:{case.number}:{event.sequence}",
-    )
+        filer = _RECIPIENT(case.submitted_by_id)[0]
+    context = {
+        "item": case.item_name,
+        "number": case.number,
+        "reason": event.reason,
+        "due_date": case.due_date.isoformat() if case.due_date else "",
+        "outcome": OUTCOMES.get(case.outcome, case.outcome),
+        "detail": detail,
+    }
+    key = f"case:{case.number}:{event.sequence}"
+    for recipient in _applicant_recipients(case, filer):
+        dedupe_key = key if recipient.pk == filer.pk else f"{key}:{recipient.pk}"
+        queue_notification(
+            recipient, f"case.{event.action}", context, CHANNELS, dedupe_key=dedupe_key
+        )
+
+
+def _applicant_recipients(case: Case, filer: Any) -> list[Any]:
+    """Who hears about an applicant's case: the account that filed it — for an enterprise's
+    case only while it is still a valid 经办人; otherwise the enterprise's valid 经办人 of today
+    (nobody, when it has none: the case then waits for the enterprise to authorise one)."""
+    if case.applicant_enterprise_id is None or access.is_case_applicant(filer, case):
+        return [filer]
+    return list(agent_accounts(case.applicant_enterprise_id))

@@ -19,7 +19,7 @@ from django.db import transaction
 from tongban.cases import access, selectors
 from tongban.cases.instant_explanation import InstantDecision
 from tongban.cases.models import Case
-from tongban.core.errors import PermissionDenied
+from tongban.core.errors import FieldError, PermissionDenied, ValidationFailed
 from tongban.identity.models import PersonalDataAccess
 from tongban.identity.services import record_personal_data_access
 
@@ -38,6 +38,9 @@ class Revealed:
     logged: PersonalDataAccess
 
 
+MAX_PURPOSE: Final = 64
+
+
 def check_reveal_applicant(actor: Any, case: Case, purpose: str) -> Revealed:
     """Log that ``actor`` is shown ``case``'s applicant in full, and return what to show.
 
@@ -48,6 +51,11 @@ def check_reveal_applicant(actor: Any, case: Case, purpose: str) -> Revealed:
     decision = selectors.instant_decision(actor, case, unmasked=True)
     shown = [SHOWN_APPLICANT, SHOWN_FORM, *([SHOWN_INSTANT_DECISION] if decision else [])]
     purpose = purpose.strip()
+    if len(purpose) > MAX_PURPOSE:  # the log keeps the purpose and what was shown, whole
+        message = f"用途最多 {MAX_PURPOSE} 个字"
+        raise ValidationFailed(
+            message, code="purpose_too_long", errors=[FieldError("purpose", message)]
+        )
     with transaction.atomic():
         logged = record_personal_data_access(
             actor, person, f"{purpose}：{'、'.join(shown)}" if purpose else ""

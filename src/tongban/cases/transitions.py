@@ -113,6 +113,11 @@ def transition(
 
 
 # --- helpers ------------------------------------------------------------------------------------
+# The longest reason, opinion, finding or note a step takes: it is kept in the event, shown on
+# timelines and printed in notices (a 决定书's 理由 is a paragraph, not a document).
+MAX_TEXT = 2000
+
+
 def _text(ctx: Context, key: str, label: str, *, required: bool = True) -> str:
     value = ctx.payload.get(key) or ""
     if not isinstance(value, str):
@@ -124,6 +129,9 @@ def _text(ctx: Context, key: str, label: str, *, required: bool = True) -> str:
         raise ValidationFailed(
             f"请填写{label}", code="required", errors=[FieldError(key, f"请填写{label}")]
         )
+    if len(value) > MAX_TEXT:
+        message = f"{label}最多 {MAX_TEXT} 个字"
+        raise ValidationFailed(message, code="too_long", errors=[FieldError(key, message)])
     return value
 
 
@@ -342,6 +350,8 @@ def _validate_correction(ctx: Context) -> None:
             errors.append(FieldError(f"items[{n}].problem", "应为文字"))
         elif not problem.strip():
             errors.append(FieldError(f"items[{n}].problem", "请写明需要补正的问题"))
+        elif len(problem.strip()) > MAX_TEXT:
+            errors.append(FieldError(f"items[{n}].problem", f"最多 {MAX_TEXT} 个字"))
         if isinstance(key, str) and key in materials:
             seen.add(key)
             text = problem.strip() if isinstance(problem, str) else ""
@@ -369,6 +379,7 @@ def request_correction(ctx: Context) -> None:
 def _validate_supplement(ctx: Context) -> None:
     """Every material the open 补正告知 names has a new upload since the notice was issued
     (a notice names materials only: ``_validate_correction``)."""
+    ctx.payload["note"] = _text(ctx, "note", "补正说明", required=False)
     notice = ctx.case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
     ctx.payload["_notice"] = notice
     if notice is None:
@@ -707,7 +718,8 @@ def send_back(ctx: Context) -> None:
         case.current_stage = 0
         case.accepted_at = None
         case.due_date = None
-        ctx.touch("state", "current_stage", "accepted_at", "due_date")
+        case.received_at = now  # back at the window: the 预审 period starts again
+        ctx.touch("state", "current_stage", "accepted_at", "due_date", "received_at")
         return
     stage = int(target.split(":")[1])
     case.tasks.current().filter(stage__gt=stage).update(
@@ -842,7 +854,7 @@ def extend(ctx: Context) -> None:
 # --- decision and delivery ------------------------------------------------------------------------
 def _validate_decide(ctx: Context) -> None:
     outcome = ctx.payload.get("outcome")
-    if outcome not in Outcome.values:
+    if outcome not in (Outcome.APPROVED, Outcome.DENIED):  # 撤销 is a broken commitment's
         raise ValidationFailed(
             "请选择准予或不予",
             code="invalid_outcome",

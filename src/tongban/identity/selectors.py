@@ -114,6 +114,23 @@ def valid_agencies(person: Person, *, on: dt.date | None = None) -> QuerySet[Ent
     )
 
 
+def agent_accounts(enterprise_id: int, *, on: dt.date | None = None) -> QuerySet[User]:
+    """Active applicant accounts of the persons holding a valid 经办人授权 for the enterprise."""
+    day = on or timezone.localdate()
+    agencies = EnterpriseAgent.objects.filter(
+        enterprise_id=enterprise_id, valid_from__lte=day, revoked_at__isnull=True
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+    return (
+        User.objects.filter(
+            is_active=True,
+            kind=AccountKind.APPLICANT,
+            person_id__in=agencies.values("person_id"),
+        )
+        .select_related("person")
+        .order_by("pk")
+    )
+
+
 def enterprises_represented(person: Person, *, on: dt.date | None = None) -> QuerySet[Enterprise]:
     """Enterprises ``person`` may currently act for."""
     agencies = valid_agencies(person, on=on)

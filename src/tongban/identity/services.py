@@ -209,6 +209,9 @@ def do_create_staff_account(
 # --- Personal-data access log ---------------------------------------------------------------------
 
 
+PURPOSE_MAX_LENGTH = 128  # PersonalDataAccess.purpose
+
+
 def record_personal_data_access(actor: User, person: Person, purpose: str) -> PersonalDataAccess:
     """Log that ``actor`` was shown ``person``'s personal data, and why (个人信息访问记录)."""
     purpose = purpose.strip()
@@ -218,7 +221,9 @@ def record_personal_data_access(actor: User, person: Person, purpose: str) -> Pe
             code="purpose_required",
             errors=[FieldError("purpose", "请说明查看个人信息的用途")],
         )
-    return PersonalDataAccess.objects.create(actor=actor, person=person, purpose=purpose[:128])
+    if len(purpose) > PURPOSE_MAX_LENGTH:  # cut short, the log would no longer say what was shown
+        raise ValueError(f"an access-log purpose has at most {PURPOSE_MAX_LENGTH} characters")
+    return PersonalDataAccess.objects.create(actor=actor, person=person, purpose=purpose)
 
 
 def record_personal_data_accesses(actor: User, persons: Iterable[Person], purpose: str) -> int:

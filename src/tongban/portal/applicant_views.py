@@ -12,6 +12,7 @@ case is 404.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -285,7 +286,10 @@ def my_cases(request: HttpRequest) -> HttpResponseBase:
     """My applications, newest first, paged by id (no counting)."""
     cursor = request.GET.get("cursor", "")
     rows = selectors.cases_of_applicant(request.user)
-    if cursor.isdigit():
+    if cursor and not re.fullmatch(r"[0-9]{1,18}", cursor):  # a page link edited by hand
+        messages.warning(request, _("翻页链接无效，已回到第一页。"))
+        return HttpResponseRedirect(reverse("portal:my_cases"))
+    if cursor:
         rows = rows.filter(pk__lt=int(cursor))
     page = list(rows[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
@@ -368,7 +372,7 @@ def supplement(request: HttpRequest, number: str) -> HttpResponseBase:
         return case
     notice = next((n for n in case.corrections.all() if n.answered_at is None), None)
     keys = [item["material"] for item in notice.items] if notice else []
-    note = request.POST.get("note", "").strip()[:500]
+    note = request.POST.get("note", "").strip()
     errors: dict[str, str] = {}
     try:
         # all the replacements and the answer, or none of them (nor their files)

@@ -9,6 +9,7 @@ to the inputs they name (``items[1].problem`` → the problem box of the second 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -369,7 +370,9 @@ def payload_from(data: QueryDict) -> dict[str, Any]:
     for name in INT_INPUTS:
         value = (data.get(name) or "").strip()
         if value:
-            payload[name] = int(value) if value.lstrip("-").isdigit() else value
+            # anything but a plain number (too long, other digits) goes on as text: the step
+            # then names the field in its 422
+            payload[name] = int(value) if re.fullmatch(r"-?[0-9]{1,9}", value) else value
     for name in LIST_INPUTS:
         values = [v for v in data.getlist(name) if v]
         if values:

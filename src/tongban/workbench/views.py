@@ -136,9 +136,10 @@ def queue(request: HttpRequest, name: str) -> HttpResponseBase:
         )
     except ValidationFailed:  # a page link edited or cut short: start again at the first page
         messages.warning(request, _("翻页链接无效，已回到第一页。"))
-        first = {k: v for k, v in request.GET.items() if k != "cursor"}
+        first = request.GET.copy()
+        first.pop("cursor", None)
         url = reverse("workbench:queue", args=[name])
-        return HttpResponseRedirect(f"{url}?{urlencode(first)}" if first else url)
+        return HttpResponseRedirect(f"{url}?{first.urlencode()}" if first else url)
     missing = (
         applications.missing_by_case(row.case for row in page.rows) if name == "intake" else {}
     )
