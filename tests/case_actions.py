@@ -53,6 +53,19 @@ class World:
         )
         self.case = submit_draft(self.applicant, draft.pk)
 
+    def file_for_enterprise(self, agency: Any) -> str:
+        """A submitted case the applicant files as 经办人 under ``agency``; its number."""
+        draft = check_create_draft(
+            self.applicant,
+            item_code="SC-FOOD-001",
+            division_code="330100",
+            answers={"entity": "company", "area": 80, "cold": False},
+            enterprise_uscc=agency.enterprise.uscc,
+        )
+        number = submit_draft(self.applicant, draft.pk).number
+        assert number is not None
+        return number
+
     @property
     def number(self) -> str:
         assert self.case.number is not None

@@ -27,7 +27,7 @@ from tests.factories import (
 )
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case, CaseMaterial, CaseTask, TaskState
-from tongban.cases.services import check_create_draft, perform, submit_draft
+from tongban.cases.services import perform, submit_draft
 from tongban.cases.transitions import TRANSITIONS
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict
@@ -758,14 +758,7 @@ def test_an_agent_files_only_for_the_enterprise_they_act_for(world: World) -> No
 
 def test_an_agent_whose_authorisation_ends_loses_the_enterprise_s_cases(world: World) -> None:
     agency = EnterpriseAgentFactory(person=world.applicant.person)
-    draft = check_create_draft(
-        world.applicant,
-        item_code="SC-FOOD-001",
-        division_code="330100",
-        answers={**ANSWERED, "entity": "company"},
-        enterprise_uscc=agency.enterprise.uscc,
-    )
-    number = submit_draft(world.applicant, draft.pk).number
+    number = world.file_for_enterprise(agency)
     client = as_user(world.applicant)
     assert client.get(f"/api/v1/cases/{number}").status_code == 200
     assert number in client.get("/my/cases/").content.decode()

@@ -16,7 +16,6 @@ from tests.case_actions import World, as_user
 from tests.factories import ApplicantFactory, EnterpriseAgentFactory
 from tongban.cases import deadlines
 from tongban.cases.models import Case, CaseMaterial
-from tongban.cases.services import check_create_draft, submit_draft
 from tongban.cases.transitions import MAX_TEXT
 from tongban.identity.models import PersonalDataAccess
 from tongban.notifications.models import Notification
@@ -43,14 +42,7 @@ def test_an_enterprise_s_case_is_told_to_its_valid_agents_not_a_former_one(world
     agency = EnterpriseAgentFactory(person=world.applicant.person)
     colleague = ApplicantFactory()  # another agent of the enterprise, with an account
     EnterpriseAgentFactory(person=colleague.person, enterprise=agency.enterprise)
-    draft = check_create_draft(
-        world.applicant,
-        item_code="SC-FOOD-001",
-        division_code="330100",
-        answers={**ANSWERED, "entity": "company"},
-        enterprise_uscc=agency.enterprise.uscc,
-    )
-    number = submit_draft(world.applicant, draft.pk).number
+    number = world.file_for_enterprise(agency)
     agency.revoked_at = timezone.now()
     agency.save(update_fields=["revoked_at"])
     reason = {"reason": "不属于本机关职权范围", "legal_basis": "《行政许可法》第三十二条"}
