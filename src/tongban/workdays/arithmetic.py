@@ -114,6 +114,8 @@ class WorkingCalendar:
             raise ValidationFailed(
                 message, code="end_before_start", errors=[FieldError("end", message)]
             )
+        self.require(start, "start")  # even an empty span says nothing about an unknown year
+        self.require(end, "end")
         count = 0
         day = start
         while day < end:
