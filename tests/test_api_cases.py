@@ -25,6 +25,7 @@ from tests.factories import (
     EnterpriseFactory,
     StaffUserFactory,
 )
+from tongban.cases.applications import application_of
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case, CaseMaterial, CaseTask, TaskState
 from tongban.cases.services import perform, submit_draft
@@ -446,6 +447,42 @@ def test_submit_permission_matrix(world: World, who: str, status: int) -> None:
         assert response.json()["code"] == "draft_not_found"
     case = Case.objects.get(pk=draft)
     assert (case.state == "submitted") == (case.number is not None) == (status == 200)
+
+
+def test_a_draft_s_answers_are_changed_and_what_applies_follows(world: World) -> None:
+    draft = _draft(world)  # 80 m², no cold food; the form has the site area
+    url = f"/api/v1/cases/drafts/{draft}/answers"
+    client = as_user(world.applicant)
+
+    def put(user: Any, answers: dict[str, Any]) -> Any:
+        body = {"answers": answers}
+        return as_user(user).put(url, body, content_type="application/json")
+
+    bigger = {**ANSWERED, "area": 400, "cold": True}  # leads to the cold-room question
+    response = put(world.applicant, bigger)
+    assert response.status_code == 422
+    assert [e["path"] for e in response.json()["errors"]] == ["answers.cold_room"]
+    assert Case.objects.get(pk=draft).answers == ANSWERED  # nothing changed
+    assert put(world.applicant, {**bigger, "area": "很大"}).status_code == 422
+    for who, status in (("other_applicant", 404), ("window", 404), ("other_staff", 404)):
+        assert put(getattr(world, who), {**bigger, "cold_room": False}).status_code == status
+    assert put(None, {**bigger, "cold_room": False}).status_code == 401
+    response = put(world.applicant, {**bigger, "cold_room": False})
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(pk=draft)
+    assert case.answers == {**bigger, "cold_room": False}
+    applying = {m.key for m in application_of(case).materials}
+    assert {"layout", "cold_process"} <= applying  # over 300 m², cold food
+    assert case.form_data["site_area"] == "80"
+    response = put(world.applicant, {"entity": "individual", "area": 0})  # no site any more
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(pk=draft)
+    assert "site_area" not in case.form_data  # its field no longer applies
+    assert case.form_data["operator_id"] == world.applicant.person.id_number
+    check_attach_material(world.applicant, draft, "application", "申请书.pdf", PDF)
+    check_attach_material(world.applicant, draft, "id_card", "身份证.pdf", PDF)
+    assert post(client, f"/api/v1/cases/drafts/{draft}/submit").status_code == 200
+    assert put(world.applicant, ANSWERED).status_code == 409  # submitted: answers are final
 
 
 def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:

@@ -43,6 +43,12 @@ class DraftIn(Schema):
     )
 
 
+class AnswersIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(description="question key → answer (情形)")
+
+
 class FormIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -281,6 +287,19 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status[dict[str, Any
 def save_form(request: HttpRequest, draft_id: int, payload: FormIn) -> dict[str, Any]:
     values = _form_values(payload.form)
     return _case(request.user, applications.check_save_draft_form(request.user, draft_id, values))
+
+
+@router.put(
+    "/cases/drafts/{draft_id}/answers",
+    response={200: CaseOut, **ERRORS},
+    summary="Answer the draft's 情形 questions anew (422 names answers.<key>)",
+)
+def change_answers(request: HttpRequest, draft_id: int, payload: AnswersIn) -> dict[str, Any]:
+    """Which materials and fields apply follows the new answers; form values of fields that no
+    longer apply are dropped, and shared data is asked for what now applies (系统填, 免提交)."""
+    case = applications.check_change_answers(request.user, draft_id, payload.answers)
+    check_fill_draft(request.user, case.pk)
+    return _case(request.user, case)
 
 
 def _material(

@@ -656,6 +656,28 @@ def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) 
     return case
 
 
+@transaction.atomic
+def check_change_answers(actor: Any, draft_id: int, answers: dict[str, Any]) -> Case:
+    """Answer the draft's 情形 questions anew: every question the new answers lead to must be
+    answered (422 ``answers.<key>``, nothing changed). Form values of fields that no longer
+    apply are dropped; files stay on the draft, listed apart while their material does not
+    apply."""
+    case = _locked_draft(actor, draft_id)
+    spec = spec_for(case.item_version)
+    result = evaluate(spec, parse_answers(spec, answers))
+    if result.unanswered:
+        raise ValidationFailed(
+            _("请先回答全部情形问题"),
+            code="unanswered",
+            errors=[_unanswered_error(key) for key in result.unanswered],
+        )
+    applying = {f.field.key for f in result.fields if f.status == "applies"}
+    case.answers = answers
+    case.form_data = {k: v for k, v in (case.form_data or {}).items() if k in applying}
+    case.save(update_fields=["answers", "form_data"])
+    return case
+
+
 def _unanswered_error(key: str) -> FieldError:
     return FieldError(f"answers.{key}", _("请回答这个问题"))
 
