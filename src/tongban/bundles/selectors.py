@@ -23,7 +23,7 @@ from tongban.cases.models import CaseEvent, CaseState, Outcome
 from tongban.catalog.document import BundleDoc
 from tongban.catalog.models import Implementation, Item
 from tongban.core.errors import NotFound
-from tongban.identity.permissions import acts_for_enterprise, is_applicant
+from tongban.identity.permissions import is_applicant
 
 _CACHE: dict[tuple[Any, ...], BundleSpec] = {}
 _CACHE_MAX = 256
@@ -89,12 +89,9 @@ def _cases_qs() -> QuerySet[BundleCase]:
 def is_bundle_applicant(actor: Any, bundle_case: BundleCase) -> bool:
     """As for an item case: a person's bundle case is the filer's, an enterprise's belongs to
     its valid 经办人 of today (``cases.access.is_case_applicant``)."""
-    if not is_applicant(actor):
-        return False
-    enterprise = bundle_case.applicant_enterprise  # no query for a person's case
-    if enterprise is None:
-        return bundle_case.submitted_by_id == actor.pk
-    return acts_for_enterprise(actor, enterprise)
+    return access.files_as_applicant(
+        actor, bundle_case.applicant_enterprise, bundle_case.submitted_by_id
+    )
 
 
 def visible_components(actor: Any, bundle_case: BundleCase) -> list[BundleComponent]:

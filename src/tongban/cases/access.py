@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from tongban.cases.models import Case, CaseTask
 from tongban.core.compiled import CompiledRead
-from tongban.identity.models import Role
+from tongban.identity.models import Enterprise, Role
 from tongban.identity.permissions import acts_for_enterprise, has_role, is_applicant
 from tongban.identity.selectors import (
     division_chain,
@@ -24,11 +24,16 @@ def is_case_applicant(actor: Any, case: Case) -> bool:
     """A person's case belongs to the account that filed it; an enterprise's case to whoever
     is a valid 经办人 of the enterprise today. An agent whose authorisation ended or was revoked
     loses the enterprise's cases, those they filed included."""
+    return files_as_applicant(actor, case.applicant_enterprise, case.submitted_by_id)
+
+
+def files_as_applicant(actor: Any, enterprise: Enterprise | None, submitted_by_id: int) -> bool:
+    """The rule behind ``is_case_applicant`` for anything filed by an applicant (a case, a
+    一件事): ``enterprise`` is whom it was filed for (None for the person themselves)."""
     if not is_applicant(actor):
         return False
-    enterprise = case.applicant_enterprise  # no query for a person's case
     if enterprise is None:
-        return case.submitted_by_id == actor.pk
+        return submitted_by_id == actor.pk
     return acts_for_enterprise(actor, enterprise)
 
 

@@ -247,6 +247,7 @@ class Application:
     materials: tuple[MaterialSlot, ...]
     other_files: tuple[CaseMaterial, ...]  # files of materials that no longer apply
     commitment: Commitment | None = None  # 告知承诺, when the applicant chose it
+    unanswered: tuple[str, ...] = ()  # 情形 questions the answers leave open
 
     @property
     def missing(self) -> list[FieldError]:
@@ -386,7 +387,9 @@ def application_of(
     committed = set(commitment.materials) if commitment else set()
     materials = tuple(replace(m, committed=m.key in committed) for m in materials)
     other = tuple(f for group in files.values() for f in group)
-    return Application(case, answers, fields, materials, other, commitment)
+    return Application(
+        case, answers, fields, materials, other, commitment, tuple(result.unanswered)
+    )
 
 
 def missing_by_case(cases: Iterable[Case]) -> dict[int, list[str]]:
@@ -755,8 +758,7 @@ def check_submit_created(actor: Any, case: Case, attached: list[CaseMaterial]) -
 
 def _submit_complete(actor: Any, case: Case, attached: list[CaseMaterial] | None = None) -> Case:
     application = application_of(case, attached=attached)
-    _spec, result = _guide(case)
-    errors = [_unanswered_error(key) for key in result.unanswered] + application.missing
+    errors = [_unanswered_error(key) for key in application.unanswered] + application.missing
     if errors:  # an unanswered 情形 question leaves its materials and fields undecided
         raise ValidationFailed(_("申请还不完整"), code="incomplete", errors=errors)
     return services.do_submit(actor, case, commitment=application.commitment)
