@@ -573,6 +573,8 @@ def _urls(people: People) -> dict[str, tuple[str, str]]:
         "my_cases": ("get", reverse("portal:my_cases")),
         "draft": ("get", reverse("portal:draft", args=[draft.pk])),
         "save": ("post", reverse("portal:draft", args=[draft.pk])),
+        "answers": ("get", reverse("portal:draft_answers", args=[draft.pk])),
+        "answers_post": ("post", reverse("portal:draft_answers", args=[draft.pk])),
         "case": ("get", reverse("portal:my_case", args=[number])),
         "supplement": ("post", reverse("portal:supplement", args=[number])),
         "hand_in": ("post", reverse("portal:hand_in", args=[number])),
@@ -618,3 +620,87 @@ def test_case_page_query_count_is_bounded(
     client.get(url)
     with django_assert_max_num_queries(25):
         assert client.get(url).status_code == 200
+
+
+# --- 修改情形 on a draft ------------------------------------------------------------------------
+
+
+def food_draft(people: People) -> Case:
+    answers = {"entity": "individual", "area": "120", "cold": "no"}
+    draft = check_create_draft(
+        people.applicant, item_code=FOOD, division_code="330100", answers=answers
+    )
+    return applications.check_save_draft_form(people.applicant, draft.pk, {"site_area": "120"})
+
+
+def test_draft_answers_are_changed_from_the_form_page(people: People) -> None:
+    draft = food_draft(people)
+    client = as_user(people.applicant)
+    url = reverse("portal:draft_answers", args=[draft.pk])
+    form_page = html(client.get(reverse("portal:draft", args=[draft.pk])))
+    assert 'name="intent" value="answers"' in form_page
+    page = html(client.get(url))
+    assert 'name="a_area" value="120"' in page
+    assert 'value="no" checked' in page  # the draft's answers are shown
+    assert "是否设专间" not in page
+
+    # a follow-up question appears while answering (htmx), nothing is saved
+    partial = client.post(
+        url, {"a_entity": "individual", "a_area": "400", "a_cold": "yes"}, HTTP_HX_REQUEST="true"
+    )
+    assert partial.status_code == 200
+    assert 'name="a_cold_room"' in html(partial)
+    assert "<html" not in html(partial)
+    # saving with it unanswered names it; nothing changed
+    response = client.post(
+        url, {"a_entity": "individual", "a_area": "400", "a_cold": "yes", "intent": "save"}
+    )
+    assert response.status_code == 422
+    assert "请回答全部情形问题" in html(response)
+    assert 'href="#q-cold_room-0"' in html(response)  # the summary leads to the question
+    assert Case.objects.get(pk=draft.pk).answers == draft.answers
+    bad = client.post(url, {"a_entity": "individual", "a_area": "很大", "a_cold": "no"})
+    assert bad.status_code == 422
+    assert Case.objects.get(pk=draft.pk).answers == draft.answers
+
+    response = client.post(
+        url,
+        {"a_entity": "company", "a_area": "400", "a_cold": "yes", "a_cold_room": "no"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:draft", args=[draft.pk])
+    case = Case.objects.get(pk=draft.pk)
+    assert case.answers == {"entity": "company", "area": "400", "cold": "yes", "cold_room": "no"}
+    assert case.form_data["site_area"] == "120"  # still applies, kept
+    applying = {m.key for m in application_of(case).materials}
+    assert {"layout", "cold_process", "business_licence"} <= applying
+    assert "id_card" not in applying
+    page = html(client.get(response["Location"]))
+    assert "情形已修改" in page
+    assert "冷食类食品加工制作流程" in page
+
+    client.post(url, {"a_entity": "individual", "a_area": "0"})  # no site any more
+    case = Case.objects.get(pk=draft.pk)
+    assert case.answers == {"entity": "individual", "area": "0"}
+    assert "site_area" not in case.form_data  # its field no longer applies
+
+
+def test_the_form_is_saved_before_the_answers_are_changed(people: People) -> None:
+    draft = food_draft(people)
+    response = as_user(people.applicant).post(
+        reverse("portal:draft", args=[draft.pk]), {"f_site_area": "150", "intent": "answers"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:draft_answers", args=[draft.pk])
+    assert Case.objects.get(pk=draft.pk).form_data["site_area"] == "150"
+
+
+def test_a_submitted_case_s_answers_are_final(people: People) -> None:
+    case = complete(people, sign_draft(people))
+    client = as_user(people.applicant)
+    url = reverse("portal:draft_answers", args=[case.pk])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:my_case", args=[case.number])
+    assert client.post(url, {}).status_code == 302
+    assert Case.objects.get(pk=case.pk).answers == case.answers

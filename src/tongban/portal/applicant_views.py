@@ -1,6 +1,7 @@
 """The applicant space (我的办件) and the online application: apply from the 情形 guide, fill in
 the form the item's fields make (自动填 from the verified identity, 选择填 from earlier cases),
-upload one file per material that applies, submit; then follow the case, answer a 补正 notice,
+upload one file per material that applies (修改情形 changes the answers: ``answers_views``),
+submit; then follow the case, answer a 补正 notice,
 hand in 容缺 materials, withdraw, or apply again with the same answers (再来一单).
 
 Thin: every change goes through ``tongban.cases`` services (``check_create_draft``,
@@ -210,15 +211,23 @@ def _draft_context(
     }
 
 
-@require_http_methods(["GET", "POST"])
-@applicant_only
-def draft(request: HttpRequest, draft_id: int) -> HttpResponseBase:
+def open_draft(request: HttpRequest, draft_id: int) -> Case | HttpResponseBase:
+    """The applicant's draft; 404 for anyone else's, and a submitted one goes to its case page."""
     try:
         case = applications.draft_for(request.user, draft_id)
     except NotFound as exc:
         return not_found(request, exc.message)
     if case.state != CaseState.DRAFT:
         return HttpResponseRedirect(reverse("portal:my_case", args=[case.number]))
+    return case
+
+
+@require_http_methods(["GET", "POST"])
+@applicant_only
+def draft(request: HttpRequest, draft_id: int) -> HttpResponseBase:
+    case = open_draft(request, draft_id)
+    if not isinstance(case, Case):
+        return case
     if request.method == "GET":
         return render(request, "portal/draft.html", _draft_context(request, case))
 
@@ -265,6 +274,8 @@ def draft(request: HttpRequest, draft_id: int) -> HttpResponseBase:
         )
         return render(request, "portal/draft.html", context, status=422)
     messages.success(request, _("已保存。"))
+    if request.POST.get("intent") == "answers":  # saved first, then 修改情形
+        return HttpResponseRedirect(reverse("portal:draft_answers", args=[case.pk]))
     return HttpResponseRedirect(reverse("portal:draft", args=[case.pk]))
 
 

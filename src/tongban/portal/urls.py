@@ -1,9 +1,10 @@
 """Portal URLs: home, search, item guides, the 情形 questionnaire, display preferences, login,
-and the applicant space (online application, 我的办件, 我的政策 and 政策体检)."""
+and the applicant space (online application and its 修改情形, 我的办件, 我的政策 and 政策体检)."""
 
 from django.urls import path
 
 from tongban.portal import (
+    answers_views,
     applicant_views,
     bundle_views,
     licence_views,
@@ -22,6 +23,7 @@ urlpatterns = [
     path("items/<str:code>/guide/", views.item_guide, name="item_guide"),
     path("items/<str:code>/apply/", applicant_views.apply, name="apply"),
     path("my/drafts/<int:draft_id>/", applicant_views.draft, name="draft"),
+    path("my/drafts/<int:draft_id>/answers/", answers_views.draft_answers, name="draft_answers"),
     path(
         "my/drafts/<int:draft_id>/shared-data/consent/",
         shared_data_views.consent,
