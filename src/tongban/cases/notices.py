@@ -235,14 +235,14 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         "detail": detail,
     }
     key = f"case:{case.number}:{event.sequence}"
-    for recipient in _applicant_recipients(case, filer):
+    for recipient in applicant_recipients(case, filer):
         dedupe_key = key if recipient.pk == filer.pk else f"{key}:{recipient.pk}"
         queue_notification(
             recipient, f"case.{event.action}", context, CHANNELS, dedupe_key=dedupe_key
         )
 
 
-def _applicant_recipients(case: Case, filer: Any) -> list[Any]:
+def applicant_recipients(case: Case, filer: Any) -> list[Any]:
     """Who hears about an applicant's case: the account that filed it — for an enterprise's
     case only while it is still a valid 经办人; otherwise the enterprise's valid 经办人 of today
     (nobody, when it has none: the case then waits for the enterprise to authorise one)."""
