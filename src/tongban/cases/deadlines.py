@@ -315,7 +315,7 @@ def _case_light(
         "department": case.department.name,
         "state": str(case.get_state_display()),
         "due_date": due.isoformat(),
-        "days": days or 0,
+        "days": days,  # None: overdue, but today's year is not in the calendar
     }
     key = f"deadline:{case.pk}:{phase}:{signal.light}:{due.isoformat()}"
     _queue(recipients, template, context, key)
@@ -324,7 +324,7 @@ def _case_light(
 def _tell_staff(
     task: CaseTask, recipients: list[Any], template: str, key: str, days: int | None
 ) -> None:
-    _queue(recipients, template, {**_task_context(task), "days": days or 0}, key)
+    _queue(recipients, template, {**_task_context(task), "days": days}, key)
 
 
 def _task_context(task: CaseTask) -> dict[str, Any]:
