@@ -61,6 +61,10 @@ class People:
     def awaiting_decision(self) -> Case:
         """Accepted on Monday 3 March (due in 10 working days: Monday 17 March), every review
         done the same day."""
+        return self.awaiting_decision_on("2025-03-17")
+
+    def awaiting_decision_on(self, due: str) -> Case:
+        """Accepted today, every review done the same day; due on ``due``."""
         case = self.submitted()
         number = case.number or ""
         perform(self.window, number, "accept")
@@ -70,7 +74,7 @@ class People:
                 perform(who, number, "approve_task", {"task": task.pk})
         case.refresh_from_db()
         assert case.state == CaseState.AWAITING_DECISION
-        assert case.due_date == dt.date(2025, 3, 17)
+        assert case.due_date == dt.date.fromisoformat(due)
         return case
 
 
@@ -189,3 +193,25 @@ def test_nothing_is_watched_while_the_clock_is_stopped(people: People) -> None:
     case.refresh_from_db()
     assert case.due_date == dt.date(2025, 4, 3)
     assert warn_and_escalate(dt.date(2025, 4, 2)) == {"decision_warned": 1}
+
+
+# --- past the known calendar ------------------------------------------------------------------------
+
+
+@pytest.mark.shipped_calendar  # the known calendar ends on 31 December 2026
+def test_overdue_work_is_still_escalated_once_today_is_past_the_known_calendar(
+    people: People,
+) -> None:
+    """Nobody entered 2027 yet. A case due on 28 December 2026 is overdue on 5 January 2027
+    whatever the new year's holidays: it stays red and is escalated, and the message says that
+    the working days overdue cannot be counted instead of guessing a number."""
+    with freeze_time("2026-12-14 10:00:00+08:00"):  # Monday: due 10 working days on, 28 Dec
+        case = people.awaiting_decision_on("2026-12-28")
+    report = warn_and_escalate(dt.date(2027, 1, 5))
+    assert report["decision_escalated"] == 1
+    [escalation] = messages(people.head, "case.case_overdue")
+    assert (case.number or "") in escalation.body
+    assert "2026-12-28" in escalation.body
+    assert "超期 0 个工作日" not in escalation.body
+    assert "无法计算" in escalation.body
+    assert len(messages(people.supervisor, "case.case_overdue")) == 1

@@ -331,3 +331,51 @@ def test_a_timeout_past_the_known_calendar_is_left_alone_and_the_sweep_goes_on(
     a.refresh_from_db()
     assert a.current_stage == 2
     assert a.tasks.get(stage=2).due_date == dt.date(2027, 1, 4)  # 29–31 Dec, then 元旦 off
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_task_done_while_the_sweep_runs_is_not_escalated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep reads the open tasks first and tells people afterwards. A reviewer who
+    approves an overdue task in between (here: while the sweep looks up whom to escalate to)
+    must not have the head and the supervisors told that it is overdue; a task transferred to
+    another department meanwhile is left for the next sweep, which tells that department's
+    head instead."""
+    from tongban.cases.deadlines import _Recipients, warn_and_escalate
+    from tongban.notifications.models import Notification
+
+    case = accepted_case(tmp_path)
+    scjg = Department.objects.get(code="3301-SCJG")
+    reviewer = StaffUserFactory(department=scjg, roles=["reviewer"])
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    scjg_task = case.tasks.get(department=scjg, stage=1)
+    ga_task = case.tasks.get(department__code="3301-GA")
+    real = _Recipients.escalation
+    acted: list[int] = []
+
+    def staff_act_meanwhile(self: Any, case_: Case, department_id: int) -> list[Any]:
+        if not acted:
+            acted.append(1)
+            with freeze_time("2025-03-07 09:00:00+08:00"):
+                perform(reviewer, case.number or "", "approve_task", {"task": scjg_task.pk})
+                perform(
+                    ga_head,
+                    case.number or "",
+                    "transfer_task",
+                    {"task": ga_task.pk, "department": "3301-SCJG", "reason": "属市场监管职责"},
+                )
+        return real(self, case_, department_id)
+
+    monkeypatch.setattr(_Recipients, "escalation", staff_act_meanwhile)
+    report = warn_and_escalate(dt.date(2025, 3, 7))  # both stage-1 tasks overdue when read
+    assert report.get("escalated", 0) == 0
+    assert not Notification.objects.filter(template="case.task_overdue").exists()
+    monkeypatch.setattr(_Recipients, "escalation", real)
+    assert warn_and_escalate(dt.date(2025, 3, 7)) == {"escalated": 1}  # the transferred task
+    told = Notification.objects.filter(template="case.task_overdue")
+    assert list(told.values_list("recipient_id", flat=True)) == [head.pk]

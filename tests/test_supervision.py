@@ -523,3 +523,17 @@ def test_on_time_is_judged_in_local_days(people: People) -> None:
         Case.objects.filter(pk=case.pk).update(state="closed", decided_at=at, due_date=due)
     line = line_of(overview(people.head), "3301-SCJG")
     assert (line.decided, line.decided_on_time) == (3, 2)
+
+
+@pytest.mark.shipped_calendar  # the known calendar ends on 31 December 2026
+def test_overdue_work_is_listed_when_today_is_past_the_known_calendar(people: People) -> None:
+    """On 5 January 2027, before anyone entered 2027, a case due in December 2026 is counted
+    red and listed as overdue (not dropped from the list the count links to)."""
+    with freeze_time("2026-12-14 10:00:00+08:00"):
+        case = people.accepted()
+    assert case.due_date == dt.date(2026, 12, 28)
+    result = overview(fresh(people.head), today=dt.date(2027, 1, 5))
+    assert line_of(result, "3301-SCJG").cases.red == 1
+    assert [row.case.pk for row in result.overdue if row.task is None] == [case.pk]
+    [row] = [row for row in result.overdue if row.task is None]
+    assert (row.light, row.signal.overdue_workdays) == ("red", None)

@@ -333,3 +333,57 @@ def test_two_workers_at_once_send_each_reminder_once(tmp_path: Path, settings: A
     assert sum(r.get("due_today", 0) for r in reports) == 2
     assert ToleratedReminder.objects.count() == 2
     assert len(sent("case.tolerated_due_today")) == 4  # 2 materials × in-app and SMS
+
+
+# --- who, and for how long ------------------------------------------------------------------------
+
+
+def test_an_enterprise_case_reminds_its_valid_agents_not_a_former_one(people: People) -> None:
+    """The account that filed an enterprise's case hears of its 容缺 materials only while it is
+    still a valid 经办人; once its authorisation is revoked, today's valid agents are reminded."""
+    from django.utils import timezone
+
+    from tests.factories import EnterpriseAgentFactory
+
+    former = EnterpriseAgentFactory(person=people.applicant.person)
+    successor = ApplicantFactory()
+    EnterpriseAgentFactory(enterprise=former.enterprise, person=successor.person)
+    with freeze_time(ACCEPTED):
+        draft = check_create_draft(
+            people.applicant,
+            item_code="SW-DRAIN-001",
+            division_code="330100",
+            enterprise_uscc=former.enterprise.uscc,
+        )
+        case = submit_draft(people.applicant, draft.pk)
+        perform(people.window, case.number or "", "accept", {"tolerated": ["water_report"]})
+    former.revoked_at = timezone.now()
+    former.save(update_fields=["revoked_at"])
+    with at("2025-03-10"):
+        assert send_tolerated_reminders() == {"due_today": 1}
+    assert sent("case.tolerated_due_today") == [(successor.pk, "in_app"), (successor.pk, "sms")]
+    assert sent(recipient=people.applicant) == []
+
+
+def test_nothing_once_the_case_is_denied(people: People) -> None:
+    """A 不予 decision leaves nothing to deliver: the tolerated material no longer holds the
+    result back, so the applicant is not reminded of it and the window is not told."""
+    case = people.accepted(["water_report"])
+    head = StaffUserFactory(
+        department=Department.objects.get(code="3301-SCJG"), roles=["department_head"]
+    )
+    number = case.number or ""
+    with at("2025-03-04"):
+        task = case.tasks.current().get()
+        perform(people.reviewer, number, "reject_task", {"task": task.pk, "opinion": "不符合"})
+        perform(
+            head,
+            number,
+            "decide",
+            {"outcome": "denied", "reason": "排水水质不达标", "legal_basis": "条例第二十一条"},
+        )
+    for day in ("2025-03-06", "2025-03-10", "2025-03-11"):
+        with at(day):
+            assert send_tolerated_reminders() == {}
+    assert sent() == []
+    assert not ToleratedReminder.objects.exists()

@@ -113,6 +113,19 @@ def test_overdue_counts_working_days_and_paused_wins(people: People) -> None:
     assert classify(None, 10, MONDAY, left_national).light == "unknown"
 
 
+def test_a_deadline_passed_is_red_even_when_today_is_past_the_known_calendar() -> None:
+    """Overdue is overdue whatever the unknown year's holidays: red, with the working days
+    overdue left uncounted (None) rather than guessed; a deadline not yet passed that cannot be
+    counted stays unknown."""
+    from tongban.workdays.arithmetic import WorkingCalendar
+
+    shipped = WorkingCalendar(frozenset({2026}))
+    new_year = dt.date(2027, 1, 5)
+    red = classify(dt.date(2026, 12, 28), 10, new_year, shipped.workdays_between)
+    assert (red.light, red.overdue_workdays, red.workdays_left) == ("red", None, None)
+    assert classify(new_year, 10, new_year, shipped.workdays_between).light == "unknown"
+
+
 def test_yellow_threshold_follows_the_setting(people: People, settings: Any) -> None:
     assert yellow_threshold(10) == 2
     assert yellow_threshold(30) == 6

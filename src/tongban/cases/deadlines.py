@@ -18,14 +18,17 @@ its decision (the handling department's head). Yellow warns whoever must act, re
 the head and the supervisors of the case's division and the ones above it; every message is
 sent once per deadline and recipient (the dedupe key holds the due date, so a deadline moved by
 a clock stop, an extension or new materials is watched afresh), and nothing is watched while
-the case's clock is stopped (中止).
+the case's clock is stopped (中止). Each message is queued under the case's row lock and only
+while the task or case still stands as the sweep read it, so work done, transferred, stopped
+or moved while the sweep runs is not reported (``changed_meanwhile``; the next sweep sees it
+anew).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -230,13 +233,13 @@ def _watch_tasks(today: dt.date, report: Counter[str], staff: _Recipients) -> No
         if signal.light == "yellow":
             recipients = staff.reviewers(task.department_id)
             key = f"task:{task.pk}:yellow:{due}"
-            _tell_staff(task, recipients, warning, key, signal.workdays_left)
-            report[f"{prefix}warned"] += 1
+            told = _tell_staff(task, recipients, warning, key, signal.workdays_left)
+            report[f"{prefix}warned" if told else "changed_meanwhile"] += 1
         elif signal.light == "red":
             recipients = staff.escalation(task.case, task.department_id)
             key = f"task:{task.pk}:red:{due}"
-            _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
-            report[f"{prefix}escalated"] += 1
+            told = _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
+            report[f"{prefix}escalated" if told else "changed_meanwhile"] += 1
 
 
 def _watch_intake(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
@@ -302,11 +305,11 @@ def _case_light(
     warning, overdue = CASE_TEMPLATES[phase]
     if signal.light == "yellow":
         template, recipients, days = warning, who_acts(case), signal.workdays_left
-        report[f"{phase}_warned"] += 1
+        counted = f"{phase}_warned"
     elif signal.light == "red":
         template, days = overdue, signal.overdue_workdays
         recipients = staff.escalation(case, case.department_id)
-        report[f"{phase}_escalated"] += 1
+        counted = f"{phase}_escalated"
     else:
         return
     context = {
@@ -315,16 +318,62 @@ def _case_light(
         "department": case.department.name,
         "state": str(case.get_state_display()),
         "due_date": due.isoformat(),
-        "days": days or 0,
+        "days": days,  # None: overdue, but today's year is not in the calendar
     }
     key = f"deadline:{case.pk}:{phase}:{signal.light}:{due.isoformat()}"
-    _queue(recipients, template, context, key)
+    told = _queue(recipients, template, context, key, still=lambda: _case_unchanged(case, phase))
+    report[counted if told else "changed_meanwhile"] += 1
 
 
 def _tell_staff(
     task: CaseTask, recipients: list[Any], template: str, key: str, days: int | None
-) -> None:
-    _queue(recipients, template, {**_task_context(task), "days": days or 0}, key)
+) -> bool:
+    """Tell ``recipients`` about ``task``'s deadline, unless staff acted on it since the sweep
+    read it; whether they were told."""
+    context = {**_task_context(task), "days": days}
+    return _queue(recipients, template, context, key, still=lambda: _task_unchanged(task))
+
+
+# The sweeps read the rows first and tell people afterwards; meanwhile staff may have acted.
+# Each message is therefore queued under the case's row lock (the lock every step takes) and
+# only while the row still stands as it was read: same state, deadline, department, clock.
+
+
+def _lock_case(case_id: int) -> Mapping[str, Any] | None:
+    return (
+        Case.objects.select_for_update()
+        .filter(pk=case_id)
+        .values("state", "received_at", "due_date", "department_id", "clock_stopped")
+        .first()
+    )
+
+
+def _task_unchanged(task: CaseTask) -> bool:
+    locked = _lock_case(task.case_id)
+    return (
+        locked is not None
+        and not locked["clock_stopped"]
+        and CaseTask.objects.filter(
+            pk=task.pk,
+            state=TaskState.OPEN,
+            due_date=task.due_date,
+            department_id=task.department_id,
+            superseded_at__isnull=True,
+        ).exists()
+    )
+
+
+def _case_unchanged(case: Case, phase: str) -> bool:
+    locked = _lock_case(case.pk)
+    if locked is None or locked["department_id"] != case.department_id:
+        return False
+    if phase == "intake":
+        return locked["state"] == CaseState.SUBMITTED and locked["received_at"] == case.received_at
+    return (
+        locked["state"] in RUNNING_STATES
+        and locked["due_date"] == case.due_date
+        and not locked["clock_stopped"]
+    )
 
 
 def _task_context(task: CaseTask) -> dict[str, Any]:
@@ -340,10 +389,21 @@ def _task_context(task: CaseTask) -> dict[str, Any]:
     }
 
 
-def _queue(recipients: list[Any], template: str, context: dict[str, Any], key: str) -> None:
-    """One in-app message per recipient, keyed by the deadline and the recipient."""
+def _queue(
+    recipients: list[Any],
+    template: str,
+    context: dict[str, Any],
+    key: str,
+    *,
+    still: Callable[[], bool] | None = None,
+) -> bool:
+    """One in-app message per recipient, keyed by the deadline and the recipient — provided
+    ``still()`` holds, checked in the same transaction; whether the messages were queued."""
     with transaction.atomic():
+        if still is not None and not still():
+            return False
         for user in {u.pk: u for u in recipients}.values():
             queue_notification(
                 user, template, context, STAFF_CHANNELS, dedupe_key=f"{key}:{user.pk}"
             )
+    return True

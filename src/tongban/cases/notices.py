@@ -95,6 +95,16 @@ TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 OUTCOMES = {"approved": "准予", "denied": "不予", "revoked": "撤销"}
 
 
+# the working days a 红牌 is late; not counted (None) while today's year is not in the calendar
+LATE_ZH = (
+    "{% if days is None %}超期工作日数无法计算（当年工作日历尚未录入）"
+    "{% else %}超期 {{ days }} 个工作日{% endif %}"
+)
+LATE_EN = (
+    "{% if days is None %}late (the working days cannot be counted: this year's calendar has "
+    "not been entered){% else %}{{ days }} working day(s) late{% endif %}"
+)
+
 STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "task_warning": (
         {"zh-hans": "黄牌预警：审查即将到期", "en": "Yellow card: review due soon"},
@@ -109,9 +119,10 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"zh-hans": "红牌督办：审查已超期", "en": "Red card: review overdue"},
         {
             "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）已于 {{ due_date }} 到期，"
-            "超期 {{ days }} 个工作日，请督促办理。",
+            + LATE_ZH
+            + "，请督促办理。",
             "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) was due on "
-            "{{ due_date }} and is {{ days }} working day(s) late.",
+            "{{ due_date }} and is " + LATE_EN + ".",
         },
     ),
     "verification_warning": (
@@ -127,9 +138,9 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"zh-hans": "红牌督办：承诺核查已超期", "en": "Red card: verification overdue"},
         {
             "zh-hans": "“{{ item }}”（{{ number }}）的承诺核查（{{ department }}）已于 {{ due_date }} "
-            "到期，超期 {{ days }} 个工作日，请督促核查。",
+            "到期，" + LATE_ZH + "，请督促核查。",
             "en": "The verification of the commitment for {{ item }} ({{ number }}) by "
-            "{{ department }} was due on {{ due_date }} and is {{ days }} working day(s) late.",
+            "{{ department }} was due on {{ due_date }} and is " + LATE_EN + ".",
         },
     ),
     "intake_warning": (
@@ -144,10 +155,12 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "intake_overdue": (
         {"zh-hans": "红牌督办：预审已超期", "en": "Red card: intake overdue"},
         {
-            "zh-hans": "“{{ item }}”（{{ number }}）的预审期限已于 {{ due_date }} 届满，超期 {{ days }} "
-            "个工作日仍未受理或告知补正，请督促办理。",
+            "zh-hans": "“{{ item }}”（{{ number }}）的预审期限已于 {{ due_date }} 届满，"
+            + LATE_ZH
+            + "仍未受理或告知补正，请督促办理。",
             "en": "The intake period of {{ item }} ({{ number }}) ended on {{ due_date }}; it is "
-            "{{ days }} working day(s) late without acceptance or a correction notice.",
+            + LATE_EN
+            + " without acceptance or a correction notice.",
         },
     ),
     "case_warning": (
@@ -163,9 +176,9 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"zh-hans": "红牌督办：办件已超期", "en": "Red card: case overdue"},
         {
             "zh-hans": "“{{ item }}”（{{ number }}，{{ state }}，{{ department }}）已于 {{ due_date }} "
-            "到办结期限，超期 {{ days }} 个工作日仍未作出决定，请督促办理。",
+            "到办结期限，" + LATE_ZH + "仍未作出决定，请督促办理。",
             "en": "{{ item }} ({{ number }}, {{ state }}, {{ department }}) was due on "
-            "{{ due_date }} and is {{ days }} working day(s) late without a decision.",
+            "{{ due_date }} and is " + LATE_EN + " without a decision.",
         },
     ),
     "timeout_calendar_unknown": (
@@ -235,14 +248,14 @@ def tell_applicant(case: Case, event: CaseEvent) -> None:
         "detail": detail,
     }
     key = f"case:{case.number}:{event.sequence}"
-    for recipient in _applicant_recipients(case, filer):
+    for recipient in applicant_recipients(case, filer):
         dedupe_key = key if recipient.pk == filer.pk else f"{key}:{recipient.pk}"
         queue_notification(
             recipient, f"case.{event.action}", context, CHANNELS, dedupe_key=dedupe_key
         )
 
 
-def _applicant_recipients(case: Case, filer: Any) -> list[Any]:
+def applicant_recipients(case: Case, filer: Any) -> list[Any]:
     """Who hears about an applicant's case: the account that filed it — for an enterprise's
     case only while it is still a valid 经办人; otherwise the enterprise's valid 经办人 of today
     (nobody, when it has none: the case then waits for the enterprise to authorise one)."""

@@ -19,7 +19,8 @@ A light is red when the deadline is before today, yellow when the working days l
 (``workdays_between(today, due)``, counting ``(today, due]``) are at most
 ``TONGBAN_YELLOW_WORKDAYS`` (default 2) or at most 20 % of the row's limit, green otherwise;
 ``paused`` while the case's clock is stopped (中止) and ``unknown`` when the deadline falls in a
-year whose calendar nobody has entered yet. Lists page by keyset on ``(due date, id)`` (the
+year whose calendar nobody has entered yet. A deadline already passed is red even when today is
+in such a year; only its working days overdue are then not counted (``None``). Lists page by keyset on ``(due date, id)`` (the
 intake queue on ``(received_at, id)``, when the materials arrived, and the delivery queue on
 ``(decided_at, id)``, which order the same way because their deadlines only grow with that
 time) and never count rows. A light filter is applied in SQL with the boundary dates of the national calendar, so a page costs a fixed number of queries; only when
@@ -112,9 +113,13 @@ def classify(
         return Signal("paused", due, limit_days)
     if due is None:
         return Signal("unknown", due, limit_days)
+    if due < today:  # overdue whatever the calendar says; counting the days past may not be
+        try:
+            overdue: int | None = left_of(due, today)
+        except CalendarUnknown:  # today is in a year nobody has entered: not counted, not guessed
+            overdue = None
+        return Signal("red", due, limit_days, overdue_workdays=overdue)
     try:
-        if due < today:
-            return Signal("red", due, limit_days, overdue_workdays=left_of(due, today))
         left = left_of(today, due)
     except CalendarUnknown:
         return Signal("unknown", due, limit_days)

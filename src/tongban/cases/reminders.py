@@ -13,8 +13,11 @@ ledger row (unique per material and kind) and queues the messages in the outbox.
 a second worker or a run after a worker died half-way therefore finds each reminder either
 complete (ledger row and messages) or not begun, and never sends one twice.
 
-Window staff told of an overdue material: the 综合窗口 staff of the case's division, or of the
-nearest division above it that has any.
+The applicant reminded is whoever hears about the case (``notices.applicant_recipients``): the
+filing account, or for an enterprise's case filed by an agent no longer authorised, the
+enterprise's valid 经办人 of today. Window staff told of an overdue material: the 综合窗口 staff
+of the case's division, or of the nearest division above it that has any. Nothing is sent once
+the case is decided 不予: the result the material held back is a denial, delivered without it.
 """
 
 from __future__ import annotations
@@ -24,15 +27,18 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from tongban.cases.models import (
     Case,
     CaseState,
+    Outcome,
     ToleratedMaterial,
     ToleratedReminder,
     ToleratedReminderKind,
 )
+from tongban.cases.notices import applicant_recipients
 from tongban.cases.selectors import window_staff
 from tongban.core.tasks import write_transaction
 from tongban.notifications.message_templates import message_templates, register_template
@@ -41,7 +47,11 @@ from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.selectors import workdays_between
 
 WAITING_STATES = (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION, CaseState.DECIDED)
-"""States in which tolerated materials are still awaited (the result waits for them)."""
+"""States in which tolerated materials may still be awaited: before the decision, and after a
+准予 until the result is delivered (a 不予 has nothing to hold back)."""
+AWAITED = Q(case__state__in=(CaseState.IN_REVIEW, CaseState.AWAITING_DECISION)) | Q(
+    case__state=CaseState.DECIDED, case__outcome=Outcome.APPROVED
+)
 DAY_STARTS = 8
 DAY_ENDS = 20
 APPLICANT_CHANNELS = ("in_app", "sms")
@@ -111,6 +121,13 @@ def reminder_due(
     return None
 
 
+def awaits_materials(case: Case) -> bool:
+    """Whether ``case``'s result still waits for its tolerated materials (``AWAITED``)."""
+    if case.state == CaseState.DECIDED:
+        return case.outcome == Outcome.APPROVED
+    return case.state in WAITING_STATES
+
+
 def daytime(moment: dt.datetime) -> bool:
     return DAY_STARTS <= timezone.localtime(moment).hour < DAY_ENDS
 
@@ -127,11 +144,7 @@ def send_tolerated_reminders(now: dt.datetime | None = None) -> Counter[str]:
     horizon = today + dt.timedelta(days=2 * lead + _SLACK_DAYS)
     candidates = (
         ToleratedMaterial.objects.current()
-        .filter(
-            supplied_at__isnull=True,
-            case__state__in=WAITING_STATES,
-            due_date__lte=horizon,
-        )
+        .filter(AWAITED, supplied_at__isnull=True, due_date__lte=horizon)
         .exclude(due_date__lt=today, reminders__kind=ToleratedReminderKind.OVERDUE)
         .select_related("case__division__parent__parent__parent")
         .order_by("due_date", "id")
@@ -170,15 +183,15 @@ def _remind(
             .get(pk=case_id)
         )
         material = ToleratedMaterial.objects.current().filter(pk=material_id).first()
-        if material is None or material.supplied_at is not None or case.state not in WAITING_STATES:
-            return "skipped"  # handed in, or its acceptance undone (退回 to intake) meanwhile
+        if material is None or material.supplied_at is not None or not awaits_materials(case):
+            return "skipped"  # handed in, its acceptance undone (退回 to intake), or decided
         if ToleratedReminder.objects.filter(material=material, kind=kind).exists():
             return "already_sent"
         if kind == ToleratedReminderKind.OVERDUE:
             recipients = window_staff(case)
             channels: tuple[str, ...] = STAFF_CHANNELS
         else:
-            recipients = [case.submitted_by]
+            recipients = applicant_recipients(case, case.submitted_by)
             channels = APPLICANT_CHANNELS
         ToleratedReminder.objects.create(
             material=material, kind=kind, due_date=material.due_date, recipients=len(recipients)
