@@ -175,3 +175,56 @@ def test_what_staff_write_has_a_limit(world: World, name: str, body: dict[str, A
     assert response.status_code == 422
     assert "2000" in response.json()["errors"][0]["message"]
     assert Case.objects.get(pk=world.case.pk).state == "submitted"
+
+
+ODD_NUMBERS = [
+    pytest.param(value, id=name)
+    for name, value in [
+        ("superscript", "²"),
+        ("arabic-indic", "٣"),
+        ("5000-digits", "9" * 5000),
+        ("negative", "-1"),
+        ("decimal", "1.5"),
+    ]
+]
+
+
+@pytest.mark.parametrize("sequence", ODD_NUMBERS)
+def test_a_notice_key_with_an_odd_event_number_is_a_404(world: World, sequence: str) -> None:
+    world.in_review()
+    for user, url in (
+        (world.applicant, f"/api/v1/cases/{world.number}/notices/acceptance-{sequence}.pdf"),
+        (world.applicant, f"/my/cases/{world.number}/notices/acceptance-{sequence}.pdf"),
+        (world.window, f"/workbench/cases/{world.number}/notices/acceptance-{sequence}.pdf"),
+    ):
+        assert as_user(user).get(url).status_code == 404, url
+
+
+@pytest.mark.parametrize("value", ODD_NUMBERS)
+def test_odd_department_and_division_filters_are_ignored_on_the_pages(
+    world: World, value: str
+) -> None:
+    world.in_review()
+    client = as_user(world.head)
+    response = client.get("/workbench/queues/risk_cases/", {"department": value})
+    assert response.status_code == 200
+    for name in ("division", "department"):
+        assert client.get("/workbench/supervision/", {name: value}).status_code == 200
+
+
+def test_the_applicant_does_not_see_the_steps_of_a_countersign_task(world: World) -> None:
+    """会签 is staff business: neither its request nor the countersigning department's review
+    (nor its department) reaches the applicant's timeline, page or messages."""
+    world.in_review()
+    body = {"task": world.task("3301-GA"), "department": "330106-SCJG", "reason": "请协助核查"}
+    assert post(world.ga, f"/api/v1/cases/{world.number}/countersign", body).status_code == 200
+    co = world.case.tasks.get(countersign_for__isnull=False)
+    body = {"task": co.pk, "opinion": "同意"}
+    approved = post(world.other_staff, f"/api/v1/cases/{world.number}/approve_task", body)
+    assert approved.status_code == 200
+    staff = as_user(world.ga).get(f"/api/v1/cases/{world.number}/events").json()
+    assert [e["action"] for e in staff][-2:] == ["countersign", "approve_task"]
+    mine = as_user(world.applicant).get(f"/api/v1/cases/{world.number}/events").json()
+    assert [e["action"] for e in mine] == ["create_draft", "submit", "accept"]
+    page = as_user(world.applicant).get(f"/my/cases/{world.number}/").content.decode()
+    assert co.department.name not in page

@@ -618,3 +618,55 @@ def test_the_legend_follows_the_yellow_setting(world: World, settings: Any) -> N
     settings.TONGBAN_YELLOW_WORKDAYS = 3
     html = page(as_user(world.window).get(reverse("workbench:queue", args=["intake"])))
     assert "剩余工作日不超过 3 天或时限的 20%" in html
+
+
+HOME = "浙江省杭州市西湖区文三路90号3幢501室"
+ACCOUNT = "6222021202001234567"
+
+
+def test_addresses_and_account_numbers_on_the_form_are_masked_until_a_logged_reveal(
+    tmp_path: Path, settings: Any
+) -> None:
+    """An address, a bank account or a social security card number is personal data like the
+    ID number: masked on the case page, in full only on the page a logged reveal returns."""
+    from tests.catalog_fixtures import BODIES, FOOD, write_catalog
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    bodies = BODIES.replace(
+        "  - {code: area, name: 面积, type: decimal}\n",
+        "  - {code: area, name: 面积, type: decimal}\n"
+        "  - {code: address, name: 地址, type: text, max_length: 255}\n"
+        "  - {code: bank_account, name: 银行账号, type: text, max_length: 19}\n"
+        "  - {code: social_security_card_no, name: 社会保障卡卡号, type: text, max_length: 20}\n",
+    )
+    food = FOOD.replace(
+        "      - {key: site_area,",
+        "      - {key: home, label: 住址, element: address}\n"
+        "      - {key: account, label: 收款账号, element: bank_account}\n"
+        "      - {key: card, label: 社保卡号, element: social_security_card_no}\n"
+        "      - {key: site_area,",
+    )
+    import_catalog(write_catalog(tmp_path / "catalog", bodies=bodies, food=food))
+    world = World()
+    draft = check_create_draft(
+        world.applicant,
+        item_code="SC-FOOD-001",
+        division_code="330100",
+        answers=ANSWERS,
+        form_data={"home": HOME, "account": ACCOUNT, "card": "A12345678901", "site_area": "120"},
+    )
+    check_attach_material(world.applicant, draft.pk, "application", "申请书.pdf", PDF)
+    number = submit_draft(world.applicant, draft.pk).number
+    client = as_user(world.window)
+    html = page(client.get(reverse("workbench:case", args=[number])))
+    for value in (HOME, "文三路90号", ACCOUNT, "A12345678901"):
+        assert value not in html
+    assert "浙江省杭州市西湖区" in html  # where, to the district
+    assert "6222***********4567" in html
+    assert not PersonalDataAccess.objects.exists()
+    revealed = page(
+        client.post(reverse("workbench:reveal", args=[number]), {"purpose": "联系申请人"})
+    )
+    assert HOME in revealed
+    assert ACCOUNT in revealed
+    assert PersonalDataAccess.objects.count() == 1

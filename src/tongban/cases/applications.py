@@ -33,7 +33,7 @@ from tongban.catalog.guide import GuideSpec, evaluate, parse_answers, spec_for
 from tongban.catalog.models import DataElement, ItemVersion
 from tongban.core.errors import FieldError, NotFound, ValidationFailed
 from tongban.core.identifiers import InvalidIdentifier, check_id_number, check_uscc
-from tongban.core.masking import mask_id_number, mask_mobile, mask_name
+from tongban.core.masking import mask_address, mask_id_number, mask_mobile, mask_name
 from tongban.identity.models import Enterprise, Person
 
 # 自动填: data element → the value in the verified identity record.
@@ -57,6 +57,10 @@ _MASKS: dict[str, Callable[[str], str]] = {
     "person_name": mask_name,
     "id_number": mask_id_number,
     "mobile": mask_mobile,
+    "address": mask_address,
+    "household_address": mask_address,
+    "bank_account": mask_id_number,
+    "social_security_card_no": mask_id_number,
 }
 HISTORY_OPTIONS = 5
 _HISTORY_CASES = 20

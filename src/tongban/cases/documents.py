@@ -16,6 +16,7 @@ supervisors) a copy with the name and ID number masked.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -154,8 +155,9 @@ def find_notice(notices: list[Notice], key: str) -> Notice:
     """``acceptance`` (the latest of the kind) or ``correction-4`` (from event 4)."""
     slug, _, sequence = key.partition("-")
     matches = [n for n in notices if n.kind.slug == slug]
-    if sequence:
-        matches = [n for n in matches if sequence.isdigit() and n.event.sequence == int(sequence)]
+    if sequence:  # an event number in plain digits; anything else (², 5,000 digits) has none
+        number = int(sequence) if re.fullmatch(r"[0-9]{1,9}", sequence) else None
+        matches = [n for n in matches if n.event.sequence == number]
     if slug not in KINDS or not matches:
         title = KINDS[slug].title if slug in KINDS else key
         raise NotFound(f"该办件没有{title}", code="notice_not_found")

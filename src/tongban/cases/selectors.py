@@ -4,8 +4,8 @@ staff to tell about a case's deadlines.
 
 Staff read the whole trail. The applicant reads what the case's transitions declare for them
 (``Transition.applicant_visible`` and ``staff_notes``): 会签 and 转办 route work between
-departments and are not shown, nor is 超期督办; 审查通过/不通过, 退回, 中止, 核查属实 are shown
-as facts — which department finished its review, where the case went back to, that the clock
+departments and are not shown, nor are the steps of a 会签 task, nor 超期督办; 审查通过/不通过,
+退回, 中止, 核查属实 are shown as facts — which department finished its review, where the case went back to, that the clock
 stopped and for which special procedure (行政许可法 第四十五条: the time of 听证, 检验 … is not
 counted, and the applicant is told) — but the reason, opinion or finding staff wrote with them
 is an internal note; 恢复计时 shows the working days stopped and the new due date. Reasons the
@@ -65,10 +65,15 @@ def timeline(actor: Any, case: Case) -> list[CaseEvent]:
 
 
 def applicant_events(events: QuerySet[CaseEvent]) -> QuerySet[CaseEvent]:
-    """Of ``events``, those an applicant is shown: marked visible when recorded, and not of a
-    transition that hides its events (an event recorded before it did is hidden too)."""
+    """Of ``events``, those an applicant is shown: marked visible when recorded, not of a
+    transition that hides its events (an event recorded before it did is hidden too), and not
+    about a 会签 task, which is staff business like the 会签 itself."""
     hidden = [name for name, t in TRANSITIONS.items() if not t.applicant_visible]
-    return events.filter(visible_to_applicant=True).exclude(action__in=hidden)
+    return (
+        events.filter(visible_to_applicant=True)
+        .exclude(action__in=hidden)
+        .exclude(task__countersign_for__isnull=False)
+    )
 
 
 def for_applicant(event: CaseEvent) -> CaseEvent:

@@ -330,7 +330,9 @@ def perform(actor: Any, number: str, action: str, payload: dict[str, Any] | None
             reason=ctx.reason,
             data=ctx.event_data,
             task=ctx.task,
-            visible_to_applicant=transition_.applicant_visible,
+            # a 会签 task's steps are staff business, like the 会签 itself
+            visible_to_applicant=transition_.applicant_visible
+            and not (ctx.task is not None and ctx.task.countersign_for_id is not None),
         )
         # compiled, and one statement on PostgreSQL: every step writes the case and its event
         update_then_insert([*ctx.rows_changed, (case, {*ctx.changed, "event_count"})], event)

@@ -22,3 +22,13 @@ def mask_name(value: str) -> str:
     if len(value) <= 1:
         return value
     return value[0] + "*" * (len(value) - 1)
+
+
+ADDRESS_KEPT = 9  # 省市区: "浙江省杭州市西湖区" names the district, not the door
+
+
+def mask_address(value: str) -> str:
+    """``浙江省杭州市西湖区文三路90号`` → ``浙江省杭州市西湖区******``: at most the first
+    ``ADDRESS_KEPT`` characters and never more than half of them are kept."""
+    kept = min(ADDRESS_KEPT, len(value) // 2)
+    return value[:kept] + "*" * (len(value) - kept)

@@ -10,6 +10,7 @@ nor head, and filters outside the user's oversight get 403.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest
@@ -24,7 +25,7 @@ from tongban.workbench.views import _render, staff_only
 
 def _number(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
 
 
 def filters_from(query: Any) -> supervision.OverviewFilters:

@@ -11,6 +11,7 @@ may not see. Anonymous visitors are sent to the login page; applicant accounts g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -114,7 +115,7 @@ def _filters(request: HttpRequest, spec: queues.QueueSpec, departments: list[Any
         light=light if light in spec.lights else "",
         state=state if state in spec.states else "",
         department=int(department)
-        if department.isdigit() and int(department) in department_ids
+        if re.fullmatch(r"[0-9]{1,18}", department) and int(department) in department_ids
         else None,
     )
 
