@@ -1,8 +1,9 @@
 """告知承诺 rules shared by the case services and transitions: the bar an applicant who broke a
 commitment carries (``CommitmentBar``, ``TONGBAN_COMMITMENT_BAR_YEARS`` long, three years by
 default as in Nanning), checked when the route is chosen (the draft), again at submission and
-again when the case is approved on the commitment; and the 核查 task that an approval on a
-commitment opens in the handling department, due by the verification date.
+again when the case is approved on the commitment; and the 核查 that every approval of a case
+filed on a commitment starts — by staff (``approve_on_commitment``) or by 智能秒办 rules — a task
+in the handling department, due by the verification date.
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
-from tongban.cases.models import Case, CaseTask, CommitmentBar, TaskKind, TaskState
+from tongban.cases.models import (
+    Case,
+    CaseTask,
+    Commitment,
+    CommitmentBar,
+    CommitmentState,
+    TaskKind,
+    TaskState,
+)
 from tongban.core.errors import Conflict, FieldError
+from tongban.workdays.selectors import add_workdays
 
 VERIFICATION_STAGE_NAME = "承诺核查"
 VERIFICATION_TASK_NAME = "告知承诺核查"
+VERIFY_DAYS_DEFAULT = 20  # working days from the approval to the 核查
 
 
 def active_bar(
@@ -64,4 +75,17 @@ def open_verification_task(case: Case, *, stage: int, limit_days: int, due: dt.d
         state=TaskState.OPEN,
         opened_at=timezone.now(),
         due_date=due,
+    )
+
+
+def start_verification(
+    case: Case, commitment: Commitment, *, today: dt.date, days: int, stage: int
+) -> CaseTask:
+    """The case was approved on ``commitment``: it is pending, and its 核查 task opens, due
+    ``days`` working days after ``today``."""
+    commitment.state = CommitmentState.PENDING
+    commitment.verification_due = add_workdays(today, days, case.division)
+    commitment.save(update_fields=["state", "verification_due"])
+    return open_verification_task(
+        case, stage=stage, limit_days=days, due=commitment.verification_due
     )

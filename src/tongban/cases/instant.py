@@ -4,7 +4,9 @@ Rules are tried in order. The first rule that holds decides (approve or deny). A
 cannot be decided because data is missing stops the attempt: the case goes to a person, and the
 explanation says which data was missing. A deny rule without a legal basis (only a version
 imported before catalog validation required one can hold it) never denies: the case goes to a
-person. Every rule looked at is recorded with the values it
+person. A stored rule that no longer fits the catalog (a data element retyped since, a fact no
+longer registered) never decides either: the case goes to a person, and the explanation says
+why (``invalid``). Every rule looked at is recorded with the values it
 saw, so staff and the applicant can read why.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 from tongban.cases.models import Case
 from tongban.catalog import guide
 from tongban.catalog.models import Field, ItemVersion
-from tongban.catalog.rules import QuestionSpec, Truth, compile_rule
+from tongban.catalog.rules import QuestionSpec, Rule, RuleError, Truth, compile_rule
 from tongban.catalog.services import instant_rule_specs
 from tongban.core.errors import ValidationFailed
 from tongban.core.facts import facts
@@ -70,11 +72,16 @@ def names_used(version: ItemVersion) -> set[str]:
     if not version.instant_rules:
         return set()
     specs = rule_specs(version, list(version.fields.select_related("element")))
-    return {
-        name
-        for rule_doc in version.instant_rules
-        for name in compile_rule(rule_doc["when"], specs).questions()
-    }
+    rules = (_compiled(rule_doc, specs) for rule_doc in version.instant_rules)
+    return {name for rule in rules if not isinstance(rule, RuleError) for name in rule.questions()}
+
+
+def _compiled(rule_doc: dict[str, Any], specs: dict[str, QuestionSpec]) -> Rule | RuleError:
+    """The stored rule compiled against the catalog as it is now, or why it no longer fits."""
+    try:
+        return compile_rule(rule_doc["when"], specs)
+    except RuleError as exc:
+        return exc
 
 
 def evaluate(case: Case) -> InstantResult:
@@ -97,7 +104,18 @@ def evaluate(case: Case) -> InstantResult:
             values[key] = value
     explanation: list[dict[str, Any]] = []
     for rule_doc in version.instant_rules:
-        rule = compile_rule(rule_doc["when"], specs)
+        rule = _compiled(rule_doc, specs)
+        if isinstance(rule, RuleError):
+            explanation.append(
+                {
+                    "rule": rule_doc["name"],
+                    "result": Truth.UNKNOWN.value,
+                    "values": {},
+                    "missing": [],
+                    "invalid": str(rule),
+                }
+            )
+            return InstantResult(None, None, explanation)
         for name in rule.questions():
             if name.startswith("fact.") and name not in values:
                 value = facts.get(name).provider(case)

@@ -19,6 +19,7 @@ from tongban.cases.models import (
     CaseState,
     CaseTask,
     Commitment,
+    CommitmentState,
     Outcome,
 )
 from tongban.cases.numbers import next_case_number
@@ -198,12 +199,14 @@ def do_submit(actor: Any, case: Case, *, commitment: Commitment | None = None) -
     update_then_insert(
         [(case, ["number", "state", "submitted_at", "received_at", "event_count"])], event
     )
-    _decide_instantly(case)
+    _decide_instantly(case, commitment)
     return case
 
 
-def _decide_instantly(case: Case) -> None:
-    """智能秒办: when the item's rules decide, the case is accepted and decided at once."""
+def _decide_instantly(case: Case, commitment: Commitment | None) -> None:
+    """智能秒办: when the item's rules decide, the case is accepted and decided at once. An
+    approval of a case filed on a commitment starts its 核查, as staff's approval on it does:
+    the commitment is pending and may be found broken."""
     result = instant.evaluate(case)
     if not result.explanation:
         return
@@ -226,17 +229,30 @@ def _decide_instantly(case: Case) -> None:
     case.decision_reason = result.rule["reason"]
     case.decision_basis = result.rule.get("legal_basis", "")
     case.state = CaseState.DECIDED
+    data = {
+        "rule": result.rule["name"],
+        "legal_basis": case.decision_basis,
+        "explanation": result.explanation,
+    }
+    verification = None
+    if (
+        case.outcome == Outcome.APPROVED
+        and commitment is not None
+        and commitment.state == CommitmentState.DECLARED
+    ):
+        verification = commitments.start_verification(
+            case, commitment, today=_today(), days=commitments.VERIFY_DAYS_DEFAULT, stage=1
+        )
+        assert commitment.verification_due is not None
+        data["verification_due"] = commitment.verification_due.isoformat()
     event = events.build(
         case,
         "instant_decision",
         None,
         from_state=CaseState.SUBMITTED,
         reason=result.rule["reason"],
-        data={
-            "rule": result.rule["name"],
-            "legal_basis": case.decision_basis,
-            "explanation": result.explanation,
-        },
+        data=data,
+        task=verification,
     )
     fields = [
         "accepted_at",

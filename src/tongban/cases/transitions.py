@@ -34,6 +34,7 @@ from tongban.cases.models import (
     TaskState,
     ToleratedMaterial,
 )
+from tongban.cases.queues import INTAKE_LIMIT_WORKDAYS
 from tongban.core.compiled import CompiledRead
 from tongban.core.compiled_writes import insert_rows, update_row
 from tongban.core.errors import Conflict, FieldError, ValidationFailed
@@ -221,6 +222,26 @@ TOLERANCE_DAYS_DEFAULT = 5
 TOLERANCE_DAYS_MAX = 20
 
 
+def _received_on(case: Case) -> dt.date | None:
+    return timezone.localdate(case.received_at) if case.received_at else None
+
+
+def _intake_period_end(case: Case) -> dt.date | None:
+    """The last day of 预审 (行政许可法 第三十二条): five working days after the materials
+    arrived. Not told to correct by then, the applicant's materials count as accepted on the
+    day they arrived."""
+    received = _received_on(case)
+    if received is None:
+        return None
+    return add_workdays(received, INTAKE_LIMIT_WORKDAYS, case.division)
+
+
+def _deemed_accepted_on(ctx: Context) -> dt.date | None:
+    """The day of receipt when 预审 ran past its period, else None."""
+    end = _intake_period_end(ctx.case)
+    return _received_on(ctx.case) if end is not None and ctx.today > end else None
+
+
 def _validate_accept(ctx: Context) -> None:
     """容缺受理: ``tolerated`` names missing materials the item marks as tolerable."""
     keys = ctx.payload.get("tolerated") or []
@@ -269,10 +290,15 @@ def _validate_accept(ctx: Context) -> None:
 )
 def accept(ctx: Context) -> None:
     """受理: the clock starts the day after today; review tasks of stage 1 open. Tolerated
-    materials (容缺) get their own due date."""
+    materials (容缺) get their own due date. Accepted after the 预审 period, the case counts
+    as accepted on the day its materials arrived (行政许可法 第三十二条), and so does its period."""
     case = ctx.case
     case.accepted_at = timezone.now()
-    case.due_date = add_workdays(ctx.today, case.promised_limit_days, case.division)
+    deemed = _deemed_accepted_on(ctx)
+    start = deemed or ctx.today
+    case.due_date = add_workdays(start, case.promised_limit_days, case.division)
+    if deemed is not None:
+        ctx.event_data["deemed_accepted_on"] = deemed.isoformat()
     ctx.touch("accepted_at", "due_date")
     tolerated = ctx.event_data.get("tolerated", [])
     if tolerated:
@@ -313,6 +339,14 @@ def refuse(ctx: Context) -> None:
 
 
 def _validate_correction(ctx: Context) -> None:
+    if _deemed_accepted_on(ctx) is not None:
+        end = _intake_period_end(ctx.case)
+        assert end is not None
+        raise Conflict(
+            f"预审期限 {end:%Y年%m月%d日} 已过，不能再告知补正：逾期未告知的，"
+            "自收到申请材料之日起即为受理（行政许可法第三十二条）",
+            code="correction_period_over",
+        )
     items = ctx.payload.get("items")
     if not isinstance(items, list) or not items:
         raise ValidationFailed(
@@ -678,10 +712,11 @@ def transfer_task(ctx: Context) -> None:
 def _validate_send_back(ctx: Context) -> None:
     _need_reason(ctx)
     target = ctx.payload.get("to", "intake")
-    last = max((t.stage for t in ctx.tasks()), default=0)
-    allowed = ["intake", *(f"stage:{n}" for n in range(1, last + 1))]
-    if ctx.case.state == S.IN_REVIEW:  # back to an *earlier* step only
-        allowed = ["intake", *(f"stage:{n}" for n in range(1, ctx.case.current_stage))]
+    # back to a step the case has been through only: in review, a stage before the current
+    # one; awaiting the decision, any stage up to the one that finished (a rejection in stage 1
+    # leaves the later stages never reached)
+    reached = ctx.case.current_stage + (ctx.case.state == S.AWAITING_DECISION)
+    allowed = ["intake", *(f"stage:{n}" for n in range(1, reached))]
     if target not in allowed:
         raise ValidationFailed(
             "不能退回到该环节",
@@ -874,7 +909,9 @@ def _validate_decide(ctx: Context) -> None:
     validate=_validate_decide,
 )
 def decide(ctx: Context) -> None:
-    """决定: 准予 or 不予 (a denial needs reasons and the legal basis)."""
+    """决定: 准予 or 不予 (a denial needs reasons and the legal basis). A case filed on a
+    commitment (告知承诺) and approved after ordinary review still rests on that commitment:
+    its 核查 falls due as after an approval on the commitment."""
     case = ctx.case
     case.outcome = ctx.event_data["outcome"]
     case.decision_reason = ctx.reason
@@ -883,6 +920,9 @@ def decide(ctx: Context) -> None:
     case.state = S.DECIDED
     ctx.touch("outcome", "decision_reason", "decision_basis", "decided_at", "state")
     if case.outcome == Outcome.APPROVED:
+        declared = Commitment.objects.filter(case=case, state=CommitmentState.DECLARED).first()
+        if declared is not None:
+            _open_verification(ctx, declared, commitments.VERIFY_DAYS_DEFAULT)
         ctx.after.append(lambda: outcomes.case_approved(case, ctx.actor))
 
 
@@ -952,7 +992,7 @@ def _commitment_state(case: Case) -> str | None:
     return Commitment.objects.filter(case=case).values_list("state", flat=True).first()
 
 
-VERIFY_DAYS_DEFAULT = 20
+VERIFY_DAYS_DEFAULT = commitments.VERIFY_DAYS_DEFAULT
 
 
 def _validate_commitment_approval(ctx: Context) -> None:
@@ -992,21 +1032,24 @@ def approve_on_commitment(ctx: Context) -> None:
     case.decided_at = now
     case.state = S.DECIDED
     ctx.touch("accepted_at", "due_date", "outcome", "decision_reason", "decided_at", "state")
-    days = ctx.event_data["verify_within_days"]
-    commitment = case.commitment
-    commitment.state = CommitmentState.PENDING
-    commitment.verification_due = add_workdays(ctx.today, days, case.division)
-    commitment.save(update_fields=["state", "verification_due"])
-    tasks = ctx.tasks()
-    ctx.task = commitments.open_verification_task(
-        case,
-        stage=max((t.stage for t in tasks), default=0) + 1,
-        limit_days=days,
-        due=commitment.verification_due,
-    )
-    access.remember_tasks(case, [*tasks, ctx.task])
-    ctx.event_data["verification_due"] = commitment.verification_due.isoformat()
+    _open_verification(ctx, case.commitment, ctx.event_data["verify_within_days"])
     ctx.after.append(lambda: outcomes.case_approved(case, ctx.actor))
+
+
+def _open_verification(ctx: Context, commitment: Commitment, days: int) -> None:
+    """The approval rests on the applicant's commitment: its 核查 falls due, as a task after
+    the case's review stages, and the event names it."""
+    tasks = ctx.tasks()
+    ctx.task = commitments.start_verification(
+        ctx.case,
+        commitment,
+        today=ctx.today,
+        days=days,
+        stage=max((t.stage for t in tasks), default=0) + 1,
+    )
+    access.remember_tasks(ctx.case, [*tasks, ctx.task])
+    assert commitment.verification_due is not None
+    ctx.event_data["verification_due"] = commitment.verification_due.isoformat()
 
 
 def _verification_task(ctx: Context) -> CaseTask | None:

@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 import itertools
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -272,10 +273,16 @@ def _constant(spec: QuestionSpec, raw: Any, path: str) -> Any:
         return raw
     if isinstance(raw, dt.date):
         return raw
-    try:
-        return dt.date.fromisoformat(str(raw))
-    except ValueError:
-        raise RuleError(path, f"问题 {spec.key} 是日期题，应与 YYYY-MM-DD 日期比较") from None
+    # a number (20250101) is not a date, though ``fromisoformat`` would read its digits as one
+    if isinstance(raw, str) and _ISO_DATE.fullmatch(raw):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise RuleError(path, f"问题 {spec.key} 是日期题，应与 YYYY-MM-DD 日期比较")
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def to_document(rule: Rule) -> dict[str, Any] | None:

@@ -277,6 +277,7 @@ def _check_semantics(catalog: ValidCatalog) -> list[Problem]:
                     )
     for parsed, i, e in catalog.entries("data_elements"):
         problems.extend(_check_element(parsed.loaded, i, e))
+    problems.extend(_check_retyped_elements(catalog, element_types, set(items)))
     for parsed, i, item in catalog.entries("items"):
         problems.extend(_check_item(parsed.loaded, i, item, known_departments, element_types))
     for parsed, i, impl in catalog.entries("implementations"):
@@ -459,6 +460,59 @@ def _check_item(
     _check_reach(compiled, specs, err)
     _check_reach(decisions, decision_specs, err)
     return out
+
+
+def _check_retyped_elements(
+    catalog: Any, element_types: dict[str, tuple[str, tuple[str, ...]]], imported: set[str]
+) -> list[Problem]:
+    """A data element whose type or options change must still fit the 秒办 rules of the stored
+    items that compare it (the current versions of items this import leaves as they are):
+    versions never change, so a retyped element would leave their rules unable to run."""
+    stored = {
+        code: (kind, tuple(choices))
+        for code, kind, choices in DataElement.objects.values_list("code", "value_type", "choices")
+    }
+    out: list[Problem] = []
+    for parsed, i, e in catalog.entries("data_elements"):
+        if e.code not in stored or stored[e.code] == element_types[e.code]:
+            continue
+        versions = (
+            ItemVersion.objects.filter(
+                pk__in=Item.objects.values("current_version"), fields__element__code=e.code
+            )
+            .exclude(item__code__in=imported)
+            .select_related("item")
+            .prefetch_related("questions", "fields__element")
+            .distinct()
+        )
+        for version in (v for v in versions if v.instant_rules):
+            for rule_name, message in _rules_that_no_longer_fit(version, element_types):
+                out.append(
+                    parsed.loaded.problem(
+                        ("data_elements", i, "type"),
+                        f"事项 {version.item.code} 的秒办规则“{rule_name}”比较该数据元，"
+                        f"改为此类型后不再成立：{message}",
+                    )
+                )
+    return out
+
+
+def _rules_that_no_longer_fit(
+    version: ItemVersion, element_types: dict[str, tuple[str, tuple[str, ...]]]
+) -> list[tuple[str, str]]:
+    questions = {
+        q.key: QuestionSpec(q.key, q.answer_type, tuple(o["value"] for o in q.options))
+        for q in version.questions.all()
+    }
+    fields = [(f.key, f.element.code) for f in version.fields.all()]
+    specs = instant_rule_specs(questions, fields, element_types)
+    broken = []
+    for rule_doc in version.instant_rules:
+        try:
+            compile_rule(rule_doc["when"], specs)
+        except RuleError as exc:
+            broken.append((rule_doc["name"], str(exc)))
+    return broken
 
 
 def _check_reach(
