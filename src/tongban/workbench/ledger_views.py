@@ -13,6 +13,7 @@ sent to the login page and applicant accounts get 403.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -96,7 +97,9 @@ def payment_ledger(request: HttpRequest, code: str) -> HttpResponseBase:
     if isinstance(policy, HttpResponse):
         return policy
     raw_cursor = request.GET.get("cursor", "")
-    cursor = int(raw_cursor) if raw_cursor.isdigit() else None
+    cursor = (
+        int(raw_cursor) if re.fullmatch(r"[0-9]{1,18}", raw_cursor) else None
+    )  # not ², 5,000 digits
     return _page(request, policy, _filters(request.GET), cursor=cursor)
 
 

@@ -13,6 +13,7 @@ are sent to the login page; applicant accounts get 403.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -82,7 +83,9 @@ def licence_list(request: HttpRequest) -> HttpResponseBase:
         licence_type=licence_type if any(t.code == licence_type for t in types) else "",
     )
     raw_cursor = request.GET.get("cursor", "")
-    cursor = int(raw_cursor) if raw_cursor.isdigit() else None
+    cursor = (
+        int(raw_cursor) if re.fullmatch(r"[0-9]{1,18}", raw_cursor) else None
+    )  # not ², 5,000 digits
     page = selectors.issued_page(request.user, filters, cursor=cursor, size=PAGE_SIZE)
     query = filters.as_query()
     next_url = (
