@@ -704,3 +704,22 @@ def test_a_submitted_case_s_answers_are_final(people: People) -> None:
     assert response["Location"] == reverse("portal:my_case", args=[case.number])
     assert client.post(url, {}).status_code == 302
     assert Case.objects.get(pk=case.pk).answers == case.answers
+
+
+def test_pages_about_one_case_lead_back_through_my_cases(people: People) -> None:
+    draft = food_draft(people)
+    client = as_user(people.applicant)
+    my_cases = f'<a href="{reverse("portal:my_cases")}">我的办件</a>'
+    draft_link = f'<a href="{reverse("portal:draft", args=[draft.pk])}">填写申请</a>'
+    answers_page = html(client.get(reverse("portal:draft_answers", args=[draft.pk])))
+    assert my_cases in answers_page
+    assert draft_link in answers_page
+    assert '<li aria-current="page">修改情形</li>' in answers_page
+    form_page = html(client.get(reverse("portal:draft", args=[draft.pk])))
+    assert my_cases in form_page
+    assert draft_link not in form_page  # the form page is the current one
+    assert '<li aria-current="page">填写申请</li>' in form_page
+    case = complete(people, sign_draft(people))
+    case_page = html(client.get(reverse("portal:my_case", args=[case.number])))
+    assert my_cases in case_page
+    assert f'<li aria-current="page">{case.number}</li>' in case_page
