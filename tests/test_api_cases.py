@@ -541,6 +541,10 @@ def test_a_file_name_that_is_not_utf8_is_a_422_at_file(world: World, file_name: 
     assert response.status_code == 201, response.content
     assert response.json()["file_name"] == "申请书.pdf"
     assert CaseMaterial.objects.get(case_id=draft).file.read() == PDF
+    # a multipart body sent to a JSON endpoint is read whole, as before: not JSON
+    form = client.put(f"/api/v1/cases/drafts/{draft}/form", body, content_type=CONTENT_TYPE)
+    assert form.status_code == 400, form.content
+    assert form.json()["code"] == "malformed_json"
     # who may not upload is told so first, as before
     assert as_user(None).post(url, body, content_type=CONTENT_TYPE).status_code == 401
     other = as_user(world.other_applicant).post(url, body, content_type=CONTENT_TYPE)

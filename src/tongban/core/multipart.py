@@ -58,6 +58,11 @@ class ReadablePartHeaders:
                 break
         return bytes(line)
 
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
     def _scan(self) -> None:
         while self._pending:
             if self._state == "start":
