@@ -18,13 +18,14 @@ from freezegun import freeze_time
 
 from tests import case_actions
 from tests.case_actions import ACTIONS, PDF, World, as_user
-from tests.catalog_fixtures import sample
+from tests.catalog_fixtures import sample, write_catalog
 from tests.factories import (
     ApplicantFactory,
     EnterpriseAgentFactory,
     EnterpriseFactory,
     StaffUserFactory,
 )
+from tests.multipart import CONTENT_TYPE, multipart_body
 from tongban.cases.applications import application_of
 from tongban.cases.materials import check_attach_material
 from tongban.cases.models import Case, CaseMaterial, CaseTask, TaskState
@@ -519,6 +520,156 @@ def test_a_draft_with_an_invalid_form_is_not_created(world: World) -> None:
         ).status_code
         == 401
     )
+
+
+@pytest.mark.parametrize("file_name", [b"\xff\xfe.pdf", "申请书.pdf".encode("gbk")])
+def test_a_file_name_that_is_not_utf8_is_a_422_at_file(world: World, file_name: bytes) -> None:
+    draft = _draft(world)
+    client = as_user(world.applicant)
+    url = f"/api/v1/cases/drafts/{draft}/materials/application"
+    body = multipart_body(files={"file": (file_name, PDF)})
+    response = client.post(url, body, content_type=CONTENT_TYPE)
+    assert response.status_code == 422, response.content
+    answer = response.json()
+    assert answer["code"] == "unreadable_file_name"
+    assert [e["path"] for e in answer["errors"]] == ["file"]
+    assert "文件名无法识别" in answer["errors"][0]["message"]
+    assert not CaseMaterial.objects.filter(case_id=draft).exists()
+    # the same body with a UTF-8 name: stored, its content byte for byte
+    body = multipart_body(files={"file": ("申请书.pdf".encode(), PDF)})
+    response = client.post(url, body, content_type=CONTENT_TYPE)
+    assert response.status_code == 201, response.content
+    assert response.json()["file_name"] == "申请书.pdf"
+    assert CaseMaterial.objects.get(case_id=draft).file.read() == PDF
+    # a multipart body sent to a JSON endpoint is read whole, as before: not JSON
+    form = client.put(f"/api/v1/cases/drafts/{draft}/form", body, content_type=CONTENT_TYPE)
+    assert form.status_code == 400, form.content
+    assert form.json()["code"] == "malformed_json"
+    # who may not upload is told so first, as before
+    assert as_user(None).post(url, body, content_type=CONTENT_TYPE).status_code == 401
+    other = as_user(world.other_applicant).post(url, body, content_type=CONTENT_TYPE)
+    assert other.status_code == 404
+
+
+def test_an_unknown_form_key_is_a_422_and_nothing_is_saved(world: World) -> None:
+    draft = _draft(world)
+    client = as_user(world.applicant)
+    url = f"/api/v1/cases/drafts/{draft}/form"
+    response = client.put(
+        url, {"form": {"site_area": 95, "zz": "x"}}, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
+    errors = response.json()["errors"]
+    assert [e["path"] for e in errors] == ["form.zz"]
+    assert "未知字段" in errors[0]["message"]
+    assert "zz" in errors[0]["message"]
+    assert Case.objects.get(pk=draft).form_data["site_area"] == "80"  # nothing saved
+    drafts = Case.objects.count()
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": ANSWERED, "form": {"zz": 1}}
+    response = post(client, "/api/v1/cases", body)
+    assert response.status_code == 422, response.content
+    assert [e["path"] for e in response.json()["errors"]] == ["form.zz"]
+    assert Case.objects.count() == drafts  # no draft either
+
+
+def test_a_form_value_for_a_field_the_answers_leave_out_is_dropped(world: World) -> None:
+    client = as_user(world.applicant)
+    body = {"item": "SC-FOOD-001", "division": "330100", "answers": {"entity": "individual"}}
+    response = post(client, "/api/v1/cases", {**body, "answers": {**body["answers"], "area": 0}})
+    assert response.status_code == 201, response.content
+    draft = response.json()["id"]
+    # 经营面积 is the item's field, but with no site it does not apply: dropped, not refused
+    url = f"/api/v1/cases/drafts/{draft}/form"
+    response = client.put(url, {"form": {"site_area": 95}}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert "site_area" not in Case.objects.get(pk=draft).form_data
+
+
+STAFF_COUNT = """\
+schema: tongban-catalog/1
+data_elements:
+  - {code: staff_count, name: 从业人数, type: integer}
+items:
+  - code: SC-STAFF-001
+    name: 从业人员备案（示例）
+    type: filing
+    department: 3301-SCJG
+    legal_basis: 示例
+    acceptance_conditions: 示例
+    promised_limit_days: 5
+    applicant_types: [person]
+    fields:
+      - {key: staff, label: 从业人数, element: staff_count}
+"""
+
+
+def test_an_integer_of_too_many_digits_is_a_422_in_words(world: World, tmp_path: Path) -> None:
+    import_catalog(write_catalog(tmp_path / "staff", staff=STAFF_COUNT))
+    client = as_user(world.applicant)
+    response = post(client, "/api/v1/cases", {"item": "SC-STAFF-001", "division": "330100"})
+    assert response.status_code == 201, response.content
+    draft = response.json()["id"]
+    url = f"/api/v1/cases/drafts/{draft}/form"
+    for body in (
+        json.dumps({"form": {"staff": "9" * 4301}}),
+        '{"form": {"staff": ' + "9" * 4301 + "}}",  # as a JSON number: still well-formed
+        json.dumps({"form": {"staff": "-" + "0" * 4301}}),
+    ):
+        response = client.put(url, body, content_type="application/json")
+        assert response.status_code == 422, response.content
+        errors = response.json()["errors"]
+        assert [e["path"] for e in errors] == ["form.staff"]
+        assert "数字位数过多" in errors[0]["message"]
+        assert "Exceeds" not in response.content.decode()
+        assert Case.objects.get(pk=draft).form_data.get("staff") is None
+    response = client.put(url, {"form": {"staff": "9" * 4300}}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert Case.objects.get(pk=draft).form_data["staff"] == int("9" * 4300)
+    response = client.put(url, {"form": {"staff": "12人"}}, content_type="application/json")
+    assert response.json()["errors"][0]["message"] == "请填写整数"  # the other checks stand
+
+
+MALFORMED = [
+    pytest.param(b'{"a":', id="cut-short"),
+    pytest.param(b"[1, 2]", id="array"),
+    pytest.param(b'"text"', id="string"),
+    pytest.param(b"{'a': 1}", id="single-quotes"),
+    pytest.param(b'{"reason": "\xff"}', id="not-utf8"),
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+def test_a_body_that_is_not_a_json_object_is_a_400_in_the_house_shape(
+    world: World, body: bytes
+) -> None:
+    draft = _draft(world)
+    before = Case.objects.get(pk=world.case.pk)
+    drafts = Case.objects.count()
+    client = as_user(world.applicant)
+    window = as_user(world.window)
+    for response in (
+        client.post("/api/v1/cases", body, content_type="application/json"),
+        client.put(f"/api/v1/cases/drafts/{draft}/form", body, content_type="application/json"),
+        window.post(f"/api/v1/cases/{world.number}/accept", body, content_type="application/json"),
+        as_user(None).post(
+            "/api/v1/items/SC-FOOD-001/guide", body, content_type="application/json"
+        ),
+    ):
+        assert response.status_code == 400, response.content
+        answer = response.json()
+        assert answer["code"] == "malformed_json"
+        assert answer["message"] == "请求体无法解析，应为 JSON 对象"
+        assert [e["path"] for e in answer["errors"]] == ["body"]
+        assert "JSON" in answer["errors"][0]["message"]
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.state, case.event_count) == (before.state, before.event_count)
+    assert Case.objects.count() == drafts
+    assert Case.objects.get(pk=draft).form_data["site_area"] == "80"
+    # the caller is known before the body is read: anonymous is 401 whatever it sent
+    anonymous = as_user(None).post(
+        f"/api/v1/cases/{world.number}/accept", body, content_type="application/json"
+    )
+    assert anonymous.status_code == 401
 
 
 def action(world: World, user: Any, name: str, body: dict[str, Any] | None = None) -> Any:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from tests.catalog_fixtures import sample, write_catalog
 from tests.factories import ApplicantFactory, EnterpriseAgentFactory, StaffUserFactory
+from tests.multipart import CONTENT_TYPE, multipart_body
 from tongban.cases import applications
 from tongban.cases.applications import application_of
 from tongban.cases.materials import check_attach_material
@@ -264,6 +265,35 @@ def test_uploads_are_checked_and_submission_needs_everything(people: People) -> 
     assert response["Location"] == reverse("portal:my_case", args=[draft.number])
     # a submitted application's form page leads to the case
     assert client.get(url)["Location"] == reverse("portal:my_case", args=[draft.number])
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_at_its_material(people: People) -> None:
+    draft = sign_draft(people)
+    client = as_user(people.applicant)
+    url = reverse("portal:draft", args=[draft.pk])
+    fields = {"f_scale": "小型", "f_shop": "老王面馆", "intent": "save"}
+    body = multipart_body(fields, {"m_design": ("设计图.pdf".encode("gbk"), PDF)})
+    response = client.post(url, body, content_type=CONTENT_TYPE)
+    assert response.status_code == 422
+    page = html(response)
+    design = page.split("招牌设计图")[1].split("安全承诺书")[0]  # the error is at its material
+    assert "文件名无法识别，请使用 UTF-8 编码的文件名后重新上传" in design
+    assert not CaseMaterial.objects.filter(case=draft).exists()
+    body = multipart_body(fields, {"m_design": ("设计图.pdf".encode(), PDF)})
+    assert client.post(url, body, content_type=CONTENT_TYPE).status_code == 302
+    assert CaseMaterial.objects.get(case=draft).original_name == "设计图.pdf"
+
+
+def test_the_form_page_posts_only_the_item_s_fields(people: People) -> None:
+    draft = sign_draft(people)
+    response = as_user(people.applicant).post(
+        reverse("portal:draft", args=[draft.pk]),
+        {"f_scale": "小型", "f_zz": "不是本事项的字段", "zz": "1", "intent": "save"},
+    )
+    assert response.status_code == 302  # what is not a field of the form is not read at all
+    draft.refresh_from_db()
+    assert draft.form_data["scale"] == "小型"
+    assert "zz" not in draft.form_data
 
 
 def test_history_prefill_offers_earlier_values(people: People) -> None:

@@ -21,6 +21,7 @@ from tongban.cases.materials import check_attach_material, sniff_format
 from tongban.cases.services import check_create_draft, perform, submit_draft
 from tongban.catalog.services import import_catalog
 from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.multipart import ReadablePartHeaders
 from tongban.identity.models import Department
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +133,40 @@ def test_an_oversized_upload_through_the_api_is_a_422_at_file(case: Any, client:
     assert response.status_code == 422
     assert response.json()["errors"] == [{"path": "file", "message": "文件超过 10 MB"}]
     assert not case.materials.exists()
+
+
+class Trickle:
+    """A request stream that hands over at most ``step`` bytes a read."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._step = data, step
+
+    def read(self, size: int = -1) -> bytes:
+        n = self._step if size < 0 else min(size, self._step)
+        out, self._data = self._data[:n], self._data[n:]
+        return out
+
+
+@pytest.mark.parametrize("step", [1, 2, 5, 13, 64 * 1024])
+@pytest.mark.parametrize("read_size", [-1, 1, 7, 4096])
+def test_only_part_headers_are_decoded_and_content_passes_unchanged(
+    step: int, read_size: int
+) -> None:
+    boundary = b"bNd"
+    # content holding bytes that are not UTF-8, the boundary without a line break before it,
+    # a line break with half a delimiter, and a blank line
+    content = b"\xff\xfe--bNd\r\n\r\n\r\n--bN\x00" + PDF
+    body = (
+        b'--bNd\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xe4\xb8\xad\xff'
+        b'\r\n--bNd\r\nContent-Disposition: form-data; name="f"; filename="\xff\xfe.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n" + content + b"\r\n--bNd--\r\n\xff epilogue"
+    )
+    stream = ReadablePartHeaders(Trickle(body, step), boundary)
+    read = b""
+    while chunk := stream.read(read_size):
+        read += chunk
+    expected = body.replace(b'filename="\xff\xfe.pdf"', 'filename="\ufffd\ufffd.pdf"'.encode())
+    assert read == expected  # the field's value and the file's content are as sent
 
 
 def _eicar(content: bytes) -> str | None:

@@ -1,19 +1,72 @@
-"""The ``/api/v1/`` NinjaAPI: routers of each app, error translation, OpenAPI 3.1 document."""
+"""The ``/api/v1/`` NinjaAPI: routers of each app, error translation, OpenAPI 3.1 document.
+
+Every error comes back in one shape, ``{"code", "message", "errors": [{"path", "message"}]}``:
+domain errors by their class (422/404/403/409), a request that does not fit its schema 422
+``invalid_request``, and a JSON body that cannot be read — not JSON, or not an object — 400
+``malformed_json``. The caller is authenticated before the body is read, so an anonymous
+request is 401 whatever its body holds."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
-from ninja.errors import ValidationError as NinjaValidationError
+import json
+from typing import Any, cast
 
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+from tongban.cases.applications import MAX_INTEGER_DIGITS
 from tongban.catalog.services import CatalogInvalid
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+
+
+class MalformedJson(ValueError):
+    """The request body is not a JSON object; ``message`` says what is wrong, in words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _integer(digits: str) -> int | str:
+    # a number longer than int() converts stays as written, for the field's own check to refuse
+    # (``数字位数过多`` for a form value): the document itself is well-formed
+    return int(digits) if len(digits.lstrip("-")) <= MAX_INTEGER_DIGITS else digits
+
+
+class ObjectParser(Parser):
+    """JSON bodies are objects; anything else is ``MalformedJson``, which ninja hands on as the
+    cause of its 400 ``HttpError`` (``malformed_json`` below)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        try:
+            document = json.loads(request.body, parse_int=_integer)
+        except UnicodeDecodeError:
+            raise MalformedJson(_("请求体不是 UTF-8 编码的 JSON")) from None
+        except ValueError as exc:
+            line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+            if line and column:
+                message = _("请求体不是有效的 JSON（第 %(line)d 行第 %(column)d 列）") % {
+                    "line": line,
+                    "column": column,
+                }
+            else:
+                message = _("请求体不是有效的 JSON")
+            raise MalformedJson(message) from None
+        if not isinstance(document, dict):
+            raise MalformedJson(_("请求体应为 JSON 对象（{…}）"))
+        return cast(dict[str, Any], document)
+
 
 api = NinjaAPI(
     title="tongban API",
     version="1.0.0",
     description="通办 一网通办 platform REST API",
     urls_namespace="api",
+    parser=ObjectParser(),
 )
 
 _STATUS = {ValidationFailed: 422, NotFound: 404, PermissionDenied: 403, Conflict: 409}
@@ -38,6 +91,21 @@ def request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResp
         errors.append({"path": ".".join(loc), "message": err.get("msg", "invalid")})
     body = {"code": "invalid_request", "message": "请求参数不正确", "errors": errors}
     return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """A body ``ObjectParser`` could not read is 400 ``malformed_json`` at ``body``; any other
+    ``HttpError`` (401 from authentication among them) keeps ninja's own answer."""
+    cause = exc.__cause__
+    if isinstance(cause, MalformedJson):
+        body = {
+            "code": "malformed_json",
+            "message": _("请求体无法解析，应为 JSON 对象"),
+            "errors": [{"path": "body", "message": cause.message}],
+        }
+        return api.create_response(request, body, status=400)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 @api.exception_handler(CatalogInvalid)

@@ -47,6 +47,7 @@ from tongban.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from tongban.core.uploads import file_name_problem
 from tongban.identity.models import Division, Enterprise
 from tongban.identity.permissions import acts_for_enterprise, is_applicant
 from tongban.notifications.services import queue_notification
@@ -172,7 +173,10 @@ def _check_uploads(merged: Merged, files: Mapping[str, Upload]) -> list[FieldErr
         if m.coverage in ("exempt", "produced"):
             errors.append(FieldError(f"materials.{m.key}", f"“{m.name}”免提交，无需上传"))
             continue
-        _name, content = upload
+        name, content = upload
+        if (problem := file_name_problem(name, f"materials.{m.key}")) is not None:
+            errors.append(problem)
+            continue
         if not content:
             errors.append(FieldError(f"materials.{m.key}", "文件为空"))
             continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -63,6 +64,9 @@ _MASKS: dict[str, Callable[[str], str]] = {
     "social_security_card_no": mask_id_number,
 }
 HISTORY_OPTIONS = 5
+# The most digits an integer form value may have: no more than Python itself converts
+# (``sys.get_int_max_str_digits``, 4,300 by default) — past it ``int()`` refuses in English.
+MAX_INTEGER_DIGITS = min(4300, sys.get_int_max_str_digits() or 4300)
 _HISTORY_CASES = 20
 
 
@@ -560,6 +564,9 @@ def clean_value(element: DataElement | None, raw: str) -> Any:
     if kind == "integer":
         if not re.fullmatch(r"[+-]?\d+", value):
             raise ValueError(_("请填写整数"))
+        digits = len(value.lstrip("+-"))
+        if digits > MAX_INTEGER_DIGITS:
+            raise ValueError(_("数字位数过多，最多 %(count)d 位") % {"count": MAX_INTEGER_DIGITS})
         return int(value)
     if kind == "decimal":
         try:
@@ -630,13 +637,16 @@ def _locked_draft(actor: Any, draft_id: int) -> Case:
 def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) -> Case:
     """Store the applicant's form on their draft. Every value is checked against its data
     element and all problems are reported at once (paths ``form.<field key>``); 自动填 name and
-    certificate numbers are taken from the verified identity whatever was sent."""
+    certificate numbers are taken from the verified identity whatever was sent. A key the
+    item's form has no field for is refused (``未知字段``); a value for a field the 情形
+    answers leave out is dropped, as when the answers change (``check_change_answers``)."""
     case = _locked_draft(actor, draft_id)
-    _spec, result = _guide(case)
+    spec, result = _guide(case)
     applying = [f.field for f in result.fields if f.status == "applies"]
     elements = _elements(f.element_code for f in applying)
     cleaned: dict[str, Any] = {}
-    errors: list[FieldError] = []
+    known = {f.key for f in spec.fields}
+    errors = [_unknown_field_error(key) for key in values if key not in known]
     shared = shared_data(case).values
     for field in applying:
         if field.key in shared:  # 系统填 from a data source: not typed over
@@ -683,6 +693,10 @@ def check_change_answers(actor: Any, draft_id: int, answers: dict[str, Any]) -> 
     case.form_data = {k: v for k, v in (case.form_data or {}).items() if k in applying}
     case.save(update_fields=["answers", "form_data"])
     return case
+
+
+def _unknown_field_error(key: str) -> FieldError:
+    return FieldError(f"form.{key}", _("未知字段：本事项的表单没有“%(key)s”") % {"key": key})
 
 
 def _unanswered_error(key: str) -> FieldError:

@@ -39,7 +39,7 @@ from tongban.core.errors import (
     ValidationFailed,
 )
 from tongban.core.plugins import Registry
-from tongban.core.uploads import MB, Upload, read_within
+from tongban.core.uploads import MB, Upload, check_file_name, read_within
 from tongban.identity.services import PURPOSE_MAX_LENGTH, record_personal_data_access
 
 logger = structlog.get_logger(__name__)
@@ -223,6 +223,7 @@ def check_attach_material(
         raise state_conflict(
             actor, case, f"办件当前为“{case.get_state_display()}”，不能再上传材料", "locked"
         )
+    check_file_name(file_name)  # not UTF-8 as sent: it could not be shown as it was named
     if not isinstance(content, bytes):
         content = read_within(content, _material_of(case, material_key).max_size_mb * MB)
     material, detected = _checked(case, material_key, content)
