@@ -152,7 +152,8 @@ def test_decision_yellow_warns_the_head_and_red_escalates_once(people: People) -
     for outsider in (people.ga_head, people.district_head, people.district_supervisor):
         assert not Notification.objects.filter(recipient=outsider).exists()
 
-    perform(people.head, case.number or "", "decide", {"outcome": "approved"})
+    with freeze_time("2025-03-19 16:00:00+08:00"):  # its 送达 period runs to 2 April
+        perform(people.head, case.number or "", "decide", {"outcome": "approved"})
     assert warn_and_escalate(dt.date(2025, 3, 20)) == {}  # decided: no longer timed
 
 
@@ -193,6 +194,60 @@ def test_nothing_is_watched_while_the_clock_is_stopped(people: People) -> None:
     case.refresh_from_db()
     assert case.due_date == dt.date(2025, 4, 3)
     assert warn_and_escalate(dt.date(2025, 4, 2)) == {"decision_warned": 1}
+
+
+# --- 送达 -------------------------------------------------------------------------------------------
+
+
+def test_delivery_yellow_warns_the_window_and_red_escalates_once(people: People) -> None:
+    """Decided on Monday 3 March: the result is to be delivered within ten working days (行政许可法
+    第四十四条), by Monday 17 March. The window (who delivers) is warned, then the head and the
+    supervisors are told it is late — each once; delivered, the case is no longer watched."""
+    case = people.awaiting_decision()
+    number = case.number or ""
+    perform(people.head, number, "decide", {"outcome": "approved"})
+    assert warn_and_escalate(dt.date(2025, 3, 12)) == {}  # 3 working days left: green
+    assert warn_and_escalate(dt.date(2025, 3, 13)) == {"delivery_warned": 1}
+    assert warn_and_escalate(dt.date(2025, 3, 14)) == {"delivery_warned": 1}  # still yellow …
+    [warning] = messages(people.window, "case.delivery_warning")  # … but told once
+    assert "2025-03-17" in warning.body
+    assert number in warning.body
+    assert Notification.objects.filter(template="case.delivery_warning").count() == 1
+    assert not messages(people.district_window, "case.delivery_warning")
+
+    assert warn_and_escalate(dt.date(2025, 3, 18)) == {"delivery_escalated": 1}
+    warn_and_escalate(dt.date(2025, 3, 19))
+    [overdue] = messages(people.head, "case.delivery_overdue")
+    assert "2025-03-17" in overdue.body
+    assert "超期 1 个工作日" in overdue.body
+    assert len(messages(people.supervisor, "case.delivery_overdue")) == 1
+    escalated = Notification.objects.filter(template="case.delivery_overdue")
+    assert set(escalated.values_list("recipient", flat=True)) == {
+        people.head.pk,
+        people.supervisor.pk,
+    }
+
+    perform(people.window, number, "deliver", {"method": "pickup"})
+    assert warn_and_escalate(dt.date(2025, 3, 20)) == {}  # delivered: no longer watched
+
+
+def test_a_case_delivered_while_the_sweep_runs_is_not_reported(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tongban.cases.deadlines import _Recipients
+
+    case = people.awaiting_decision()
+    number = case.number or ""
+    perform(people.head, number, "decide", {"outcome": "approved"})
+    real = _Recipients.escalation
+
+    def delivered_meanwhile(self: _Recipients, case_: Case, department_id: int) -> list[object]:
+        perform(people.window, number, "deliver", {"method": "electronic"})
+        return real(self, case_, department_id)
+
+    monkeypatch.setattr(_Recipients, "escalation", delivered_meanwhile)
+    assert warn_and_escalate(dt.date(2025, 3, 18)) == {"changed_meanwhile": 1}
+    assert not Notification.objects.filter(template="case.delivery_overdue").exists()
 
 
 # --- past the known calendar ------------------------------------------------------------------------

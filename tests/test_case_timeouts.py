@@ -40,6 +40,14 @@ def accepted_case(tmp_path: Path) -> Case:
     return perform(window, case.number, "accept")
 
 
+def another_accepted_case() -> Case:
+    """A second case of the catalog ``accepted_case`` imported, accepted today."""
+    applicant = ApplicantFactory()
+    window = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
+    draft = check_create_draft(applicant, item_code="SC-FOOD-001", division_code="330100")
+    return perform(window, submit_draft(applicant, draft.pk).number, "accept")
+
+
 @pytest.mark.django_db
 @freeze_time("2025-03-03 10:00:00+08:00")  # Monday
 def test_deemed_approval_and_escalation_exactly_once(tmp_path: Path) -> None:
@@ -135,13 +143,18 @@ def test_yellow_warns_reviewers_and_red_escalates_once(tmp_path: Path) -> None:
     assert "2025-03-05" in warning.body
     warn_and_escalate(dt.date(2025, 3, 3))
     assert Notification.objects.filter(recipient=ga_reviewer).count() == 1  # once
-    # Friday 7 Mar: both stage-1 tasks are overdue.
-    assert warn_and_escalate(dt.date(2025, 3, 7)) == {"escalated": 2}
-    assert Notification.objects.filter(recipient=head, template="case.task_overdue").count() == 1
-    assert Notification.objects.filter(recipient=supervisor).count() == 2
+    # Friday 7 Mar: both stage-1 tasks are overdue. The 公安 check gets its 红牌; the 市场监管
+    # review escalates on timeout, so its 超时督办 is its red card and the sweep sends none.
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    assert warn_and_escalate(dt.date(2025, 3, 7)) == {"escalated": 1}
+    assert Notification.objects.filter(recipient=ga_head, template="case.task_overdue").count() == 1
+    assert not Notification.objects.filter(recipient=head).exists()
+    assert Notification.objects.filter(recipient=supervisor).count() == 1
     assert not Notification.objects.filter(recipient=outsider).exists()
     warn_and_escalate(dt.date(2025, 3, 7))
-    assert Notification.objects.filter(recipient=supervisor).count() == 2
+    assert Notification.objects.filter(recipient=supervisor).count() == 1
     assert case.number in Notification.objects.filter(recipient=supervisor).first().body
 
 
@@ -215,8 +228,9 @@ def test_a_deemed_approval_tells_the_applicant_once(tmp_path: Path) -> None:
     assert message.dedupe_key == f"case:{case.number}:{event.sequence}:in_app"
 
 
-class WorkerKilled(Exception):
-    """Stands for the worker dying in the middle of the sweep."""
+class WorkerKilled(BaseException):
+    """Stands for the worker dying in the middle of the sweep (not an error the sweep logs and
+    goes on from, as it does for one task's ``Exception``: the process is gone)."""
 
 
 @pytest.mark.django_db
@@ -227,11 +241,7 @@ def test_a_sweep_killed_half_way_is_rerun_and_applies_each_timeout_once(
     """Four tasks are past their deadlines; the worker dies while writing the second deemed
     approval. That task's transaction leaves nothing behind; the next run does the other three,
     and a third run finds nothing to do."""
-    first = accepted_case(tmp_path)
-    applicant = ApplicantFactory()
-    window = StaffUserFactory(department=Department.objects.get(code="3301-SCJG"), roles=["window"])
-    draft = check_create_draft(applicant, item_code="SC-FOOD-001", division_code="330100")
-    second = perform(window, submit_draft(applicant, draft.pk).number, "accept")
+    first, second = accepted_case(tmp_path), another_accepted_case()
     second_ga = second.tasks.get(department__code="3301-GA")
     real = deadlines.update_then_insert
 
@@ -379,3 +389,175 @@ def test_a_task_done_while_the_sweep_runs_is_not_escalated(
     assert warn_and_escalate(dt.date(2025, 3, 7)) == {"escalated": 1}  # the transferred task
     told = Notification.objects.filter(template="case.task_overdue")
     assert list(told.values_list("recipient_id", flat=True)) == [head.pk]
+
+
+def _escalations(case: Case) -> list[str]:
+    """The deadlines ``case``'s timeout escalations were for, in order."""
+    return [
+        e.data["due_date"] for e in case.events.filter(action="timeout_escalation").order_by("id")
+    ]
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_deadline_moved_by_a_clock_stop_is_escalated_again_once(tmp_path: Path) -> None:
+    """The 食品安全审查 (escalate on timeout, due 6 March) is escalated on 7 March; the case is
+    then stopped (中止) from 7 to 12 March, which moves the task's deadline three working days
+    on, to 11 March. That deadline, missed too, is escalated once more — once."""
+    from tongban.notifications.models import Notification
+
+    case = accepted_case(tmp_path)
+    scjg = Department.objects.get(code="3301-SCJG")
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    task = case.tasks.get(department=scjg, stage=1)
+    assert apply_timeouts(dt.date(2025, 3, 7)) == {"deemed_approved": 1, "escalated": 1}
+    with freeze_time("2025-03-07 10:00:00+08:00"):
+        perform(head, case.number or "", "suspend", {"kind": "inspection", "reason": "送检"})
+    assert apply_timeouts(dt.date(2025, 3, 10)) == {}  # that deadline was escalated already
+    with freeze_time("2025-03-12 10:00:00+08:00"):
+        perform(head, case.number or "", "resume")
+    task.refresh_from_db()
+    assert task.due_date == dt.date(2025, 3, 11)
+    assert apply_timeouts(dt.date(2025, 3, 12)) == {"escalated": 1}
+    assert apply_timeouts(dt.date(2025, 3, 12)) == {}  # a re-run: nothing twice
+    assert apply_timeouts(dt.date(2025, 3, 13)) == {}
+    assert _escalations(case) == ["2025-03-06", "2025-03-11"]
+    told = Notification.objects.filter(recipient=head, template="case.timeout_escalation")
+    assert [("2025-03-06" in m.body, "2025-03-11" in m.body) for m in told.order_by("id")] == [
+        (True, False),
+        (False, True),
+    ]
+    assert case.events.filter(action="deemed_approval").count() == 1  # the 消防 check, once
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_a_deadline_moved_by_an_extension_is_escalated_again_once(tmp_path: Path) -> None:
+    case = accepted_case(tmp_path)
+    scjg = Department.objects.get(code="3301-SCJG")
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    task = case.tasks.get(department=scjg, stage=1)
+    assert apply_timeouts(dt.date(2025, 3, 7))["escalated"] == 1
+    with freeze_time("2025-03-10 10:00:00+08:00"):  # the case is due 17 March: still in time
+        perform(head, case.number or "", "extend", {"days": 5, "reason": "需现场核查"})
+    task.refresh_from_db()
+    assert task.due_date == dt.date(2025, 3, 13)
+    assert apply_timeouts(dt.date(2025, 3, 13)) == {}  # due today
+    assert apply_timeouts(dt.date(2025, 3, 14)) == {"escalated": 1}
+    assert apply_timeouts(dt.date(2025, 3, 17)) == {}
+    assert _escalations(case) == ["2025-03-06", "2025-03-13"]
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+@pytest.mark.parametrize("timeouts_first", [True, False])
+def test_an_escalate_on_timeout_task_is_escalated_once_not_twice(
+    tmp_path: Path, timeouts_first: bool
+) -> None:
+    """On 7 March both stage-1 tasks are overdue. The 食品安全审查 escalates on timeout: its head
+    and the supervisors get the 超时督办 alone (naming how late it is), not a 红牌督办 besides,
+    whichever sweep runs first; the 消防 check (deemed approved on timeout) still gets its 红牌
+    when the warning sweep finds it open."""
+    from tongban.cases.deadlines import warn_and_escalate
+    from tongban.identity.models import Division
+    from tongban.notifications.models import Notification
+
+    case = accepted_case(tmp_path)
+    scjg = Department.objects.get(code="3301-SCJG")
+    head = StaffUserFactory(department=scjg, roles=["department_head"])
+    ga_head = StaffUserFactory(
+        department=Department.objects.get(code="3301-GA"), roles=["department_head"]
+    )
+    province = Department.objects.create(
+        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
+    )
+    supervisor = StaffUserFactory(department=province, roles=["supervisor"])
+    today = dt.date(2025, 3, 7)
+    if timeouts_first:
+        apply_timeouts(today)
+        assert warn_and_escalate(today) == {}  # the 消防 check was deemed approved
+    else:
+        assert warn_and_escalate(today) == {"escalated": 1}  # the 消防 check
+        apply_timeouts(today)
+    warn_and_escalate(today)
+    apply_timeouts(today)
+    [escalation] = Notification.objects.filter(recipient=head)
+    assert escalation.template == "case.timeout_escalation"
+    assert "2025-03-06" in escalation.body
+    assert "超期 1 个工作日" in escalation.body
+    # the review was due on 6 March, the 消防 check on 5 March
+    about_review = Notification.objects.filter(recipient=supervisor, body__contains="2025-03-06")
+    assert list(about_review.values_list("template", flat=True)) == ["case.timeout_escalation"]
+    ga_red = Notification.objects.filter(recipient=ga_head, template="case.task_overdue")
+    assert ga_red.count() == (0 if timeouts_first else 1)
+    assert case.events.filter(action="timeout_escalation").count() == 1
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_one_task_failing_does_not_stop_the_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cases' 消防 checks are past their deadline; deeming the second one approved fails
+    with an unexpected error. That task is rolled back alone and logged with its case number
+    and id; the sweep goes on with the other tasks, and the next run deems it approved."""
+    from structlog.testing import capture_logs
+
+    first, second = accepted_case(tmp_path), another_accepted_case()
+    second_ga = second.tasks.get(department__code="3301-GA")
+    real = deadlines.update_then_insert
+
+    def failing(updates: Any, event: Any) -> Any:
+        written = real(updates, event)
+        if event.case_id == second.pk:
+            raise RuntimeError("disk full")
+        return written
+
+    monkeypatch.setattr(deadlines, "update_then_insert", failing)
+    with capture_logs() as logs:
+        report = apply_timeouts(dt.date(2025, 3, 6))  # the 消防 checks (due 5 March) only
+    assert report == {"deemed_approved": 1, "failed": 1}
+    [failure] = [e for e in logs if e["event"] == "cases.timeout_failed"]
+    assert (failure["case"], failure["task"]) == (second.number, second_ga.pk)
+    assert failure["log_level"] == "error"
+    second_ga.refresh_from_db()
+    assert second_ga.state == TaskState.OPEN  # nothing half-written
+    assert not second.events.filter(action="deemed_approval").exists()
+    assert first.events.filter(action="deemed_approval").count() == 1
+
+    monkeypatch.setattr(deadlines, "update_then_insert", real)
+    assert apply_timeouts(dt.date(2025, 3, 6)) == {"deemed_approved": 1}  # retried
+    assert apply_timeouts(dt.date(2025, 3, 6)) == {}
+    second_ga.refresh_from_db()
+    assert second_ga.state == TaskState.APPROVED
+
+
+@pytest.mark.django_db
+@freeze_time("2025-03-03 10:00:00+08:00")  # Monday
+def test_tasks_escalated_before_the_upgrade_keep_the_deadline_they_were_escalated_for(
+    tmp_path: Path,
+) -> None:
+    """The upgrade reads which deadline an earlier escalation was for from its event: a task
+    escalated for 6 March whose deadline has moved since is escalated again for the new one,
+    one escalated for its present deadline is not."""
+    import importlib
+
+    from django.apps import apps
+
+    from tongban.cases import events
+    from tongban.cases.models import CaseTask
+
+    backfill = importlib.import_module(
+        "tongban.cases.migrations.0015_task_escalated_due_date"
+    ).from_events
+    moved, kept = accepted_case(tmp_path), another_accepted_case()
+    for case, due in ((moved, dt.date(2025, 3, 11)), (kept, dt.date(2025, 3, 6))):
+        task = case.tasks.get(department__code="3301-SCJG", stage=1)
+        events.record(case, "timeout_escalation", None, task=task, data={"due_date": "2025-03-06"})
+        CaseTask.objects.filter(pk=task.pk).update(
+            escalated_at=dt.datetime(2025, 3, 7, tzinfo=dt.UTC), due_date=due
+        )
+    backfill(apps, None)
+    assert apply_timeouts(dt.date(2025, 3, 12)) == {"deemed_approved": 2, "escalated": 1}
+    assert _escalations(Case.objects.get(pk=moved.pk)) == ["2025-03-06", "2025-03-11"]
+    assert _escalations(Case.objects.get(pk=kept.pk)) == ["2025-03-06"]

@@ -193,3 +193,14 @@ def test_masking() -> None:
     assert mask_name("张三") == "张*"
     assert mask_name("欧阳小明") == "欧***"
     assert mask_name("张") == "张"
+
+
+def test_a_person_born_today_by_the_local_date_is_valid() -> None:
+    """Just after midnight in Beijing, someone born that day has a valid number, though the
+    server clock's UTC date is still the day before."""
+    from freezegun import freeze_time
+
+    body = "110105" + "20250304" + "001"
+    value = body + id_number_check_char(body)
+    with freeze_time("2025-03-03 16:30:00+00:00"):  # 00:30 on 4 March in Beijing
+        assert check_id_number(value) == value

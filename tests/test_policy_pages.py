@@ -135,3 +135,14 @@ def test_workbench_actions_go_through_the_services(world: Any) -> None:
     assert "负责人" in denied.content.decode()
     client_for(world.head).post(base + "approve_run/", {"run": run.pk})
     assert Run.objects.get(pk=run.pk).status == "approved"
+
+
+def test_the_payment_date_offered_is_todays_local_date(world: Any) -> None:
+    """At 01:30 in Beijing on 16 November it is still the 15th in UTC: the 发放日 the run form
+    offers is the platform's local day, not the server clock's."""
+    from freezegun import freeze_time
+
+    detail = f"/workbench/policies/{world.policy.code}/"
+    with freeze_time("2026-11-15 17:30:00+00:00"):
+        page = client_for(world.author).get(detail).content.decode()
+    assert 'name="payment_date" value="2026-11-16"' in page

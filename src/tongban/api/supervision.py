@@ -41,7 +41,9 @@ class LightsOut(Schema):
 
 
 class EscalationsOut(Schema):
-    cases: int = Field(description="cases whose own deadline (预审 period, due date) was escalated")
+    cases: int = Field(
+        description="cases whose own deadline (预审 period, due date, 送达 period) was escalated"
+    )
     tasks: int = Field(description="review tasks escalated")
     verifications: int = Field(description="告知承诺 核查 tasks escalated")
 

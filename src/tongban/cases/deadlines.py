@@ -8,13 +8,23 @@ a worker killed mid-sweep leaves every task either fully handled or untouched fo
 A deemed approval whose next stage would fall past the known working-day calendar is left
 untouched (counted as ``calendar_unknown``; the department's heads and the system administrators
 are told once) while the sweep goes on with the other tasks.
+A task that fails with any other error is rolled back alone, logged (``cases.timeout_failed``)
+and left for the next run; the sweep goes on with the others.
+A deemed approval happens once per task; an escalation once per deadline: the task keeps the
+deadline it was escalated for (``escalated_due_date``), so one moved later by 恢复计时 or 延期
+and missed again is escalated again, and a re-run for the same deadline does nothing.
 A deemed approval tells the applicant, as any step does (``notices``); an escalation tells the
-department's head and the supervisors, in the same transaction.
+department's head and the supervisors, in the same transaction, how late the task is. For a
+task that escalates on timeout that 超时督办 is its red card: the 红黄牌 sweep sends it no
+``case.task_overdue`` besides (one message, the one that also records the escalation on the
+case's trail); every other task gets its 红牌 as below.
 
-红黄牌 watches three kinds of deadline: the open tasks (审查 by their department's reviewers; the
+红黄牌 watches four kinds of deadline: the open tasks (审查 by their department's reviewers; the
 告知承诺 核查 by the handling department), the 预审 period of a submitted case (the window, from
-when the materials arrived; ``queues.intake_due``) and the due date of an accepted case until
-its decision (the handling department's head). Yellow warns whoever must act, red escalates to
+when the materials arrived; ``queues.intake_due``), the due date of an accepted case until its
+decision (the handling department's head) and the 送达 period of a decided case (the window,
+who delivers: ``queues.delivery_due``, ten working days from the decision). Yellow warns
+whoever must act, red escalates to
 the head and the supervisors of the case's division and the ones above it; every message is
 sent once per deadline and recipient (the dedupe key holds the due date, so a deadline moved by
 a clock stop, an extension or new materials is watched afresh), and nothing is watched while
@@ -39,8 +49,10 @@ from django.utils import timezone
 from tongban.cases import access, events, notices
 from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskKind, TaskState
 from tongban.cases.queues import (
+    DELIVERY_LIMIT_WORKDAYS,
     INTAKE_LIMIT_WORKDAYS,
     Signal,
+    delivery_due,
     intake_due,
     signal_for,
     yellow_threshold,
@@ -63,18 +75,28 @@ _SLACK_DAYS = 14  # calendar days beyond twice the yellow threshold, enough for 
 
 
 def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
-    """Handle every open task past its deadline whose item says what to do on timeout."""
+    """Handle every open task past its deadline whose item says what to do on timeout: a
+    deemed approval once per task, an escalation once per deadline (``escalated_due_date``).
+
+    A task whose handling fails with an unexpected error is rolled back on its own, logged
+    (``cases.timeout_failed``, with the case number and the task) and counted as ``failed``;
+    the sweep goes on with the others and the next run tries it again."""
     today = today or timezone.localdate()
     due = CaseTask.objects.filter(
         state=TaskState.OPEN, due_date__lt=today, on_timeout__in=["approve", "escalate"]
-    ).exclude(on_timeout="escalate", escalated_at__isnull=False)
+    ).exclude(on_timeout="escalate", escalated_due_date=F("due_date"))
     report: Counter[str] = Counter()
-    for task_id, case_id in due.values_list("id", "case_id").order_by("due_date", "id"):
+    rows = due.values_list("id", "case_id", "case__number").order_by("due_date", "id")
+    for task_id, case_id, number in rows:
         try:
-            outcome = _handle(task_id, case_id, today)
-        except CalendarUnknown as exc:  # _handle rolled back: the task is untouched
-            _calendar_unknown(task_id, case_id, exc)
-            outcome = "calendar_unknown"
+            try:
+                outcome = _handle(task_id, case_id, today)
+            except CalendarUnknown as exc:  # _handle rolled back: the task is untouched
+                _calendar_unknown(task_id, case_id, exc)
+                outcome = "calendar_unknown"
+        except Exception:  # one task's failure must not stop the sweep
+            logger.exception("cases.timeout_failed", case=number, case_id=case_id, task=task_id)
+            outcome = "failed"
         report[outcome] += 1
     return report
 
@@ -107,10 +129,11 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
         if clock_stopped(case):
             return "clock_stopped"
         if task.on_timeout == "escalate":
-            if task.escalated_at is not None:
-                return "skipped"
+            if task.escalated_due_date == task.due_date:
+                return "skipped"  # this deadline was escalated already
             task.escalated_at = timezone.now()
-            task.save(update_fields=["escalated_at"])
+            task.escalated_due_date = task.due_date
+            task.save(update_fields=["escalated_at", "escalated_due_date"])
             events.record(
                 case,
                 "timeout_escalation",
@@ -120,12 +143,14 @@ def _handle(task_id: int, case_id: int, today: dt.date) -> str:
                 data={"due_date": task.due_date.isoformat()},
                 visible_to_applicant=False,
             )
+            # the task's 红牌 too (``_watch_tasks`` leaves it to this message): how late it is
+            late = signal_for(task.due_date, task.limit_days, case.division, today=today)
             _tell_staff(
                 task,
                 heads_and_supervisors(case, task.department_id),
                 "case.timeout_escalation",
                 f"timeout:{task.pk}:{task.due_date.isoformat()}",
-                days=None,
+                days=late.overdue_workdays,
             )
             return "escalated"
         before = case.state
@@ -169,16 +194,17 @@ RUNNING_STATES = (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION)
 
 def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
     """Yellow light: warn whoever must act on the deadline; red light: escalate (督办) to the
-    head and the supervisors — for open tasks, for the 预审 period of submitted cases and for
-    the due date of accepted cases (see the module docstring). Idempotent: each message goes
-    out once per deadline and recipient."""
+    head and the supervisors — for open tasks, for the 预审 period of submitted cases, for
+    the due date of accepted cases and for the 送达 period of decided ones (see the module
+    docstring). Idempotent: each message goes out once per deadline and recipient."""
     today = today or timezone.localdate()
     report: Counter[str] = Counter()
     staff = _Recipients()
     with one_calendar():  # one calendar snapshot, and one fingerprint query, for the sweep
         _watch_tasks(today, report, staff)
-        _watch_intake(today, report, staff)
+        _watch_from_act("intake", today, report, staff)
         _watch_running_cases(today, report, staff)
+        _watch_from_act("delivery", today, report, staff)
     return report
 
 
@@ -236,28 +262,39 @@ def _watch_tasks(today: dt.date, report: Counter[str], staff: _Recipients) -> No
             told = _tell_staff(task, recipients, warning, key, signal.workdays_left)
             report[f"{prefix}warned" if told else "changed_meanwhile"] += 1
         elif signal.light == "red":
+            if task.on_timeout == "escalate":
+                continue  # its 超时督办 (``apply_timeouts``) is its 红牌: one message, not two
             recipients = staff.escalation(task.case, task.department_id)
             key = f"task:{task.pk}:red:{due}"
             told = _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
             report[f"{prefix}escalated" if told else "changed_meanwhile"] += 1
 
 
-def _watch_intake(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
-    """预审: the window must accept, ask for corrections or refuse within the intake period."""
+# a case's periods timed from an act (the window acts on both): 预审 from when the materials
+# arrived, 送达 from the decision (行政许可法 第三十二条, 第四十四条)
+_FROM_ACT: dict[str, tuple[str, str, Callable[..., dt.date | None], int]] = {
+    "intake": (CaseState.SUBMITTED, "received_at", intake_due, INTAKE_LIMIT_WORKDAYS),
+    "delivery": (CaseState.DECIDED, "decided_at", delivery_due, DELIVERY_LIMIT_WORKDAYS),
+}
+
+
+def _watch_from_act(phase: str, today: dt.date, report: Counter[str], staff: _Recipients) -> None:
+    """预审: the window must accept, ask for corrections or refuse within the intake period;
+    送达: the window (the delivery queue's staff) must deliver the decided result within the
+    delivery period."""
+    state, act, due_of, limit = _FROM_ACT[phase]
     calendar = working_calendar()
     cases = (
-        Case.objects.filter(state=CaseState.SUBMITTED, received_at__isnull=False)
+        Case.objects.filter(state=state, **{f"{act}__isnull": False})
         .select_related(_CHAIN, "department")
-        .order_by("received_at", "id")
+        .order_by(act, "id")
     )
     for case in cases:
-        due = intake_due(case.received_at, case.division)
+        due = due_of(getattr(case, act), case.division)
         if due is None:
             continue  # past the known calendar: the queues show it as unknown
-        signal = signal_for(
-            due, INTAKE_LIMIT_WORKDAYS, case.division, today=today, calendar=calendar
-        )
-        _case_light(case, "intake", due, signal, staff.window, staff, report)
+        signal = signal_for(due, limit, case.division, today=today, calendar=calendar)
+        _case_light(case, phase, due, signal, staff.window, staff, report)
 
 
 def _watch_running_cases(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
@@ -290,6 +327,7 @@ def _watch_running_cases(today: dt.date, report: Counter[str], staff: _Recipient
 CASE_TEMPLATES = {
     "intake": ("case.intake_warning", "case.intake_overdue"),
     "decision": ("case.case_warning", "case.case_overdue"),
+    "delivery": ("case.delivery_warning", "case.delivery_overdue"),
 }
 
 
@@ -343,7 +381,7 @@ def _lock_case(case_id: int) -> Mapping[str, Any] | None:
     return (
         Case.objects.select_for_update()
         .filter(pk=case_id)
-        .values("state", "received_at", "due_date", "department_id", "clock_stopped")
+        .values("state", "received_at", "due_date", "decided_at", "department_id", "clock_stopped")
         .first()
     )
 
@@ -369,6 +407,8 @@ def _case_unchanged(case: Case, phase: str) -> bool:
         return False
     if phase == "intake":
         return locked["state"] == CaseState.SUBMITTED and locked["received_at"] == case.received_at
+    if phase == "delivery":
+        return locked["state"] == CaseState.DECIDED and locked["decided_at"] == case.decided_at
     return (
         locked["state"] in RUNNING_STATES
         and locked["due_date"] == case.due_date

@@ -212,6 +212,9 @@ class CaseTask(models.Model):
     limit_days = models.PositiveIntegerField(_("时限（工作日）"))
     on_timeout = models.CharField(_("超时处理"), max_length=16, default="none")
     escalated_at = models.DateTimeField(_("超时督办时间"), null=True, blank=True)
+    # the deadline the latest 超时督办 was for: a deadline moved later (恢复计时, 延期) and
+    # missed again is escalated again, each deadline once
+    escalated_due_date = models.DateField(_("超时督办所针对的期限"), null=True, blank=True)
     state = models.CharField(
         _("状态"), max_length=16, choices=TaskState.choices, default=TaskState.WAITING
     )

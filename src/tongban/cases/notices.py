@@ -181,6 +181,24 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "{{ due_date }} and is " + LATE_EN + " without a decision.",
         },
     ),
+    "delivery_warning": (
+        {"zh-hans": "黄牌预警：送达即将到期", "en": "Yellow card: delivery due soon"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}）已作出决定，办理结果须于 {{ due_date }} 前送达申请人，"
+            "还剩 {{ days }} 个工作日，请及时送达。",
+            "en": "A decision was made on {{ item }} ({{ number }}); its result must be delivered "
+            "to the applicant by {{ due_date }}: {{ days }} working day(s) left.",
+        },
+    ),
+    "delivery_overdue": (
+        {"zh-hans": "红牌督办：送达已超期", "en": "Red card: delivery overdue"},
+        {
+            "zh-hans": "“{{ item }}”（{{ number }}，{{ department }}）的办理结果应于 {{ due_date }} "
+            "前送达，" + LATE_ZH + "仍未送达，请督促办理。",
+            "en": "The result of {{ item }} ({{ number }}, {{ department }}) was to be delivered "
+            "by {{ due_date }} and is " + LATE_EN + " without delivery.",
+        },
+    ),
     "timeout_calendar_unknown": (
         {
             "zh-hans": "超时默认无法执行：{{ year }} 年工作日历尚未录入",
@@ -202,9 +220,10 @@ STAFF_TEMPLATES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"zh-hans": "超时督办：审查期限届满未办理", "en": "Escalated: review not done in time"},
         {
             "zh-hans": "“{{ item }}”（{{ number }}）的{{ stage }}（{{ department }}）已于 {{ due_date }} "
-            "到期仍未办理，依规定转部门负责人督办，请督促办理。",
+            "到期，" + LATE_ZH + "仍未办理，依规定转部门负责人督办，请督促办理。",
             "en": "The {{ stage }} review ({{ department }}) of {{ item }} ({{ number }}) was due "
-            "on {{ due_date }} and was not done; it is escalated to the department head.",
+            "on {{ due_date }} and is " + LATE_EN + " without being done; it is escalated to "
+            "the department head.",
         },
     ),
 }

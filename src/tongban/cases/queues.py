@@ -179,7 +179,7 @@ def case_signals(
         )
     elif case.state in (CaseState.DECIDED, CaseState.DELIVERED):
         signal = signal_for(
-            _act_due(case.decided_at, DELIVERY_LIMIT_WORKDAYS, case.division),
+            delivery_due(case.decided_at, case.division),
             DELIVERY_LIMIT_WORKDAYS,
             case.division,
             today=today,
@@ -212,6 +212,11 @@ def case_signals(
 def intake_due(received: dt.datetime | None, division: Division | None) -> dt.date | None:
     """The 预审 deadline of materials received at ``received`` (None past the known calendar)."""
     return _act_due(received, INTAKE_LIMIT_WORKDAYS, division)
+
+
+def delivery_due(decided: dt.datetime | None, division: Division | None) -> dt.date | None:
+    """The 送达 deadline of a decision made at ``decided`` (None past the known calendar)."""
+    return _act_due(decided, DELIVERY_LIMIT_WORKDAYS, division)
 
 
 def _act_due(at: dt.datetime | None, days: int, division: Division | None) -> dt.date | None:

@@ -22,9 +22,10 @@ for tasks).
 
 督办 sent counts, each on its own, the distinct cases, review tasks and 核查 tasks escalated in
 the window by ``deadlines.warn_and_escalate`` (a 红牌 message to the head and supervisors:
-``case.case_overdue`` or ``case.intake_overdue`` for the case's own due date or 预审 period,
-``case.task_overdue`` and ``case.verification_overdue`` for tasks) or by a timeout escalation
-(超时督办, the task's ``escalated_at``). The messages are read from their dedupe keys
+``case.case_overdue``, ``case.intake_overdue`` or ``case.delivery_overdue`` for the case's own
+due date, 预审 period or 送达 period, ``case.task_overdue`` and ``case.verification_overdue`` for
+tasks) or by a timeout escalation (超时督办, the task's ``escalated_at``: a task that escalates
+on timeout gets that instead of a ``case.task_overdue``). The messages are read from their dedupe keys
 (``deadline:<case>:…``, ``task:<task>:…``), one row per recipient, so an item is counted once
 however many people were told, however many of its deadlines were escalated and whichever
 way. 按时办结率: of the cases decided in the window (the statutory limit runs until the

@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from typing import Final
 
+from django.utils import timezone
+
 _ID_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ID_CHECK: Final = "10X98765432"
 _ID_RE: Final = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -45,7 +47,7 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> str:
         born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError as exc:
         raise InvalidIdentifier("身份证号第7–14位不是有效的出生日期") from exc
-    if born.year < 1900 or born > (today or dt.date.today()):
+    if born.year < 1900 or born > (today or timezone.localdate()):
         raise InvalidIdentifier("身份证号中的出生日期不在合理范围内")
     if id_number_check_char(text[:17]) != text[17]:
         raise InvalidIdentifier("身份证号校验位不正确，请核对是否输错")

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from tongban.core.errors import NotFound, ValidationFailed
 from tongban.policies.batch import (
@@ -238,7 +239,7 @@ def check_entity(target: str, key: str, *, on: dt.date | None = None) -> list[It
     profile = profile_of(target, key)
     if profile is None:
         raise NotFound("平台尚无该对象的档案", code="profile_not_found")
-    today = on or dt.date.today()
+    today = on or timezone.localdate()
     checks = []
     for policy in published_policies(target):
         version = policy.published_version

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+from django.utils import timezone
 
 from tongban.core.errors import PermissionDenied
 from tongban.identity.models import Division
@@ -106,7 +107,7 @@ def simulate_version(
     policy = version.policy
     if not access.can_see_policy_work(actor, policy, version):
         raise PermissionDenied("无权模拟该政策", code="forbidden")
-    on = on or dt.date.today()
+    on = on or timezone.localdate()
     target = policy.target
     published = policy.published_version
     versions = [version] + ([published] if published and published.pk != version.pk else [])

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -141,7 +142,7 @@ def policy_detail(request: HttpRequest, code: str) -> HttpResponseBase:
             "runs": [{"run": r, "total": _yuan(r.eligible_fen)} for r in policy_runs],
             "can_author": access.can_author(request.user, policy),
             "can_approve": access.can_approve_run(request.user, policy),
-            "today": dt.date.today().isoformat(),
+            "today": timezone.localdate().isoformat(),
         },
     )
 
