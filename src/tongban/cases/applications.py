@@ -273,6 +273,20 @@ class Application:
         return not self.missing
 
     @property
+    def tolerable_missing(self) -> tuple[MaterialSlot, ...]:
+        """The materials marked 容缺 that apply and are not there (no file, nothing stands in
+        for one, not committed): a submission may lack them, an acceptance must name them as
+        tolerated (``transitions.accept``)."""
+        return tuple(
+            m
+            for m in self.materials
+            if m.requirement == "tolerable"
+            and not m.exempt
+            and not m.committed
+            and m.current is None
+        )
+
+    @property
     def consent_sources(self) -> list[str]:
         """Data sources that may be asked once the applicant consents (系统填/免提交)."""
         wanted = [f.needs_consent for f in self.fields] + [m.needs_consent for m in self.materials]
