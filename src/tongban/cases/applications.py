@@ -345,7 +345,8 @@ def application_of(
 ) -> Application:
     """The application as filed (or being filled in): answers, fields, materials and files.
 
-    Costs four queries (data elements, files, commitment, shared data); the guide is compiled
+    Costs four queries (data elements, files, commitment — only for a case filed on one —,
+    shared data); the guide is compiled
     once per item version. ``attached`` is for a draft the caller created in its own open
     transaction without a commitment: its files are those given, and nothing was shared for it
     yet, so only the data elements are read."""
@@ -401,7 +402,11 @@ def application_of(
         for m in result.materials
         if m.status == "applies"
     )
-    commitment = Commitment.objects.filter(case=case).first() if attached is None else None
+    commitment = (
+        Commitment.objects.filter(case=case).first()
+        if attached is None and case.filed_on_commitment
+        else None
+    )
     committed = set(commitment.materials) if commitment else set()
     materials = tuple(replace(m, committed=m.key in committed) for m in materials)
     other = tuple(f for group in files.values() for f in group)
