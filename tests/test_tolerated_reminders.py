@@ -47,6 +47,7 @@ items:
       - {key: pipe_photo, name: 排水口照片, requirement: tolerable}
 """
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
+TOLERABLE = {"water_report", "pipe_photo"}
 ACCEPTED = "2025-03-03 10:00:00+08:00"  # Monday; 5 working days → due Monday 10 March
 
 
@@ -64,10 +65,13 @@ class People:
         self.reviewer = StaffUserFactory(department=scjg, roles=["reviewer"])
 
     def accepted(self, tolerated: list[str], days: int = 5) -> Case:
+        """Accepted with ``tolerated`` missing; the other 容缺 materials were handed in."""
         with freeze_time(ACCEPTED):
             draft = check_create_draft(
                 self.applicant, item_code="SW-DRAIN-001", division_code="330100"
             )
+            for key in sorted(TOLERABLE - set(tolerated)):
+                check_attach_material(self.applicant, draft.pk, key, f"{key}.pdf", PDF)
             case = submit_draft(self.applicant, draft.pk)
             return perform(
                 self.window,
@@ -214,6 +218,7 @@ def test_accepting_again_without_tolerance_leaves_nothing_awaited(people: People
         department=Department.objects.get(code="3301-SCJG"), roles=["department_head"]
     )
     with at("2025-03-05"):
+        check_attach_material(people.applicant, case.pk, "water_report", "r.pdf", PDF)
         case = perform(people.window, number, "accept")
     for day in ("2025-03-06", "2025-03-10", "2025-03-11"):
         with at(day):
@@ -355,6 +360,7 @@ def test_an_enterprise_case_reminds_its_valid_agents_not_a_former_one(people: Pe
             division_code="330100",
             enterprise_uscc=former.enterprise.uscc,
         )
+        check_attach_material(people.applicant, draft.pk, "pipe_photo", "p.pdf", PDF)
         case = submit_draft(people.applicant, draft.pk)
         perform(people.window, case.number or "", "accept", {"tolerated": ["water_report"]})
     former.revoked_at = timezone.now()

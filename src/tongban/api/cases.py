@@ -165,7 +165,9 @@ class ActionIn(Schema):
     days: int | None = None
     to: str | None = None
     note: str | None = None
-    tolerated: list[str] | None = Field(None, description="accept: 容缺 material keys")
+    tolerated: list[str] | None = Field(
+        None, description="accept: 容缺 material keys (every tolerable material still missing)"
+    )
     tolerance_days: int | None = Field(None, description="accept: working days to supply them")
     verify_within_days: int | None = Field(None, description="approve_on_commitment")
     finding: str | None = Field(None, description="verify_commitment: 核查结论")

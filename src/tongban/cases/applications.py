@@ -277,6 +277,20 @@ class Application:
         return not self.missing
 
     @property
+    def tolerable_missing(self) -> tuple[MaterialSlot, ...]:
+        """The materials marked 容缺 that apply and are not there (no file, nothing stands in
+        for one, not committed): a submission may lack them, an acceptance must name them as
+        tolerated (``transitions.accept``)."""
+        return tuple(
+            m
+            for m in self.materials
+            if m.requirement == "tolerable"
+            and not m.exempt
+            and not m.committed
+            and m.current is None
+        )
+
+    @property
     def consent_sources(self) -> list[str]:
         """Data sources that may be asked once the applicant consents (系统填/免提交)."""
         wanted = [f.needs_consent for f in self.fields] + [m.needs_consent for m in self.materials]
@@ -335,7 +349,8 @@ def application_of(
 ) -> Application:
     """The application as filed (or being filled in): answers, fields, materials and files.
 
-    Costs four queries (data elements, files, commitment, shared data); the guide is compiled
+    Costs four queries (data elements, files, commitment — only for a case filed on one —,
+    shared data); the guide is compiled
     once per item version. ``attached`` is for a draft the caller created in its own open
     transaction without a commitment: its files are those given, and nothing was shared for it
     yet, so only the data elements are read."""
@@ -391,7 +406,11 @@ def application_of(
         for m in result.materials
         if m.status == "applies"
     )
-    commitment = Commitment.objects.filter(case=case).first() if attached is None else None
+    commitment = (
+        Commitment.objects.filter(case=case).first()
+        if attached is None and case.filed_on_commitment
+        else None
+    )
     committed = set(commitment.materials) if commitment else set()
     materials = tuple(replace(m, committed=m.key in committed) for m in materials)
     other = tuple(f for group in files.values() for f in group)

@@ -200,15 +200,35 @@ def do_attach_shared(
     return stored
 
 
+def _check_requested(actor: Any, case: Case, material_key: str) -> None:
+    """补正: while the case awaits it, only the materials the open 补正告知 names may be
+    supplemented (the notice lists everything at once); any other is a 409 naming them."""
+    notice = case.corrections.filter(answered_at__isnull=True).order_by("-issued_at").first()
+    if notice is None:
+        return
+    requested = {item["material"]: item["name"] for item in notice.items}
+    if material_key in requested:
+        return
+    names = "、".join(f"“{name}”" for name in requested.values())
+    raise state_conflict(
+        actor,
+        case,
+        f"补正告知未要求补正该材料，补正期间只能上传告知所列的材料：{names}",
+        "material_not_requested",
+        [FieldError("material", f"可补正的材料：{', '.join(requested)}")],
+    )
+
+
 @transaction.atomic
 def check_attach_material(
     actor: Any, case_id: int, material_key: str, file_name: str, content: bytes | Upload
 ) -> CaseMaterial:
     """The applicant adds (or replaces) the file for one material of their case. A draft is
     the applicant's own until submitted: to anyone else it is not found, as on its other
-    endpoints; staff who see a submitted case are refused (403). ``content`` may be the upload
-    itself: it is read only after the case and material are known, and no further than the
-    material's size limit."""
+    endpoints; staff who see a submitted case are refused (403). While the case awaits 补正,
+    only a material its notice names (409 ``material_not_requested`` otherwise). ``content``
+    may be the upload itself: it is read only after the case and material are known, and no
+    further than the material's size limit."""
     case = Case.objects.select_for_update().filter(pk=case_id).first()
     if case is None or not access.can_see_case(actor, case):
         raise NotFound("没有找到该办件", code="case_not_found")
@@ -223,6 +243,8 @@ def check_attach_material(
         raise state_conflict(
             actor, case, f"办件当前为“{case.get_state_display()}”，不能再上传材料", "locked"
         )
+    if case.state == CaseState.CORRECTION:
+        _check_requested(actor, case, material_key)
     check_file_name(file_name)  # not UTF-8 as sent: it could not be shown as it was named
     if not isinstance(content, bytes):
         content = read_within(content, _material_of(case, material_key).max_size_mb * MB)

@@ -126,6 +126,9 @@ class Case(models.Model):
     current_stage = models.PositiveSmallIntegerField(_("当前审查环节"), default=0)
     instant_explanation = models.JSONField(_("秒办判定说明"), null=True, blank=True)
     event_count = models.PositiveIntegerField(default=0)
+    # 告知承诺: filed on the commitment route (a ``Commitment`` was signed with the draft), so
+    # a step knows without reading the commitment
+    filed_on_commitment = models.BooleanField(_("以告知承诺方式申请"), default=False)
     # 中止: true while a ClockStop of this case is open (kept by suspend/resume/withdraw, so a
     # transition knows without reading the clock stops)
     clock_stopped = models.BooleanField(_("中止计时中"), default=False)

@@ -102,6 +102,7 @@ def check_create_draft_here(
         form_data=form_data or {},
         promised_limit_days=effective.promised_limit_days,
         extension_max_days=version.extension_max_days,
+        filed_on_commitment=commitment_materials is not None,
         event_count=1,  # the create_draft event below
     )
     insert_row(case)
@@ -409,16 +410,18 @@ def _state_allows(transition_: Transition, state: str, stopped: bool) -> bool:
 
 def available_actions(actor: Any, case: Case) -> list[str]:
     """The transitions ``actor`` may take on ``case`` now (for pages, 409 answers and the API)."""
-    stopped = clock_stopped(case)
+    stopped, today = clock_stopped(case), _today()
     names = []
     for name, transition_ in TRANSITIONS.items():
-        if not _state_allows(transition_, case.state, stopped) or not transition_.offered(case):
+        if not _state_allows(transition_, case.state, stopped):
+            continue
+        if not transition_.offered(case, today):
             continue
         if transition_.needs_task:
             tasks = [t for t in access.case_tasks(case) if t.state == "open"]
-            ctxs = [Context(case, actor, {}, _today(), task=t) for t in tasks]
+            ctxs = [Context(case, actor, {}, today, task=t) for t in tasks]
         else:
-            ctxs = [Context(case, actor, {}, _today())]
+            ctxs = [Context(case, actor, {}, today)]
         if any(transition_.allowed(c) for c in ctxs):
             names.append(name)
     return names

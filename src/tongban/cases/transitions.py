@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
 
-from tongban.cases import access, commitments, outcomes
+from tongban.cases import access, applications, commitments, outcomes
 from tongban.cases.models import (
     Case,
     CaseState,
@@ -35,10 +35,12 @@ from tongban.cases.models import (
     ToleratedMaterial,
 )
 from tongban.cases.queues import INTAKE_LIMIT_WORKDAYS
+from tongban.catalog.guide import spec_for
 from tongban.core.compiled import CompiledRead
 from tongban.core.compiled_writes import insert_rows, update_row
 from tongban.core.errors import Conflict, FieldError, ValidationFailed
 from tongban.identity.models import Department
+from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.selectors import add_workdays, extend_deadline, workdays_between
 
 S = CaseState
@@ -90,9 +92,10 @@ class Transition:
     needs_task: bool = False
     requires_open_clock: bool = True  # refused while the clock is stopped (中止)
     requires_stopped_clock: bool = False  # only while the clock is stopped (恢复计时)
-    # whether the transition is on offer for this case at all (e.g. only cases filed with a
-    # commitment); ``validate`` still gives the precise refusal when it is forced
-    offered: Callable[[Case], bool] = lambda case: True
+    # whether the transition is on offer for this case today at all (e.g. only cases filed
+    # with a commitment, or only within the 预审 period); ``validate`` still gives the precise
+    # refusal when it is forced
+    offered: Callable[[Case, dt.date], bool] = lambda case, today: True
     # what the applicant's timeline shows of the step (``tongban.cases.selectors.timeline``):
     # the event at all, and whether the reason, opinion or finding written with it are staff
     # notes kept from them
@@ -236,17 +239,80 @@ def _intake_period_end(case: Case) -> dt.date | None:
     return add_workdays(received, INTAKE_LIMIT_WORKDAYS, case.division)
 
 
+def _intake_period_passed(case: Case, today: dt.date) -> bool:
+    end = _intake_period_end(case)
+    return end is not None and today > end
+
+
 def _deemed_accepted_on(ctx: Context) -> dt.date | None:
     """The day of receipt when 预审 ran past its period, else None."""
+    return _received_on(ctx.case) if _intake_period_passed(ctx.case, ctx.today) else None
+
+
+def deemed_accepted_on(case: Case, today: dt.date) -> dt.date | None:
+    """For a case awaiting 预审 past its period, the day it counts as accepted (its receipt),
+    for pages to say why 补正 and 不予受理 are no longer offered; None otherwise, and when the
+    period ends past the known calendar."""
+    if case.state != S.SUBMITTED:
+        return None
+    try:
+        return _received_on(case) if _intake_period_passed(case, today) else None
+    except CalendarUnknown:
+        return None
+
+
+def _within_intake_period(case: Case, today: dt.date) -> bool:
+    """Whether 补正 and 不予受理 are on offer: only within the 预审 period. A period that ends
+    past the known calendar leaves them offered; taking one then names the unknown year."""
+    try:
+        return not _intake_period_passed(case, today)
+    except CalendarUnknown:
+        return True
+
+
+def _check_intake_period(ctx: Context, refused: str, code: str) -> None:
+    """409 once the 预审 period has passed: the case counts as accepted on receipt
+    (行政许可法 第三十二条), so the window can no longer ``refused``."""
+    if not _intake_period_passed(ctx.case, ctx.today):
+        return
     end = _intake_period_end(ctx.case)
-    return _received_on(ctx.case) if end is not None and ctx.today > end else None
+    assert end is not None
+    raise Conflict(
+        f"预审期限 {end:%Y年%m月%d日} 已过，{refused}：逾期未告知补正的，"
+        "自收到申请材料之日起即为受理（行政许可法第三十二条）",
+        code=code,
+    )
 
 
 def _validate_accept(ctx: Context) -> None:
-    """容缺受理: ``tolerated`` names missing materials the item marks as tolerable."""
+    """容缺受理: ``tolerated`` names missing materials the item marks as tolerable — every one
+    of them that applies and is missing: a window that will not tolerate one asks for 补正
+    instead, so no material is accepted missing without a due date and its reminders."""
     keys = ctx.payload.get("tolerated") or []
-    if not keys:
+    if keys:
+        _validate_tolerated(ctx, keys)
+    named = set(ctx.event_data.get("tolerated", []))
+    version = ctx.case.item_version
+    if not any(m.requirement == "tolerable" for m in spec_for(version).materials):
+        return  # nothing may be missing at acceptance: no need to read the application
+    unnamed = [
+        m for m in applications.application_of(ctx.case).tolerable_missing if m.key not in named
+    ]
+    if not unnamed:
         return
+    listed = "、".join(f"“{m.name}”（{m.key}）" for m in unnamed)
+    if version.allows_tolerance:
+        message = f"以下容缺材料尚未提交，须列为容缺材料并给出补交期限，或告知补正：{listed}"
+    else:
+        message = f"以下材料尚未提交，本事项不适用容缺受理，请告知补正：{listed}"
+    raise ValidationFailed(
+        message,
+        code="missing_not_tolerated",
+        errors=[FieldError("tolerated", f"“{m.name}”（{m.key}）尚未提交") for m in unnamed],
+    )
+
+
+def _validate_tolerated(ctx: Context, keys: Any) -> None:
     version = ctx.case.item_version
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ValidationFailed(
@@ -319,6 +385,11 @@ def accept(ctx: Context) -> None:
 
 
 def _validate_refusal(ctx: Context) -> None:
+    _check_intake_period(
+        ctx,
+        "不能再作出不予受理决定，应当审查后作出准予或不予许可的决定",
+        "acceptance_period_over",
+    )
     _need_reason(ctx)
     ctx.event_data = {"legal_basis": _text(ctx, "legal_basis", "法律依据")}
 
@@ -329,8 +400,11 @@ def _validate_refusal(ctx: Context) -> None:
     {S.SUBMITTED},
     lambda ctx: access.is_window_for(ctx.actor, ctx.case),
     validate=_validate_refusal,
+    offered=_within_intake_period,
 )
 def refuse(ctx: Context) -> None:
+    """不予受理 (行政许可法 第三十二条), with reasons and the legal basis: only within the 预审
+    period; after it the case counts as accepted on receipt and is reviewed and decided."""
     ctx.case.state = S.REFUSED
     ctx.case.decision_reason = ctx.reason
     ctx.case.decision_basis = ctx.event_data["legal_basis"]
@@ -339,14 +413,7 @@ def refuse(ctx: Context) -> None:
 
 
 def _validate_correction(ctx: Context) -> None:
-    if _deemed_accepted_on(ctx) is not None:
-        end = _intake_period_end(ctx.case)
-        assert end is not None
-        raise Conflict(
-            f"预审期限 {end:%Y年%m月%d日} 已过，不能再告知补正：逾期未告知的，"
-            "自收到申请材料之日起即为受理（行政许可法第三十二条）",
-            code="correction_period_over",
-        )
+    _check_intake_period(ctx, "不能再告知补正", "correction_period_over")
     items = ctx.payload.get("items")
     if not isinstance(items, list) or not items:
         raise ValidationFailed(
@@ -401,6 +468,7 @@ def _validate_correction(ctx: Context) -> None:
     {S.SUBMITTED},
     lambda ctx: access.is_window_for(ctx.actor, ctx.case),
     validate=_validate_correction,
+    offered=_within_intake_period,
 )
 def request_correction(ctx: Context) -> None:
     CorrectionNotice.objects.create(
@@ -739,7 +807,13 @@ def _head_or_window(ctx: Context) -> bool:
     staff_notes=True,
 )
 def send_back(ctx: Context) -> None:
-    """退回 to intake (预审) or to an earlier review stage, with a reason."""
+    """退回 to intake (预审) or to an earlier review stage, with a reason.
+
+    退回 to intake undoes the acceptance and the period it started: a new acceptance starts a
+    new period from the promised limit, with the whole legal extension (延期) still available —
+    the days the undone period was extended are not carried over (the event keeps how many
+    they were). Its clock stops (中止) already moved only the undone deadlines when they ended
+    and stay on record; nothing of them counts in the new period."""
     case, target = ctx.case, ctx.event_data["to"]
     if target == "intake":
         _cancel_open_tasks(case)
@@ -749,12 +823,17 @@ def send_back(ctx: Context) -> None:
         case.tasks.current().update(superseded_at=now)
         case.tolerated.current().update(superseded_at=now)
         access.forget_tasks(case)
+        if case.extended_days:
+            ctx.event_data["extended_days_undone"] = case.extended_days
         case.state = S.SUBMITTED
         case.current_stage = 0
         case.accepted_at = None
         case.due_date = None
+        case.extended_days = 0
         case.received_at = now  # back at the window: the 预审 period starts again
-        ctx.touch("state", "current_stage", "accepted_at", "due_date", "received_at")
+        ctx.touch(
+            "state", "current_stage", "accepted_at", "due_date", "extended_days", "received_at"
+        )
         return
     stage = int(target.split(":")[1])
     case.tasks.current().filter(stage__gt=stage).update(
@@ -920,7 +999,11 @@ def decide(ctx: Context) -> None:
     case.state = S.DECIDED
     ctx.touch("outcome", "decision_reason", "decision_basis", "decided_at", "state")
     if case.outcome == Outcome.APPROVED:
-        declared = Commitment.objects.filter(case=case, state=CommitmentState.DECLARED).first()
+        declared = (
+            Commitment.objects.filter(case=case, state=CommitmentState.DECLARED).first()
+            if case.filed_on_commitment  # only such a case has one to read
+            else None
+        )
         if declared is not None:
             _open_verification(ctx, declared, commitments.VERIFY_DAYS_DEFAULT)
         ctx.after.append(lambda: outcomes.case_approved(case, ctx.actor))
@@ -989,6 +1072,9 @@ def clock_stopped(case: Case) -> bool:
 
 # --- 告知承诺 ---------------------------------------------------------------------------------------
 def _commitment_state(case: Case) -> str | None:
+    """The state of the case's 告知承诺 (None, without a read, for a case not filed on one)."""
+    if not case.filed_on_commitment:
+        return None
     return Commitment.objects.filter(case=case).values_list("state", flat=True).first()
 
 
@@ -1018,7 +1104,7 @@ def _validate_commitment_approval(ctx: Context) -> None:
         access.is_head_for(ctx.actor, ctx.case) or access.is_window_for(ctx.actor, ctx.case)
     ),
     validate=_validate_commitment_approval,
-    offered=lambda case: _commitment_state(case) == CommitmentState.DECLARED,
+    offered=lambda case, today: _commitment_state(case) == CommitmentState.DECLARED,
 )
 def approve_on_commitment(ctx: Context) -> None:
     """Approve at once on the signed commitment; a 核查 task opens in the handling department,
@@ -1101,7 +1187,7 @@ def _validate_verify(ctx: Context) -> None:
     _verifier,
     validate=_validate_verify,
     requires_open_clock=False,
-    offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
+    offered=lambda case, today: _commitment_state(case) == CommitmentState.PENDING,
     staff_notes=True,
 )
 def verify_commitment(ctx: Context) -> None:
@@ -1127,7 +1213,7 @@ def _validate_revoke(ctx: Context) -> None:
     lambda ctx: access.is_head_for(ctx.actor, ctx.case),
     validate=_validate_revoke,
     requires_open_clock=False,
-    offered=lambda case: _commitment_state(case) == CommitmentState.PENDING,
+    offered=lambda case, today: _commitment_state(case) == CommitmentState.PENDING,
 )
 def revoke_for_broken_commitment(ctx: Context) -> None:
     """The commitment was false: revoke the decision, close the 核查 task and bar the applicant

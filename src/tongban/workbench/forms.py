@@ -154,11 +154,8 @@ def _send_back_choices(case: Case) -> tuple[Choice, ...]:
 def _tolerable(case: Case, application: Application) -> tuple[Choice, ...]:
     if not case.item_version.allows_tolerance:
         return ()
-    return tuple(
-        Choice(m.key, m.name)
-        for m in application.materials
-        if m.requirement == "tolerable" and m.current is None
-    )
+    # each one missing must be named (or the applicant told to correct): all ticked at first
+    return tuple(Choice(m.key, m.name, True) for m in application.tolerable_missing)
 
 
 def _single_form(case: Case, action: str, application: Application) -> ActionForm:
@@ -173,7 +170,9 @@ def _single_form(case: Case, action: str, application: Application) -> ActionFor
                     _("容缺受理的材料（可后补）"),
                     "checkboxes",
                     choices=tolerable,
-                    help=_("只可选择本事项标为“容缺”的材料；送达前须补齐。"),
+                    help=_(
+                        "未提交的容缺材料须全部列入，送达前补齐；不同意容缺的，请改为补正告知。"
+                    ),
                 ),
                 Input(
                     "tolerance_days",
