@@ -225,6 +225,8 @@ def test_the_api_and_the_workbench_show_the_queue(people: People) -> None:
 
 def test_yellow_warns_the_verifiers_and_red_escalates_exactly_once(people: People) -> None:
     case = people.approved()
+    # the licence goes out at once; the 核查 runs after it (the 送达 period is watched no more)
+    perform(people.window, case.number or "", "deliver", {"method": "electronic"})
     assert warn_and_escalate(dt.date(2025, 3, 24)) == {}  # 5 working days left: green
     assert warn_and_escalate(dt.date(2025, 3, 25)) == {"verification_warned": 1}
     warning = Notification.objects.get(recipient=people.reviewer)
