@@ -55,6 +55,7 @@ from tongban.cases.queues import (
     DELIVERY_LIMIT_WORKDAYS,
     INTAKE_LIMIT_WORKDAYS,
     Signal,
+    decision_signal,
     delivery_due,
     intake_due,
     signal_for,
@@ -350,13 +351,7 @@ def _decision_light(
     case: Case, today: dt.date, calendar: WorkingCalendar, staff: _Recipients
 ) -> str | None:
     assert case.due_date is not None
-    signal = signal_for(
-        case.due_date,
-        case.promised_limit_days + case.extended_days,
-        case.division,
-        today=today,
-        calendar=calendar,
-    )
+    signal = decision_signal(case, today=today, calendar=calendar)
     return _case_light(case, "decision", case.due_date, signal, staff.heads, staff)
 
 
