@@ -121,3 +121,30 @@ def test_apply_reports_missing_input_with_paths(tmp_path: Path) -> None:
         )
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "answers.kind"
+
+
+def test_apply_refuses_a_form_key_no_item_has_and_files_nothing(tmp_path: Path) -> None:
+    staff = load(tmp_path)
+    payload = {
+        "answers": ANSWERS,
+        "form": {**FORM, "nickname": "小宝"},
+        "materials": {
+            key: {"name": name, "content_base64": base64.b64encode(content).decode()}
+            for key, (name, content) in FILES.items()
+        },
+    }
+    client = _client(staff.applicant)
+    url = "/api/v1/bundles/T-BUNDLE/applications"
+    with freeze_time(NOW):
+        response = client.post(url, payload, content_type="application/json")
+        english = client.post(
+            url, payload, content_type="application/json", headers={"Accept-Language": "en"}
+        )
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"] == [
+        {"path": "form.nickname", "message": "未知字段：本事项的表单没有“nickname”"}
+    ]
+    assert english.status_code == 422, english.content
+    [error] = english.json()["errors"]
+    assert error["message"] == "Unknown field: this item's form has no “nickname”"
+    assert not BundleCase.objects.exists()

@@ -181,6 +181,58 @@ def test_incomplete_application_creates_nothing(tmp_path: Path) -> None:
 
 
 @freeze_time(NOW)
+def test_a_form_key_no_item_of_the_bundle_has_is_refused_and_nothing_is_filed(
+    tmp_path: Path,
+) -> None:
+    """``date`` is a field of an item outside the bundle and ``child`` one of T-REG's own keys,
+    merged into ``baby_name``: neither is a key of the bundle's form. Both are refused at their
+    path, with the other problems, instead of being dropped; nothing is filed."""
+    from tongban.bundles.models import BundleUpload
+
+    staff = load(tmp_path)
+    form = {**FORM, "date": "2025-03-01", "child": "王小宝"}
+    with pytest.raises(ValidationFailed) as exc:
+        services.check_submit_bundle(
+            staff.applicant, "T-BUNDLE", answers=ANSWERS, form=form, files=FILES
+        )
+    errors = {e.path: e.message for e in exc.value.errors}
+    assert errors == {
+        "form.date": "未知字段：本事项的表单没有“date”",
+        "form.child": "未知字段：本事项的表单没有“child”",
+    }
+    assert not BundleCase.objects.exists()
+    assert not BundleUpload.objects.exists()
+    assert not Case.objects.exists()
+
+
+def test_the_form_keys_are_those_of_every_component_whatever_the_answers(tmp_path: Path) -> None:
+    """T-PAY applies only when the applicant wants to pay now: without it its ``bank`` field is
+    left out of the form (a value for it is dropped) but still a key of the bundle's form."""
+    from tongban.bundles.merging import form_keys
+
+    variant = _variant(
+        "    components:\n",
+        "    questions:\n      - {key: want_pay, text: 现在缴费吗？, type: yes_no}\n"
+        "    components:\n",
+    ).replace(
+        "      - item: T-PAY\n", "      - item: T-PAY\n        when: {q: want_pay, eq: true}\n"
+    )
+    staff = load(tmp_path, bundle=variant)
+    merged = merge(selectors.bundle_spec("T-BUNDLE"), {"kind": "a", "want_pay": False})
+    assert "bank" not in {f.key for f in merged.fields}
+    assert form_keys(merged) == {"applicant_name", "applicant_id", "baby_name", "address", "bank"}
+    with freeze_time(NOW):
+        bundle_case = services.check_submit_bundle(
+            staff.applicant,
+            "T-BUNDLE",
+            answers={"kind": "a", "want_pay": False},
+            form=FORM,  # its bank account too: dropped, not refused
+            files=FILES,
+        )
+    assert "bank" not in bundle_case.form_data
+
+
+@freeze_time(NOW)
 def test_a_later_stage_starts_when_its_input_is_issued(tmp_path: Path) -> None:
     staff = load(tmp_path)
     bundle_case = services.check_submit_bundle(

@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
 
 from tests.catalog_fixtures import sample
 from tests.factories import ApplicantFactory, StaffUserFactory, answer_correction
+from tongban.cases import deadlines
 from tongban.cases.deadlines import warn_and_escalate
 from tongban.cases.models import Case, CaseState, TaskState
 from tongban.cases.services import check_create_draft, perform, submit_draft
@@ -248,6 +250,41 @@ def test_a_case_delivered_while_the_sweep_runs_is_not_reported(
     monkeypatch.setattr(_Recipients, "escalation", delivered_meanwhile)
     assert warn_and_escalate(dt.date(2025, 3, 18)) == {"changed_meanwhile": 1}
     assert not Notification.objects.filter(template="case.delivery_overdue").exists()
+
+
+# --- one failure ----------------------------------------------------------------------------------
+
+
+def test_one_case_failing_does_not_stop_the_sweep(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submitted cases are yellow; warning about the second fails with an unexpected error
+    after one message was queued. That case is rolled back alone and logged with its number;
+    the sweep warns about the first, and the next sweep warns about the second, once."""
+    from structlog.testing import capture_logs
+
+    first, second = people.submitted(), people.submitted()
+    real = deadlines.queue_notification
+
+    def failing(user: Any, template: str, context: Any, *args: Any, **kwargs: Any) -> Any:
+        written = real(user, template, context, *args, **kwargs)
+        if context["number"] == second.number:
+            raise RuntimeError("outbox full")
+        return written
+
+    monkeypatch.setattr(deadlines, "queue_notification", failing)
+    with capture_logs() as logs:
+        assert warn_and_escalate(dt.date(2025, 3, 6)) == {"intake_warned": 1, "failed": 1}
+    [failure] = [e for e in logs if e["event"] == "cases.deadline_warning_failed"]
+    assert (failure["case"], failure["case_id"]) == (second.number, second.pk)
+    assert (failure["phase"], failure["log_level"]) == ("intake", "error")
+    [warning] = messages(people.window, "case.intake_warning")  # nothing half-written
+    assert (first.number or "") in warning.body
+
+    monkeypatch.setattr(deadlines, "queue_notification", real)
+    assert warn_and_escalate(dt.date(2025, 3, 6)) == {"intake_warned": 2}
+    warnings = messages(people.window, "case.intake_warning")
+    assert [(second.number or "") in w.body for w in warnings] == [False, True]  # once each
 
 
 # --- past the known calendar ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from freezegun import freeze_time
 
 from tests.catalog_fixtures import BODIES, DRAINAGE, write_catalog
 from tests.factories import ApplicantFactory, StaffUserFactory
+from tongban.cases import deadlines
 from tongban.cases.applications import check_submit_application
 from tongban.cases.deadlines import warn_and_escalate
 from tongban.cases.materials import check_attach_material
@@ -83,6 +84,13 @@ class People:
     def approved(self) -> Case:
         case = self.submitted()
         return perform(self.window, case.number or "", "approve_on_commitment")
+
+    def delivered(self) -> Case:
+        """Approved on the commitment and its result delivered the same day, so only the 核查
+        is watched (not the 送达 period as well)."""
+        case = self.approved()
+        perform(self.window, case.number or "", "deliver", {"method": "electronic"})
+        return case
 
 
 @pytest.fixture
@@ -224,9 +232,7 @@ def test_the_api_and_the_workbench_show_the_queue(people: People) -> None:
 
 
 def test_yellow_warns_the_verifiers_and_red_escalates_exactly_once(people: People) -> None:
-    case = people.approved()
-    # the licence goes out at once; the 核查 runs after it (the 送达 period is watched no more)
-    perform(people.window, case.number or "", "deliver", {"method": "electronic"})
+    case = people.delivered()
     assert warn_and_escalate(dt.date(2025, 3, 24)) == {}  # 5 working days left: green
     assert warn_and_escalate(dt.date(2025, 3, 25)) == {"verification_warned": 1}
     warning = Notification.objects.get(recipient=people.reviewer)
@@ -249,6 +255,42 @@ def test_yellow_warns_the_verifiers_and_red_escalates_exactly_once(people: Peopl
 
     perform(people.reviewer, case.number or "", "verify_commitment")
     assert warn_and_escalate(dt.date(2025, 4, 3)) == {}  # closed: watched no more
+
+
+def test_one_task_failing_does_not_stop_the_warnings(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cases' 核查 tasks are yellow; warning about the second fails with an unexpected
+    error. That task is rolled back alone and logged with its case and task; the first is
+    warned about, and the next sweep warns about the second, once."""
+    from structlog.testing import capture_logs
+
+    first, second = people.delivered(), people.delivered()
+    task = verification_of(second)
+    real = deadlines.queue_notification
+
+    def failing(user: Any, template: str, context: Any, *args: Any, **kwargs: Any) -> Any:
+        if context["number"] == second.number:
+            raise RuntimeError("outbox full")
+        return real(user, template, context, *args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "queue_notification", failing)
+    with capture_logs() as logs:
+        report = warn_and_escalate(dt.date(2025, 3, 25))
+    assert report == {"verification_warned": 1, "failed": 1}
+    [failure] = [e for e in logs if e["event"] == "cases.deadline_warning_failed"]
+    assert (failure["case"], failure["case_id"], failure["task"]) == (
+        second.number,
+        second.pk,
+        task.pk,
+    )
+    [warning] = Notification.objects.filter(recipient=people.reviewer)
+    assert (first.number or "") in warning.body
+
+    monkeypatch.setattr(deadlines, "queue_notification", real)
+    assert warn_and_escalate(dt.date(2025, 3, 25)) == {"verification_warned": 2}
+    warnings = Notification.objects.filter(recipient=people.reviewer).order_by("id")
+    assert [(second.number or "") in w.body for w in warnings] == [False, True]  # once each
 
 
 # --- the bar --------------------------------------------------------------------------------------

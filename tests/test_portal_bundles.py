@@ -68,6 +68,32 @@ def test_apply_once_then_follow_the_bundle_case(tmp_path: Path) -> None:
     assert bundle_case.state == "withdrawn"
 
 
+def test_the_form_posts_only_the_bundles_own_fields(tmp_path: Path) -> None:
+    """Every input of the merged form is a key of the bundle's form, so the page never sends
+    one the service refuses as unknown; a stray parameter is not passed on and the
+    application is filed."""
+    import re
+
+    from tongban.bundles import selectors
+    from tongban.bundles.merging import form_keys, merge
+
+    staff = load(tmp_path)
+    client = Client()
+    client.force_login(staff.applicant)
+    page = client.get("/bundles/T-BUNDLE/apply/", {"q_kind": "a"}).content.decode()
+    names = set(re.findall(r'name="f_([^"]+)"', page))
+    assert names == {"baby_name", "address", "bank"}  # the typed ones; 自动填 are read-only
+    assert names <= form_keys(merge(selectors.bundle_spec("T-BUNDLE"), {"kind": "a"}))
+    data: dict[str, object] = {"q_kind": "a", **{f"f_{k}": v for k, v in FORM.items()}}
+    data["f_nickname"] = "小宝"
+    data["m_photo"] = SimpleUploadedFile("p.png", PNG)
+    data["m_form_sheet"] = SimpleUploadedFile("s.png", PNG)
+    with freeze_time(NOW):
+        done = client.post("/bundles/T-BUNDLE/apply/", data)
+    assert done.status_code == 302
+    assert "nickname" not in BundleCase.objects.get().form_data
+
+
 def test_an_oversized_upload_is_named_and_nothing_is_filed(tmp_path: Path) -> None:
     staff = load(tmp_path)
     client = Client()

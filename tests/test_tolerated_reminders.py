@@ -270,8 +270,9 @@ def test_the_window_of_a_division_above_when_the_own_has_none(
 # --- exactly once -------------------------------------------------------------------------------
 
 
-class WorkerKilled(Exception):
-    """Stands for a worker dying in the middle of the job."""
+class WorkerKilled(BaseException):
+    """Stands for a worker dying in the middle of the job (not an ordinary error: the sweep
+    does not carry on past it)."""
 
 
 def test_a_worker_dying_half_way_leaves_nothing_half_sent(
@@ -308,6 +309,44 @@ def test_a_worker_dying_half_way_leaves_nothing_half_sent(
         rows = Notification.objects.filter(dedupe_key__contains=f"tolerated:{material.pk}:")
         assert sorted(rows.values_list("channel", flat=True)) == ["in_app", "sms"]
     assert ToleratedReminder.objects.count() == 2
+
+
+def test_one_reminder_failing_does_not_stop_the_sweep(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cases' materials fall due; queueing the second one's SMS fails with an unexpected
+    error. That reminder is rolled back alone (no ledger row, not its in-app message either)
+    and logged with its case; the first is sent, and the next run sends the second."""
+    from structlog.testing import capture_logs
+
+    people.accepted(["water_report"])
+    second_case = people.accepted(["water_report"])
+    first, second = ToleratedMaterial.objects.order_by("id")
+    assert second.case_id == second_case.pk
+    real = reminders.queue_notification
+
+    def failing(user: Any, template: str, context: Any, channels: Any, dedupe_key: str) -> Any:
+        if dedupe_key.startswith(f"tolerated:{second.pk}:"):
+            real(user, template, context, ["in_app"], dedupe_key=dedupe_key)  # half written
+            raise RuntimeError("SMS gateway table missing")
+        return real(user, template, context, channels, dedupe_key=dedupe_key)
+
+    with at("2025-03-10"):
+        monkeypatch.setattr(reminders, "queue_notification", failing)
+        with capture_logs() as logs:
+            assert send_tolerated_reminders() == {"due_today": 1, "failed": 1}
+        [failure] = [e for e in logs if e["event"] == "cases.tolerated_reminder_failed"]
+        assert (failure["case"], failure["case_id"]) == (second_case.number, second_case.pk)
+        assert (failure["material"], failure["log_level"]) == (second.pk, "error")
+        assert list(ToleratedReminder.objects.values_list("material_id", flat=True)) == [first.pk]
+        assert not Notification.objects.filter(dedupe_key__contains=f":{second.pk}:").exists()
+
+        monkeypatch.setattr(reminders, "queue_notification", real)
+        assert send_tolerated_reminders() == {"already_sent": 1, "due_today": 1}  # retried
+        assert send_tolerated_reminders() == {"already_sent": 2}
+    for material in (first, second):
+        rows = Notification.objects.filter(dedupe_key__contains=f"tolerated:{material.pk}:")
+        assert sorted(rows.values_list("channel", flat=True)) == ["in_app", "sms"]
 
 
 @pytest.mark.django_db(transaction=True)

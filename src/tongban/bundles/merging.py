@@ -13,6 +13,9 @@
   stage's item issues the licence it names), **exempt** (免提交: an e-licence or shared data
   stands for it), or an **upload** (one file serves every item that needs it); optional ones
   are offered, not required.
+
+``form_keys`` says which keys the merged form can have whatever the answers, so that a key
+no item of the bundle has a field for is refused rather than dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tongban.bundles.spec import BundleSpec, ComponentSpec
-from tongban.catalog.guide import GuideResult, evaluate
+from tongban.catalog.guide import FieldResult, GuideResult, evaluate
 from tongban.catalog.rules import SKIPPED, AnswerError, Truth, parse_answer
 
 Coverage = Literal["upload", "exempt", "produced", "optional"]
@@ -214,6 +217,29 @@ def merge(spec: BundleSpec, raw_answers: Mapping[str, Any] | None = None) -> Mer
         answers,
         errors,
     )
+
+
+def form_keys(merged: Merged) -> set[str]:
+    """Every key of ``merged``'s form, and every key the bundle's form has with every component
+    and every field applying: a key taken twice is numbered in component order, so a field may
+    carry another key when some components are left out, and both are the field's."""
+    every = [
+        ComponentState(
+            c,
+            "applies",
+            GuideResult(
+                c.item.guide.item_code,
+                c.item.guide.version,
+                [],
+                [],
+                [FieldResult(f, "applies") for f in c.item.guide.fields],
+                [],
+                [],
+            ),
+        )
+        for c in merged.spec.components
+    ]
+    return {f.key for f in merged.fields} | {f.key for f in _merge_fields(merged.spec, every)}
 
 
 def _unique_key(wanted: str, taken: set[str]) -> str:

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tongban.bundles import definitions, selectors
-from tongban.bundles.merging import Merged, MergedField, merge
+from tongban.bundles.merging import Merged, MergedField, form_keys, merge
 from tongban.bundles.models import (
     Bundle,
     BundleCase,
@@ -122,13 +122,16 @@ def locked(field: MergedField) -> bool:
 
 
 def clean_form(merged: Merged, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """Check the typed values against their data elements; report missing required ones."""
+    """Check the typed values against their data elements; report missing required ones and
+    refuse a key no item of the bundle has a field for (``未知字段``, as for one item's form).
+    A value for a field the answers leave out is dropped."""
     elements = {
         e.code: e
         for e in DataElement.objects.filter(code__in={f.element_code for f in merged.fields})
     }
     cleaned: dict[str, Any] = {}
-    errors: list[FieldError] = []
+    known = form_keys(merged)
+    errors = [applications.unknown_field_error(key) for key in raw if key not in known]
     for f in merged.fields:
         if f.status != "applies" or locked(f):
             continue

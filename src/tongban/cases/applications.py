@@ -665,7 +665,7 @@ def check_save_draft_form(actor: Any, draft_id: int, values: Mapping[str, str]) 
     elements = _elements(f.element_code for f in applying)
     cleaned: dict[str, Any] = {}
     known = {f.key for f in spec.fields}
-    errors = [_unknown_field_error(key) for key in values if key not in known]
+    errors = [unknown_field_error(key) for key in values if key not in known]
     shared = shared_data(case).values
     for field in applying:
         if field.key in shared:  # 系统填 from a data source: not typed over
@@ -714,7 +714,8 @@ def check_change_answers(actor: Any, draft_id: int, answers: dict[str, Any]) -> 
     return case
 
 
-def _unknown_field_error(key: str) -> FieldError:
+def unknown_field_error(key: str) -> FieldError:
+    """``form.<key>``: no field of the form has this key (refused, never dropped silently)."""
     return FieldError(f"form.{key}", _("未知字段：本事项的表单没有“%(key)s”") % {"key": key})
 
 

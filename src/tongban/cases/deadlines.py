@@ -9,7 +9,7 @@ A deemed approval whose next stage would fall past the known working-day calenda
 untouched (counted as ``calendar_unknown``; the department's heads and the system administrators
 are told once) while the sweep goes on with the other tasks.
 A task that fails with any other error is rolled back alone, logged (``cases.timeout_failed``)
-and left for the next run; the sweep goes on with the others.
+and left for the next run; the sweep goes on with the others (``core.tasks.run_sweep_unit``).
 A deemed approval happens once per task; an escalation once per deadline: the task keeps the
 deadline it was escalated for (``escalated_due_date``), so one moved later by 恢复计时 or 延期
 and missed again is escalated again, and a re-run for the same deadline does nothing.
@@ -31,7 +31,9 @@ a clock stop, an extension or new materials is watched afresh), and nothing is w
 the case's clock is stopped (中止). Each message is queued under the case's row lock and only
 while the task or case still stands as the sweep read it, so work done, transferred, stopped
 or moved while the sweep runs is not reported (``changed_meanwhile``; the next sweep sees it
-anew).
+anew). Each task and case is watched as its own unit: one failing with an unexpected error is
+rolled back alone, logged (``cases.deadline_warning_failed``, with the case number and the task
+or the phase) and counted as ``failed``, and the next sweep tells its people then.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import structlog
@@ -52,6 +55,7 @@ from tongban.cases.queues import (
     DELIVERY_LIMIT_WORKDAYS,
     INTAKE_LIMIT_WORKDAYS,
     Signal,
+    decision_signal,
     delivery_due,
     intake_due,
     signal_for,
@@ -60,9 +64,11 @@ from tongban.cases.queues import (
 from tongban.cases.selectors import heads_and_supervisors, window_staff
 from tongban.cases.transitions import TRANSITIONS, Context, clock_stopped
 from tongban.core.compiled_writes import update_then_insert
+from tongban.core.tasks import run_sweep_unit
 from tongban.identity.models import Role
 from tongban.identity.selectors import staff_holding, system_administrators
 from tongban.notifications.services import queue_notification
+from tongban.workdays.arithmetic import WorkingCalendar
 from tongban.workdays.errors import CalendarUnknown
 from tongban.workdays.selectors import one_calendar, working_calendar
 
@@ -88,17 +94,19 @@ def apply_timeouts(today: dt.date | None = None) -> Counter[str]:
     report: Counter[str] = Counter()
     rows = due.values_list("id", "case_id", "case__number").order_by("due_date", "id")
     for task_id, case_id, number in rows:
-        try:
-            try:
-                outcome = _handle(task_id, case_id, today)
-            except CalendarUnknown as exc:  # _handle rolled back: the task is untouched
-                _calendar_unknown(task_id, case_id, exc)
-                outcome = "calendar_unknown"
-        except Exception:  # one task's failure must not stop the sweep
-            logger.exception("cases.timeout_failed", case=number, case_id=case_id, task=task_id)
-            outcome = "failed"
-        report[outcome] += 1
+        unit = partial(_timeout, task_id, case_id, today)
+        run_sweep_unit(
+            report, "cases.timeout_failed", unit, case=number, case_id=case_id, task=task_id
+        )
     return report
+
+
+def _timeout(task_id: int, case_id: int, today: dt.date) -> str:
+    try:
+        return _handle(task_id, case_id, today)
+    except CalendarUnknown as exc:  # _handle rolled back: the task is untouched
+        _calendar_unknown(task_id, case_id, exc)
+        return "calendar_unknown"
 
 
 def _calendar_unknown(task_id: int, case_id: int, exc: CalendarUnknown) -> None:
@@ -196,7 +204,8 @@ def warn_and_escalate(today: dt.date | None = None) -> Counter[str]:
     """Yellow light: warn whoever must act on the deadline; red light: escalate (督办) to the
     head and the supervisors — for open tasks, for the 预审 period of submitted cases, for
     the due date of accepted cases and for the 送达 period of decided ones (see the module
-    docstring). Idempotent: each message goes out once per deadline and recipient."""
+    docstring). Idempotent: each message goes out once per deadline and recipient; a task or
+    case whose watch fails is counted as ``failed`` and watched again by the next sweep."""
     today = today or timezone.localdate()
     report: Counter[str] = Counter()
     staff = _Recipients()
@@ -251,23 +260,36 @@ def _watch_tasks(today: dt.date, report: Counter[str], staff: _Recipients) -> No
         .order_by("due_date", "id")
     )
     for task in tasks:
-        assert task.due_date is not None
-        signal = signal_for(task.due_date, task.limit_days, task.case.division, today=today)
-        warning, overdue = TASK_TEMPLATES.get(task.kind, TASK_TEMPLATES[TaskKind.REVIEW])
-        prefix = TASK_REPORT.get(task.kind, "")
-        due = task.due_date.isoformat()
-        if signal.light == "yellow":
-            recipients = staff.reviewers(task.department_id)
-            key = f"task:{task.pk}:yellow:{due}"
-            told = _tell_staff(task, recipients, warning, key, signal.workdays_left)
-            report[f"{prefix}warned" if told else "changed_meanwhile"] += 1
-        elif signal.light == "red":
-            if task.on_timeout == "escalate":
-                continue  # its 超时督办 (``apply_timeouts``) is its 红牌: one message, not two
-            recipients = staff.escalation(task.case, task.department_id)
-            key = f"task:{task.pk}:red:{due}"
-            told = _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
-            report[f"{prefix}escalated" if told else "changed_meanwhile"] += 1
+        _watch_one(report, partial(_task_light, task, today, staff), task.case, task=task.pk)
+
+
+def _watch_one(
+    report: Counter[str], unit: Callable[[], str | None], case: Case, **context: Any
+) -> None:
+    """One task's or case's watch, its own unit of the sweep."""
+    event = "cases.deadline_warning_failed"
+    run_sweep_unit(report, event, unit, case=case.number, case_id=case.pk, **context)
+
+
+def _task_light(task: CaseTask, today: dt.date, staff: _Recipients) -> str | None:
+    assert task.due_date is not None
+    signal = signal_for(task.due_date, task.limit_days, task.case.division, today=today)
+    warning, overdue = TASK_TEMPLATES.get(task.kind, TASK_TEMPLATES[TaskKind.REVIEW])
+    prefix = TASK_REPORT.get(task.kind, "")
+    due = task.due_date.isoformat()
+    if signal.light == "yellow":
+        recipients = staff.reviewers(task.department_id)
+        key = f"task:{task.pk}:yellow:{due}"
+        told = _tell_staff(task, recipients, warning, key, signal.workdays_left)
+        return f"{prefix}warned" if told else "changed_meanwhile"
+    if signal.light == "red":
+        if task.on_timeout == "escalate":
+            return None  # its 超时督办 (``apply_timeouts``) is its 红牌: one message, not two
+        recipients = staff.escalation(task.case, task.department_id)
+        key = f"task:{task.pk}:red:{due}"
+        told = _tell_staff(task, recipients, overdue, key, signal.overdue_workdays)
+        return f"{prefix}escalated" if told else "changed_meanwhile"
+    return None
 
 
 # a case's periods timed from an act (the window acts on both): 预审 from when the materials
@@ -282,7 +304,7 @@ def _watch_from_act(phase: str, today: dt.date, report: Counter[str], staff: _Re
     """预审: the window must accept, ask for corrections or refuse within the intake period;
     送达: the window (the delivery queue's staff) must deliver the decided result within the
     delivery period."""
-    state, act, due_of, limit = _FROM_ACT[phase]
+    state, act, _due_of, _limit = _FROM_ACT[phase]
     calendar = working_calendar()
     cases = (
         Case.objects.filter(state=state, **{f"{act}__isnull": False})
@@ -290,11 +312,19 @@ def _watch_from_act(phase: str, today: dt.date, report: Counter[str], staff: _Re
         .order_by(act, "id")
     )
     for case in cases:
-        due = due_of(getattr(case, act), case.division)
-        if due is None:
-            continue  # past the known calendar: the queues show it as unknown
-        signal = signal_for(due, limit, case.division, today=today, calendar=calendar)
-        _case_light(case, phase, due, signal, staff.window, staff, report)
+        light = partial(_from_act_light, phase, case, today, calendar, staff)
+        _watch_one(report, light, case, phase=phase)
+
+
+def _from_act_light(
+    phase: str, case: Case, today: dt.date, calendar: WorkingCalendar, staff: _Recipients
+) -> str | None:
+    _state, act, due_of, limit = _FROM_ACT[phase]
+    due = due_of(getattr(case, act), case.division)
+    if due is None:
+        return None  # past the known calendar: the queues show it as unknown
+    signal = signal_for(due, limit, case.division, today=today, calendar=calendar)
+    return _case_light(case, phase, due, signal, staff.window, staff)
 
 
 def _watch_running_cases(today: dt.date, report: Counter[str], staff: _Recipients) -> None:
@@ -313,15 +343,16 @@ def _watch_running_cases(today: dt.date, report: Counter[str], staff: _Recipient
         .order_by("due_date", "id")
     )
     for case in cases:
-        assert case.due_date is not None
-        signal = signal_for(
-            case.due_date,
-            case.promised_limit_days + case.extended_days,
-            case.division,
-            today=today,
-            calendar=calendar,
-        )
-        _case_light(case, "decision", case.due_date, signal, staff.heads, staff, report)
+        light = partial(_decision_light, case, today, calendar, staff)
+        _watch_one(report, light, case, phase="decision")
+
+
+def _decision_light(
+    case: Case, today: dt.date, calendar: WorkingCalendar, staff: _Recipients
+) -> str | None:
+    assert case.due_date is not None
+    signal = decision_signal(case, today=today, calendar=calendar)
+    return _case_light(case, "decision", case.due_date, signal, staff.heads, staff)
 
 
 CASE_TEMPLATES = {
@@ -338,8 +369,8 @@ def _case_light(
     signal: Signal,
     who_acts: Callable[[Case], list[Any]],
     staff: _Recipients,
-    report: Counter[str],
-) -> None:
+) -> str | None:
+    """Warn or escalate ``case``'s ``phase`` deadline as ``signal`` says; what to count."""
     warning, overdue = CASE_TEMPLATES[phase]
     if signal.light == "yellow":
         template, recipients, days = warning, who_acts(case), signal.workdays_left
@@ -349,7 +380,7 @@ def _case_light(
         recipients = staff.escalation(case, case.department_id)
         counted = f"{phase}_escalated"
     else:
-        return
+        return None
     context = {
         "item": case.item_name,
         "number": case.number,
@@ -360,7 +391,7 @@ def _case_light(
     }
     key = f"deadline:{case.pk}:{phase}:{signal.light}:{due.isoformat()}"
     told = _queue(recipients, template, context, key, still=lambda: _case_unchanged(case, phase))
-    report[counted if told else "changed_meanwhile"] += 1
+    return counted if told else "changed_meanwhile"
 
 
 def _tell_staff(

@@ -157,6 +157,25 @@ class CaseSignals:
     tasks: dict[int, Signal]
 
 
+def decision_signal(
+    case: Case,
+    *,
+    paused: bool = False,
+    today: dt.date | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> Signal:
+    """The light of an accepted case's own due date (the decision), over its promised limit
+    and any extension."""
+    return signal_for(
+        case.due_date,
+        case.promised_limit_days + case.extended_days,
+        case.division,
+        paused=paused,
+        today=today,
+        calendar=calendar,
+    )
+
+
 def case_signals(
     case: Case,
     tasks: Sequence[CaseTask],
@@ -186,14 +205,7 @@ def case_signals(
             calendar=calendar,
         )
     elif case.state in (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION):
-        signal = signal_for(
-            case.due_date,
-            case.promised_limit_days + case.extended_days,
-            case.division,
-            paused=stopped,
-            today=today,
-            calendar=calendar,
-        )
+        signal = decision_signal(case, paused=stopped, today=today, calendar=calendar)
     task_signals = {
         task.pk: signal_for(
             task.due_date,

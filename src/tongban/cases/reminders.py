@@ -11,7 +11,10 @@ under the case's row lock — the lock ``materials.check_attach_material`` takes
 applicant hands a material in — that re-checks the material, writes the ``ToleratedReminder``
 ledger row (unique per material and kind) and queues the messages in the outbox. A second run,
 a second worker or a run after a worker died half-way therefore finds each reminder either
-complete (ledger row and messages) or not begun, and never sends one twice.
+complete (ledger row and messages) or not begun, and never sends one twice. A reminder failing
+with an unexpected error is rolled back alone, logged (``cases.tolerated_reminder_failed``,
+with the case number, the material and the kind) and counted as ``failed``; the sweep goes on
+with the others and the next run sends it (``core.tasks.run_sweep_unit``).
 
 The applicant reminded is whoever hears about the case (``notices.applicant_recipients``): the
 filing account, or for an enterprise's case filed by an agent no longer authorised, the
@@ -24,9 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,7 +44,7 @@ from tongban.cases.models import (
 )
 from tongban.cases.notices import applicant_recipients
 from tongban.cases.selectors import window_staff
-from tongban.core.tasks import write_transaction
+from tongban.core.tasks import run_sweep_unit
 from tongban.notifications.message_templates import message_templates, register_template
 from tongban.notifications.services import queue_notification
 from tongban.workdays.errors import CalendarUnknown
@@ -150,19 +154,31 @@ def send_tolerated_reminders(now: dt.datetime | None = None) -> Counter[str]:
         .order_by("due_date", "id")
     )
     for material in candidates:
-        try:
-            left = (
-                workdays_between(today, material.due_date, material.case.division)
-                if material.due_date > today
-                else 0
-            )
-        except CalendarUnknown:
-            left = None
-        kind = reminder_due(material.due_date, today, left, lead)
-        if kind is None:
-            continue
-        report[_remind(material.pk, material.case_id, kind, today, left)] += 1
+        run_sweep_unit(
+            report,
+            "cases.tolerated_reminder_failed",
+            partial(_remind_if_due, material, today, lead),
+            case=material.case.number,
+            case_id=material.case_id,
+            material=material.pk,
+        )
     return report
+
+
+def _remind_if_due(material: ToleratedMaterial, today: dt.date, lead: int) -> str | None:
+    """The reminder ``material`` calls for today, if any (one unit of the sweep)."""
+    try:
+        left = (
+            workdays_between(today, material.due_date, material.case.division)
+            if material.due_date > today
+            else 0
+        )
+    except CalendarUnknown:
+        left = None
+    kind = reminder_due(material.due_date, today, left, lead)
+    if kind is None:
+        return None
+    return _remind(material.pk, material.case_id, kind, today, left)
 
 
 def _remind(
@@ -173,8 +189,8 @@ def _remind(
     left: int | None,
 ) -> str:
     """One reminder in one transaction: lock the case, re-check, write the ledger row and queue
-    the messages — or nothing at all (on SQLite, waiting for the write lock if another worker
-    holds it)."""
+    the messages — or nothing at all (the sweep's unit transaction, which on SQLite waits for
+    the write lock if another worker holds it)."""
 
     def remind() -> str:
         case = (
@@ -214,6 +230,7 @@ def _remind(
         return str(kind)
 
     try:
-        return write_transaction(remind)
+        with transaction.atomic():  # a savepoint: a clash rolls back this reminder alone
+            return remind()
     except IntegrityError:
         return "already_sent"  # another worker wrote the ledger row first

@@ -16,12 +16,16 @@ production (see docs/adr/0002-background-work.md). Rules every task follows:
   warnings, 超时默认, the notification sweep …) in :data:`periodic_jobs` from its
   ``AppConfig.ready``; ``tongban worker`` (or ``tongban scheduler``) enqueues each one once per
   period, however many schedulers run.
+* **One unit's failure does not stop a sweep.** A periodic sweep runs each unit of its work
+  (one task, one message, one reminder) through :func:`run_sweep_unit`: in its own
+  transaction, rolled back alone, logged and retried on the next run if it fails.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -126,6 +130,30 @@ def write_transaction(fn: Callable[[], T], *, using: str | None = None) -> T:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+SWEEP_UNIT_FAILED = "failed"
+
+
+def run_sweep_unit(
+    report: Counter[str], event: str, unit: Callable[[], str | None], **context: Any
+) -> None:
+    """Run one unit of a periodic sweep in its own transaction (:func:`write_transaction`) and
+    count its outcome in ``report`` (``None``: nothing to count).
+
+    A unit failing with an ordinary exception is rolled back on its own — nothing of it is
+    written, so the next run tries it again — logged as ``event`` at error level with the
+    traceback and ``context`` (say the case number and ids), and counted as ``failed``; the
+    sweep goes on with the next unit. A ``BaseException`` (a worker killed or interrupted)
+    is not caught: it rolls the unit back and ends the sweep, as it must.
+    """
+    try:
+        outcome = write_transaction(unit)
+    except Exception:
+        logger.exception(event, **context)
+        outcome = SWEEP_UNIT_FAILED
+    if outcome is not None:
+        report[outcome] += 1
 
 
 @dataclass(frozen=True)
