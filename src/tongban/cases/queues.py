@@ -527,6 +527,12 @@ def _stopped(case_ref: str) -> F:
     return F("case__clock_stopped" if case_ref == "case_id" else "clock_stopped")
 
 
+# what a queue row never shows of its case: the applicant's answers and form, the 秒办
+# explanation — JSON documents that would be read and decoded for every row of a page (the
+# intake queue reads them: its page works out what each case still misses)
+_UNSHOWN = ("answers", "form_data", "instant_explanation")
+
+
 def _base(spec: QueueSpec) -> QuerySet[Any]:
     if spec.kind == "task":
         return (
@@ -540,11 +546,16 @@ def _base(spec: QueueSpec) -> QuerySet[Any]:
                 "case__applicant_enterprise",
                 f"case__{_CHAIN}",
             )
+            .defer(*(f"case__{name}" for name in _UNSHOWN))
             .annotate(stopped=_stopped("case_id"), limit=F("limit_days"))
         )
     cases = Case.objects.filter(state__in=spec.states).select_related(
-        "department", "applicant_person", "applicant_enterprise", "item_version", _CHAIN
+        "department", "applicant_person", "applicant_enterprise", _CHAIN
     )
+    if spec.name == "intake":  # its page works out each case's missing materials (bulk 受理)
+        cases = cases.select_related("item_version")
+    else:
+        cases = cases.defer(*_UNSHOWN)
     if spec.name in _FROM_ACT:
         return cases
     return cases.annotate(
