@@ -21,9 +21,9 @@ case's trail); every other task gets its 红牌 as below.
 
 红黄牌 watches four kinds of deadline: the open tasks (审查 by their department's reviewers; the
 告知承诺 核查 by the handling department), the 预审 period of a submitted case (the window, from
-when the materials arrived; ``queues.intake_due``), the due date of an accepted case until its
+when the materials arrived; ``queues.ACT_PERIODS``), the due date of an accepted case until its
 decision (the handling department's head) and the 送达 period of a decided case (the window,
-who delivers: ``queues.delivery_due``, ten working days from the decision). Yellow warns
+who delivers: ``queues.ACT_PERIODS``, ten working days from the decision). Yellow warns
 whoever must act, red escalates to
 the head and the supervisors of the case's division and the ones above it; every message is
 sent once per deadline and recipient (the dedupe key holds the due date, so a deadline moved by
@@ -52,12 +52,9 @@ from django.utils import timezone
 from tongban.cases import access, events, notices
 from tongban.cases.models import Case, CaseState, CaseTask, ClockStop, TaskKind, TaskState
 from tongban.cases.queues import (
-    DELIVERY_LIMIT_WORKDAYS,
-    INTAKE_LIMIT_WORKDAYS,
+    ACT_PERIODS,
     Signal,
     decision_signal,
-    delivery_due,
-    intake_due,
     signal_for,
     yellow_threshold,
 )
@@ -292,24 +289,16 @@ def _task_light(task: CaseTask, today: dt.date, staff: _Recipients) -> str | Non
     return None
 
 
-# a case's periods timed from an act (the window acts on both): 预审 from when the materials
-# arrived, 送达 from the decision (行政许可法 第三十二条, 第四十四条)
-_FROM_ACT: dict[str, tuple[str, str, Callable[..., dt.date | None], int]] = {
-    "intake": (CaseState.SUBMITTED, "received_at", intake_due, INTAKE_LIMIT_WORKDAYS),
-    "delivery": (CaseState.DECIDED, "decided_at", delivery_due, DELIVERY_LIMIT_WORKDAYS),
-}
-
-
 def _watch_from_act(phase: str, today: dt.date, report: Counter[str], staff: _Recipients) -> None:
     """预审: the window must accept, ask for corrections or refuse within the intake period;
     送达: the window (the delivery queue's staff) must deliver the decided result within the
     delivery period."""
-    state, act, _due_of, _limit = _FROM_ACT[phase]
+    period = ACT_PERIODS[phase]
     calendar = working_calendar()
     cases = (
-        Case.objects.filter(state=state, **{f"{act}__isnull": False})
+        Case.objects.filter(state=period.waiting, **{f"{period.act}__isnull": False})
         .select_related(_CHAIN, "department")
-        .order_by(act, "id")
+        .order_by(period.act, "id")
     )
     for case in cases:
         light = partial(_from_act_light, phase, case, today, calendar, staff)
@@ -319,11 +308,11 @@ def _watch_from_act(phase: str, today: dt.date, report: Counter[str], staff: _Re
 def _from_act_light(
     phase: str, case: Case, today: dt.date, calendar: WorkingCalendar, staff: _Recipients
 ) -> str | None:
-    _state, act, due_of, limit = _FROM_ACT[phase]
-    due = due_of(getattr(case, act), case.division)
+    period = ACT_PERIODS[phase]
+    due = period.due(case)
     if due is None:
         return None  # past the known calendar: the queues show it as unknown
-    signal = signal_for(due, limit, case.division, today=today, calendar=calendar)
+    signal = signal_for(due, period.limit_days, case.division, today=today, calendar=calendar)
     return _case_light(case, phase, due, signal, staff.window, staff)
 
 

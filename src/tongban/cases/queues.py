@@ -52,10 +52,27 @@ from tongban.workdays.selectors import add_workdays, workdays_between, working_c
 
 INTAKE_LIMIT_WORKDAYS = 5  # 行政许可法 第三十二条：五日内一次告知补正，逾期即为受理
 DELIVERY_LIMIT_WORKDAYS = 10  # 行政许可法 第四十四条：自作出决定之日起十日内颁发、送达
-# queues timed from an act (its time field, and the working days it allows) instead of a due date
-_FROM_ACT: dict[str, tuple[str, int]] = {
-    "intake": ("received_at", INTAKE_LIMIT_WORKDAYS),
-    "delivery": ("decided_at", DELIVERY_LIMIT_WORKDAYS),
+
+
+@dataclass(frozen=True)
+class ActPeriod:
+    """A period timed from an act of the case instead of a stored due date: 预审 from when the
+    materials arrived (行政许可法 第三十二条), 送达 from the decision (第四十四条). The queue of
+    the same name pages on ``act``; the 红黄牌 sweep watches the cases ``waiting`` in it."""
+
+    waiting: str  # the state a case is in while the period runs
+    act: str  # the case's time field the period runs from
+    limit_days: int
+
+    def due(self, case: Case) -> dt.date | None:
+        """The period's deadline for ``case`` (None without the act, or past the calendar)."""
+        return _act_due(getattr(case, self.act), self.limit_days, case.division)
+
+
+# queues (and sweeps) timed from an act
+ACT_PERIODS: dict[str, ActPeriod] = {
+    "intake": ActPeriod(CaseState.SUBMITTED, "received_at", INTAKE_LIMIT_WORKDAYS),
+    "delivery": ActPeriod(CaseState.DECIDED, "decided_at", DELIVERY_LIMIT_WORKDAYS),
 }
 YELLOW_SHARE_PERCENT = 20
 PAGE_SIZE = 20
@@ -188,21 +205,16 @@ def case_signals(
     theirs. One calendar snapshot for the whole page."""
     calendar = working_calendar()
     signal: Signal | None = None
-    if case.state == CaseState.SUBMITTED:
+    period = (
+        ACT_PERIODS["intake"]
+        if case.state == CaseState.SUBMITTED
+        else ACT_PERIODS["delivery"]
+        if case.state in (CaseState.DECIDED, CaseState.DELIVERED)
+        else None
+    )
+    if period is not None:
         signal = signal_for(
-            intake_due(case.received_at, case.division),
-            INTAKE_LIMIT_WORKDAYS,
-            case.division,
-            today=today,
-            calendar=calendar,
-        )
-    elif case.state in (CaseState.DECIDED, CaseState.DELIVERED):
-        signal = signal_for(
-            delivery_due(case.decided_at, case.division),
-            DELIVERY_LIMIT_WORKDAYS,
-            case.division,
-            today=today,
-            calendar=calendar,
+            period.due(case), period.limit_days, case.division, today=today, calendar=calendar
         )
     elif case.state in (CaseState.IN_REVIEW, CaseState.AWAITING_DECISION):
         signal = decision_signal(case, paused=stopped, today=today, calendar=calendar)
@@ -219,16 +231,6 @@ def case_signals(
         if task.state == TaskState.OPEN
     }
     return CaseSignals(signal, task_signals)
-
-
-def intake_due(received: dt.datetime | None, division: Division | None) -> dt.date | None:
-    """The 预审 deadline of materials received at ``received`` (None past the known calendar)."""
-    return _act_due(received, INTAKE_LIMIT_WORKDAYS, division)
-
-
-def delivery_due(decided: dt.datetime | None, division: Division | None) -> dt.date | None:
-    """The 送达 deadline of a decision made at ``decided`` (None past the known calendar)."""
-    return _act_due(decided, DELIVERY_LIMIT_WORKDAYS, division)
 
 
 def _act_due(at: dt.datetime | None, days: int, division: Division | None) -> dt.date | None:
@@ -556,7 +558,7 @@ def _base(spec: QueueSpec) -> QuerySet[Any]:
         cases = cases.select_related("item_version")
     else:
         cases = cases.defer(*_UNSHOWN)
-    if spec.name in _FROM_ACT:
+    if spec.name in ACT_PERIODS:
         return cases
     return cases.annotate(
         stopped=_stopped("pk"), limit=F("promised_limit_days") + F("extended_days")
@@ -606,8 +608,9 @@ def queue_page(
 
     calendar = working_calendar()
     wanted: tuple[str, ...] = (filters.light,) if filters.light else spec.default_lights
-    from_act = spec.name in _FROM_ACT  # timed from an act: the materials' arrival, the decision
-    sort_field, act_limit = _FROM_ACT.get(spec.name, ("due_date", 0))
+    period = ACT_PERIODS.get(spec.name)  # timed from an act: the materials' arrival, the decision
+    from_act = period is not None
+    sort_field, act_limit = (period.act, period.limit_days) if period else ("due_date", 0)
     exact = True
     if not from_act:
         rows = rows.filter(due_date__isnull=False)
