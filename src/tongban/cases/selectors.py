@@ -15,14 +15,16 @@ applicant is owed stay: 不予受理, 补正, 决定, 延期 (第四十二条), 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any, Final
 
 from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongban.cases import access, instant_explanation
 from tongban.cases.models import Case, CaseEvent, CaseTask
-from tongban.cases.transitions import TRANSITIONS
+from tongban.cases.transitions import TRANSITIONS, deemed_accepted_on
 from tongban.core.errors import NotFound
 from tongban.identity.models import AccountKind, Department, Role
 from tongban.identity.selectors import division_chain, staff_holding
@@ -117,6 +119,12 @@ def instant_decision(
     for_staff = access.is_case_staff(actor, case) or not access.is_case_applicant(actor, case)
     unmasked = unmasked and for_staff and access.may_reveal_applicant(actor, case)
     return instant_explanation.explain(case, for_staff=for_staff, unmasked=unmasked)
+
+
+def deemed_accepted(case: Case, today: dt.date | None = None) -> dt.date | None:
+    """For a case past its 预审 period, the day it counts as accepted (行政许可法 第三十二条),
+    which is why 补正 and 不予受理 are no longer offered; None otherwise."""
+    return deemed_accepted_on(case, today or timezone.localdate())
 
 
 def cases_of_applicant(actor: Any) -> QuerySet[Case]:

@@ -22,7 +22,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -32,7 +31,6 @@ from tongban.cases.materials import check_open_material
 from tongban.cases.models import Case, CaseState
 from tongban.cases.services import available_actions, perform
 from tongban.cases.supervision import may_oversee
-from tongban.cases.transitions import deemed_accepted_on
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.permissions import is_staff_member
 from tongban.licences import access as licence_access
@@ -240,7 +238,7 @@ def _case_context(
         if revealed
         else selectors.instant_decision(actor, case),
         "forms": action_forms,
-        "deemed_accepted_on": deemed_accepted_on(case, timezone.localdate()),
+        "deemed_accepted_on": selectors.deemed_accepted(case),
         "banner": banner,
         "may_reveal": access.may_reveal_applicant(actor, case),
         "may_open_files": access.may_open_materials(actor, case),
