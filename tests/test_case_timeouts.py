@@ -40,6 +40,16 @@ def accepted_case(tmp_path: Path) -> Case:
     return perform(window, case.number, "accept")
 
 
+def province_supervisor() -> Any:
+    """A supervisor in the province's 政务服务中心, above the city where the cases are."""
+    from tongban.identity.models import Division
+
+    province = Department.objects.create(
+        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
+    )
+    return StaffUserFactory(department=province, roles=["supervisor"])
+
+
 def another_accepted_case() -> Case:
     """A second case of the catalog ``accepted_case`` imported, accepted today."""
     applicant = ApplicantFactory()
@@ -119,7 +129,6 @@ def test_two_sweeps_at_once_apply_each_timeout_once(tmp_path: Path) -> None:
 @freeze_time("2025-03-03 10:00:00+08:00")
 def test_yellow_warns_reviewers_and_red_escalates_once(tmp_path: Path) -> None:
     from tongban.cases.deadlines import warn_and_escalate
-    from tongban.identity.models import Division
     from tongban.notifications.models import Notification
 
     case = accepted_case(tmp_path)
@@ -128,10 +137,7 @@ def test_yellow_warns_reviewers_and_red_escalates_once(tmp_path: Path) -> None:
     )
     scjg = Department.objects.get(code="3301-SCJG")
     head = StaffUserFactory(department=scjg, roles=["department_head"])
-    province_office = Department.objects.create(
-        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
-    )
-    supervisor = StaffUserFactory(department=province_office, roles=["supervisor"])
+    supervisor = province_supervisor()
     outsider = StaffUserFactory(
         department=Department.objects.get(code="330106-SCJG"),
         roles=["supervisor", "department_head"],
@@ -180,7 +186,6 @@ def test_a_deemed_approval_that_completes_the_stage_opens_the_next_one(tmp_path:
 @pytest.mark.django_db
 @freeze_time("2025-03-03 10:00:00+08:00")  # Monday
 def test_a_timeout_escalation_tells_the_head_and_supervisors_once(tmp_path: Path) -> None:
-    from tongban.identity.models import Division
     from tongban.notifications.models import Notification
 
     case = accepted_case(tmp_path)
@@ -190,10 +195,7 @@ def test_a_timeout_escalation_tells_the_head_and_supervisors_once(tmp_path: Path
     ga_head = StaffUserFactory(
         department=Department.objects.get(code="3301-GA"), roles=["department_head"]
     )
-    province = Department.objects.create(
-        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
-    )
-    supervisor = StaffUserFactory(department=province, roles=["supervisor"])
+    supervisor = province_supervisor()
     assert apply_timeouts(dt.date(2025, 3, 7))["escalated"] == 1  # the 食品安全审查, due 6 March
     apply_timeouts(dt.date(2025, 3, 10))
     escalations = Notification.objects.filter(template="case.timeout_escalation")
@@ -459,7 +461,6 @@ def test_an_escalate_on_timeout_task_is_escalated_once_not_twice(
     whichever sweep runs first; the 消防 check (deemed approved on timeout) still gets its 红牌
     when the warning sweep finds it open."""
     from tongban.cases.deadlines import warn_and_escalate
-    from tongban.identity.models import Division
     from tongban.notifications.models import Notification
 
     case = accepted_case(tmp_path)
@@ -468,10 +469,7 @@ def test_an_escalate_on_timeout_task_is_escalated_once_not_twice(
     ga_head = StaffUserFactory(
         department=Department.objects.get(code="3301-GA"), roles=["department_head"]
     )
-    province = Department.objects.create(
-        code="33-ZWB", name="浙江省政务服务中心", division=Division.objects.get(code="330000")
-    )
-    supervisor = StaffUserFactory(department=province, roles=["supervisor"])
+    supervisor = province_supervisor()
     today = dt.date(2025, 3, 7)
     if timeouts_first:
         apply_timeouts(today)
